@@ -1,0 +1,46 @@
+//! Node groups: the unit an operator manages (origins + edges per region).
+
+mod example;
+mod rules;
+mod spec;
+
+pub use example::example_spec;
+pub use rules::*;
+pub use spec::*;
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use utoipa::ToSchema;
+
+use crate::names::GroupName;
+
+/// A stored node group: the operator's spec and what the system keeps beside it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NodeGroup {
+    pub spec: NodeGroupSpec,
+    /// Incremented on every change; the basis of optimistic concurrency.
+    pub version: u64,
+    pub status: GroupStatus,
+    /// Nodes registered in the group (kept by the node registration writes).
+    pub node_count: u32,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+}
+
+impl NodeGroup {
+    pub fn name(&self) -> &GroupName {
+        &self.spec.name
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum GroupStatus {
+    Active,
+    /// Delete requested with drain: no new nodes or sessions; the scaler
+    /// drains the remaining nodes and the group goes once it is empty.
+    Deleting,
+}

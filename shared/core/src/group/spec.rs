@@ -1,0 +1,160 @@
+//! What an operator declares about a node group: where it runs, what each
+//! role launches, and how each role scales.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::names::{GroupName, ImageId, InstanceType, Region, Zone};
+
+/// The declared shape of a node group (the body of create and replace).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NodeGroupSpec {
+    pub name: GroupName,
+    /// Which cloud backend launches this group's nodes.
+    #[serde(default)]
+    pub cloud: Cloud,
+    /// The regions the group runs in (at least one), each with optional zones.
+    pub regions: Vec<RegionSpec>,
+    /// Launch settings and scale policy per role; `origin` is required.
+    #[schema(value_type = BTreeMap<Role, RoleSpec>)]
+    pub roles: BTreeMap<Role, RoleSpec>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Cloud {
+    /// EC2 Auto Scaling groups, one per (node group, role, region).
+    #[default]
+    Aws,
+    /// A provision pool of operator-registered hosts.
+    Simulated,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RegionSpec {
+    pub region: Region,
+    /// Availability zones to use; empty means all zones of the region.
+    #[serde(default)]
+    pub zones: Vec<Zone>,
+}
+
+/// What a node does in the fleet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Receives publishers' streams.
+    Origin,
+    /// Serves viewers, pulling streams from origins.
+    Edge,
+    /// Fans streams out between origins and edges.
+    Relay,
+    /// Produces renditions of streams.
+    Transcoder,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Origin => "origin",
+            Role::Edge => "edge",
+            Role::Relay => "relay",
+            Role::Transcoder => "transcoder",
+        }
+    }
+}
+
+impl std::fmt::Display for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RoleSpec {
+    pub launch: LaunchSettings,
+    #[serde(default)]
+    pub scale: ScalePolicy,
+}
+
+/// How to start one node of a role.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LaunchSettings {
+    pub instance_type: InstanceType,
+    /// The AMI to launch; exclusive with `launchTemplate`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_id: Option<ImageId>,
+    /// An existing EC2 launch template; exclusive with `imageId`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub launch_template: Option<LaunchTemplateRef>,
+    /// Sessions (publishers + subscribers) one node of this role can carry.
+    #[schema(minimum = 1, maximum = 1_000_000)]
+    pub connection_capacity: u32,
+}
+
+/// A reference to an EC2 launch template, by id or by name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LaunchTemplateRef {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = "^lt-[0-9a-f]{8,17}$")]
+    pub id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = r"^[a-zA-Z0-9().\-/_]{3,128}$")]
+    pub name: Option<String>,
+    /// `$Latest`, `$Default` or a version number; `$Default` when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+}
+
+/// When and how far a role scales. Every field has a default.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct ScalePolicy {
+    /// Fewest nodes per region.
+    #[schema(minimum = 0, maximum = 1000)]
+    pub min: u32,
+    /// Most nodes per region.
+    #[schema(minimum = 1, maximum = 1000)]
+    pub max: u32,
+    /// Nodes added or removed per scaling action.
+    #[schema(minimum = 1, maximum = 100)]
+    pub step: u32,
+    /// Scale out when load reaches this % of capacity.
+    #[schema(minimum = 1, maximum = 100, default = 60)]
+    pub scale_out_threshold_pct: u8,
+    /// Scale in when load is below this % of capacity (below the scale-out one).
+    #[schema(minimum = 1, maximum = 100, default = 30)]
+    pub scale_in_threshold_pct: u8,
+    #[schema(maximum = 86400, default = 60)]
+    pub scale_out_cooldown_secs: u32,
+    #[schema(maximum = 86400, default = 300)]
+    pub scale_in_cooldown_secs: u32,
+    /// How long a new node takes to serve, counted as capacity to come.
+    #[schema(maximum = 3600, default = 120)]
+    pub warmup_secs: u32,
+    /// How long a draining node may keep sessions before it is removed anyway.
+    #[schema(minimum = 60, maximum = 172800, default = 21600)]
+    pub drain_deadline_secs: u32,
+}
+
+impl Default for ScalePolicy {
+    fn default() -> Self {
+        Self {
+            min: 1,
+            max: 10,
+            step: 1,
+            scale_out_threshold_pct: 60,
+            scale_in_threshold_pct: 30,
+            scale_out_cooldown_secs: 60,
+            scale_in_cooldown_secs: 300,
+            warmup_secs: 120,
+            drain_deadline_secs: 6 * 3600,
+        }
+    }
+}

@@ -1,0 +1,16 @@
+//! The core of streamfleet: domain types validated at construction, the ports
+//! the outside world must implement, and the use cases (services) built on
+//! them. Nothing here knows about AWS SDKs, Lambda or HTTP.
+
+pub mod clock;
+pub mod decode;
+pub mod group;
+pub mod names;
+pub mod node;
+pub mod page;
+pub mod ports;
+pub mod service;
+pub mod validation;
+
+pub use clock::{Clock, SystemClock};
+pub use validation::{FieldError, InvalidInput};

@@ -1,0 +1,211 @@
+//! Names and identifiers, parsed at the edge: the rest of the code never sees
+//! a raw string where one of these is meant.
+
+use std::fmt;
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+/// Declares a string newtype whose only constructor is `parse`, which checks
+/// `$valid`. Serde goes through `parse` too, so a stored or sent value that
+/// breaks the rule is reported with its field path.
+macro_rules! checked_string {
+    ($(#[$doc:meta])* $name:ident, pattern = $pattern:literal, rule = $rule:literal, valid = $valid:expr) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+        #[serde(try_from = "String", into = "String")]
+        pub struct $name(String);
+
+        impl $name {
+            /// The rule, as a regular expression, for documentation.
+            pub const PATTERN: &'static str = $pattern;
+
+            pub fn parse(value: impl Into<String>) -> Result<Self, NameError> {
+                let value = value.into();
+                let valid: fn(&str) -> bool = $valid;
+                if valid(&value) {
+                    Ok(Self(value))
+                } else {
+                    Err(NameError { kind: stringify!($name), rule: $rule, pattern: $pattern, value })
+                }
+            }
+
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = NameError;
+            fn try_from(value: String) -> Result<Self, NameError> {
+                Self::parse(value)
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(value: $name) -> String {
+                value.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl AsRef<str> for $name {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                utoipa::openapi::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::schema::Type::String)
+                    .pattern(Some($pattern))
+                    .into()
+            }
+        }
+
+        impl utoipa::ToSchema for $name {}
+    };
+}
+
+/// A value that breaks the rule of its kind of name.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{value:?} is not a valid {kind}: it must match {pattern}")]
+pub struct NameError {
+    pub kind: &'static str,
+    pub rule: &'static str,
+    pub pattern: &'static str,
+    pub value: String,
+}
+
+fn is_lower_alnum_or_hyphen(c: char) -> bool {
+    c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'
+}
+
+static REGION: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]{1,2}$").expect("static regex")
+});
+static ZONE_SUFFIX: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^([a-z]|-[a-z]+-[0-9]+[a-z])$").expect("static regex"));
+static INSTANCE_TYPE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^[a-z][a-z0-9-]*\.[a-z0-9-]+$").expect("static regex"));
+
+checked_string!(
+    /// A node group's name: unique in the deployment, used in URLs and keys.
+    GroupName,
+    pattern = "^[a-z0-9-]{1,63}$",
+    rule = "group_name",
+    valid = |s| (1..=63).contains(&s.len()) && s.chars().all(is_lower_alnum_or_hyphen)
+);
+
+checked_string!(
+    /// An AWS region code such as `eu-west-1` or `us-gov-west-1`.
+    Region,
+    pattern = "^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]{1,2}$",
+    rule = "region_format",
+    valid = |s| s.len() <= 32 && REGION.is_match(s)
+);
+
+checked_string!(
+    /// An availability zone (or local zone) name such as `eu-west-1a`.
+    Zone,
+    pattern = "^<region>([a-z]|-[a-z]+-[0-9]+[a-z])$",
+    rule = "zone_format",
+    valid = |s| {
+        s.len() <= 40 && (1..s.len()).any(|i| REGION.is_match(&s[..i]) && ZONE_SUFFIX.is_match(&s[i..]))
+    }
+);
+
+checked_string!(
+    /// An EC2 instance type such as `c6i.large`.
+    InstanceType,
+    pattern = r"^[a-z][a-z0-9-]*\.[a-z0-9-]+$",
+    rule = "instance_type_format",
+    valid = |s| s.len() <= 64 && INSTANCE_TYPE.is_match(s)
+);
+
+checked_string!(
+    /// An AMI id such as `ami-0123456789abcdef0`.
+    ImageId,
+    pattern = "^ami-[0-9a-f]{8,17}$",
+    rule = "image_id_format",
+    valid = |s| {
+        s.strip_prefix("ami-").is_some_and(|hex| {
+            (8..=17).contains(&hex.len()) && hex.chars().all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c))
+        })
+    }
+);
+
+checked_string!(
+    /// A node's id: the EC2 instance id for AWS nodes, the host id otherwise.
+    NodeId,
+    pattern = "^[A-Za-z0-9._-]{1,64}$",
+    rule = "node_id_format",
+    valid = |s| {
+        (1..=64).contains(&s.len()) && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+    }
+);
+
+impl Zone {
+    /// Whether this zone lies in `region` (`eu-west-1a` lies in `eu-west-1`).
+    pub fn is_in(&self, region: &Region) -> bool {
+        self.0
+            .strip_prefix(region.as_str())
+            .is_some_and(|suffix| ZONE_SUFFIX.is_match(suffix))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn group_names_follow_the_documented_charset_and_length() {
+        assert!(GroupName::parse("live-eu-1").is_ok());
+        assert!(GroupName::parse("a".repeat(63)).is_ok());
+        for bad in ["", "Live", "live_eu", "live eu", "é", &"a".repeat(64)] {
+            assert!(GroupName::parse(bad).is_err(), "{bad:?} should be rejected");
+        }
+    }
+
+    #[test]
+    fn regions_accept_aws_codes_only() {
+        for good in ["eu-west-1", "us-east-2", "ap-southeast-1", "us-gov-west-1", "us-isob-east-1"] {
+            assert!(Region::parse(good).is_ok(), "{good}");
+        }
+        for bad in ["", "eu", "EU-WEST-1", "eu-west", "eu-west-1a", "eu west 1", "eu-west-123"] {
+            assert!(Region::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn zones_know_their_region() {
+        let zone = Zone::parse("eu-west-1b").unwrap();
+        assert!(zone.is_in(&Region::parse("eu-west-1").unwrap()));
+        assert!(!zone.is_in(&Region::parse("eu-west-2").unwrap()));
+        let local = Zone::parse("us-east-1-bos-1a").unwrap();
+        assert!(local.is_in(&Region::parse("us-east-1").unwrap()));
+        assert!(Zone::parse("eu-west-1").is_err());
+        assert!(Zone::parse("eu-west-1ab").is_err());
+    }
+
+    #[test]
+    fn image_ids_and_instance_types_have_aws_shapes() {
+        assert!(ImageId::parse("ami-0123456789abcdef0").is_ok());
+        assert!(ImageId::parse("ami-XYZ").is_err());
+        assert!(InstanceType::parse("c6i.large").is_ok());
+        assert!(InstanceType::parse("u-6tb1.metal").is_ok());
+        assert!(InstanceType::parse("large").is_err());
+    }
+
+    #[test]
+    fn names_deserialize_through_their_rule() {
+        let err = serde_json::from_str::<GroupName>("\"Bad Name\"").unwrap_err();
+        assert!(err.to_string().contains("^[a-z0-9-]{1,63}$"), "{err}");
+    }
+}

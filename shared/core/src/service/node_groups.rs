@@ -1,0 +1,239 @@
+//! Managing node groups: create, read, list, replace, patch, delete.
+
+use std::sync::Arc;
+
+use crate::clock::Clock;
+use crate::decode;
+use crate::group::{GroupStatus, NodeGroup, NodeGroupSpec};
+use crate::names::{GroupName, NodeId};
+use crate::node::Node;
+use crate::page::{Page, PageSize};
+use crate::ports::{GroupStore, NodeStore, StoreError};
+use crate::validation::InvalidInput;
+
+/// How often a patch without a precondition re-reads and retries when a
+/// concurrent writer got in first.
+const UNCONDITIONAL_PATCH_ATTEMPTS: usize = 3;
+
+#[derive(Debug, thiserror::Error)]
+pub enum GroupError {
+    #[error("node group {0} does not exist")]
+    NotFound(GroupName),
+    #[error("node group {0} already exists")]
+    AlreadyExists(GroupName),
+    #[error("node group {name} is at version {current}, not {expected}")]
+    VersionMismatch { name: GroupName, expected: u64, current: u64 },
+    #[error("node group {name} still has {count} node(s); delete with drain to drain them first")]
+    HasNodes { name: GroupName, count: u32 },
+    #[error("node group {0} is being deleted")]
+    Deleting(GroupName),
+    #[error(transparent)]
+    Invalid(#[from] InvalidInput),
+    #[error("the store failed")]
+    Store(#[from] StoreError),
+}
+
+/// What a delete did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Deletion {
+    /// The group is gone.
+    Deleted,
+    /// The group still has nodes and now drains them before it goes.
+    Draining(NodeGroup),
+}
+
+#[derive(Clone)]
+pub struct NodeGroups {
+    groups: Arc<dyn GroupStore>,
+    nodes: Arc<dyn NodeStore>,
+    clock: Arc<dyn Clock>,
+}
+
+impl NodeGroups {
+    pub fn new(groups: Arc<dyn GroupStore>, nodes: Arc<dyn NodeStore>, clock: Arc<dyn Clock>) -> Self {
+        Self { groups, nodes, clock }
+    }
+
+    pub async fn create(&self, spec: NodeGroupSpec) -> Result<NodeGroup, GroupError> {
+        spec.validate()?;
+        let now = self.clock.now();
+        let group = NodeGroup {
+            spec,
+            version: 1,
+            status: GroupStatus::Active,
+            node_count: 0,
+            created_at: now,
+            updated_at: now,
+        };
+        match self.groups.insert_group(&group).await {
+            Ok(()) => {
+                tracing::info!(group = %group.name(), "node group created");
+                Ok(group)
+            }
+            Err(StoreError::Conflict) => Err(GroupError::AlreadyExists(group.spec.name)),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    pub async fn get(&self, name: &GroupName) -> Result<NodeGroup, GroupError> {
+        self.groups.get_group(name).await?.ok_or_else(|| GroupError::NotFound(name.clone()))
+    }
+
+    pub async fn list(
+        &self,
+        after: Option<&GroupName>,
+        size: PageSize,
+    ) -> Result<Page<NodeGroup, GroupName>, GroupError> {
+        Ok(self.groups.list_groups(after, size).await?)
+    }
+
+    /// Replaces the whole spec, provided the group is still at `expected_version`.
+    pub async fn replace(
+        &self,
+        name: &GroupName,
+        spec: NodeGroupSpec,
+        expected_version: u64,
+    ) -> Result<NodeGroup, GroupError> {
+        let current = self.get(name).await?;
+        self.write_new_spec(current, spec, expected_version).await
+    }
+
+    /// Applies a JSON merge patch (RFC 7396) to the spec. With a version, the
+    /// patch applies only to that version; without one, it applies to
+    /// whatever is current, re-reading if a concurrent write got in first.
+    pub async fn patch(
+        &self,
+        name: &GroupName,
+        merge_patch: &serde_json::Value,
+        expected_version: Option<u64>,
+    ) -> Result<NodeGroup, GroupError> {
+        if !merge_patch.is_object() {
+            return Err(InvalidInput::one("body", "type", "a merge patch is a JSON object").into());
+        }
+        let attempts = if expected_version.is_some() { 1 } else { UNCONDITIONAL_PATCH_ATTEMPTS };
+        let mut attempt = 1;
+        loop {
+            let current = self.get(name).await?;
+            let version = expected_version.unwrap_or(current.version);
+            let mut document = serde_json::to_value(&current.spec).expect("specs serialize to JSON");
+            json_patch::merge(&mut document, merge_patch);
+            let spec: NodeGroupSpec = decode::from_value(document)?;
+            match self.write_new_spec(current, spec, version).await {
+                Err(GroupError::VersionMismatch { .. }) if attempt < attempts => attempt += 1,
+                result => return result,
+            }
+        }
+    }
+
+    async fn write_new_spec(
+        &self,
+        current: NodeGroup,
+        spec: NodeGroupSpec,
+        expected_version: u64,
+    ) -> Result<NodeGroup, GroupError> {
+        if spec.name != current.spec.name {
+            return Err(InvalidInput::one("name", "immutable", "a node group cannot be renamed").into());
+        }
+        spec.validate()?;
+        if current.status == GroupStatus::Deleting {
+            return Err(GroupError::Deleting(current.spec.name));
+        }
+        if current.version != expected_version {
+            return Err(GroupError::VersionMismatch {
+                name: current.spec.name,
+                expected: expected_version,
+                current: current.version,
+            });
+        }
+        let updated = NodeGroup {
+            spec,
+            version: current.version + 1,
+            updated_at: self.clock.now(),
+            ..current
+        };
+        match self.groups.update_group(&updated, expected_version).await {
+            Ok(()) => {
+                tracing::info!(group = %updated.name(), version = updated.version, "node group updated");
+                Ok(updated)
+            }
+            Err(StoreError::Conflict) => Err(self.explain_conflict(updated.name(), Some(expected_version)).await),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Deletes an empty group. A group with nodes is refused, unless `drain`
+    /// is asked: then it is marked deleting and goes once drained.
+    pub async fn delete(
+        &self,
+        name: &GroupName,
+        expected_version: Option<u64>,
+        drain: bool,
+    ) -> Result<Deletion, GroupError> {
+        let current = self.get(name).await?;
+        if let Some(expected) = expected_version.filter(|v| *v != current.version) {
+            return Err(GroupError::VersionMismatch { name: name.clone(), expected, current: current.version });
+        }
+        if current.node_count == 0 {
+            return match self.groups.delete_group(name, expected_version).await {
+                Ok(()) => {
+                    tracing::info!(group = %name, "node group deleted");
+                    Ok(Deletion::Deleted)
+                }
+                Err(StoreError::Conflict) => Err(self.explain_conflict(name, expected_version).await),
+                Err(e) => Err(e.into()),
+            };
+        }
+        if !drain {
+            return Err(GroupError::HasNodes { name: name.clone(), count: current.node_count });
+        }
+        if current.status == GroupStatus::Deleting {
+            return Ok(Deletion::Draining(current));
+        }
+        let version = current.version;
+        let draining = NodeGroup {
+            status: GroupStatus::Deleting,
+            version: version + 1,
+            updated_at: self.clock.now(),
+            ..current
+        };
+        match self.groups.update_group(&draining, version).await {
+            Ok(()) => {
+                tracing::info!(group = %name, nodes = draining.node_count, "node group draining for deletion");
+                Ok(Deletion::Draining(draining))
+            }
+            Err(StoreError::Conflict) => Err(self.explain_conflict(name, Some(version)).await),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    pub async fn list_nodes(
+        &self,
+        name: &GroupName,
+        after: Option<&NodeId>,
+        size: PageSize,
+    ) -> Result<Page<Node, NodeId>, GroupError> {
+        self.get(name).await?;
+        Ok(self.nodes.list_nodes(name, after, size).await?)
+    }
+
+    /// A conditional write failed: re-read to tell the caller which of its
+    /// preconditions no longer holds.
+    async fn explain_conflict(&self, name: &GroupName, expected_version: Option<u64>) -> GroupError {
+        match self.groups.get_group(name).await {
+            Ok(None) => GroupError::NotFound(name.clone()),
+            Ok(Some(group)) => match expected_version {
+                Some(expected) if expected != group.version => {
+                    GroupError::VersionMismatch { name: name.clone(), expected, current: group.version }
+                }
+                _ if group.node_count > 0 => GroupError::HasNodes { name: name.clone(), count: group.node_count },
+                // Changed and changed back between our write and this read.
+                _ => GroupError::VersionMismatch {
+                    name: name.clone(),
+                    expected: expected_version.unwrap_or(group.version),
+                    current: group.version,
+                },
+            },
+            Err(e) => e.into(),
+        }
+    }
+}
