@@ -11,6 +11,7 @@ Usage: python scripts/emulator.py [--port N] [--detach-stdin]
 """
 
 import argparse
+import logging
 import signal
 import sys
 import threading
@@ -23,6 +24,8 @@ def main() -> int:
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--detach-stdin", action="store_true")
     args = parser.parse_args()
+    # One log line per request would drown the callers' own output.
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
 
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=args.port, verbose=False)
     server.start()

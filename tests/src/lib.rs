@@ -1,1 +1,104 @@
+//! The scenario-test harness: a real API on a loopback port, backed by its
+//! own DynamoDB table on the AWS emulator, so tests run in parallel.
 
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use reqwest::{Method, RequestBuilder, Response};
+use secrecy::SecretString;
+use serde_json::Value;
+use streamfleet_emulator::Emulator;
+use streamfleet_http::AppState;
+use streamfleet_runtime::{app_state, aws_config, Config};
+
+/// The admin token of every test app; also the one in `events/` fixtures.
+pub const ADMIN_TOKEN: &str = "local-dev-token-change-me";
+
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ sits in the repository").to_owned()
+}
+
+/// The emulator of this test process: the one `make test` started (named
+/// by `STREAMFLEET_TEST_AWS_ENDPOINT`), or one started here and stopped
+/// when the process exits.
+pub fn emulator_endpoint() -> &'static str {
+    static ENDPOINT: OnceLock<String> = OnceLock::new();
+    static OWN: OnceLock<Emulator> = OnceLock::new();
+    ENDPOINT.get_or_init(|| match std::env::var("STREAMFLEET_TEST_AWS_ENDPOINT") {
+        Ok(endpoint) => endpoint,
+        Err(_) => {
+            let emulator = Emulator::start_in_repo(&repo_root()).expect("the AWS emulator starts");
+            OWN.get_or_init(|| emulator).endpoint().to_owned()
+        }
+    })
+}
+
+/// A configuration pointing at a fresh table of its own.
+pub async fn fresh_config() -> Config {
+    let config = Config {
+        table: format!("test-{}", uuid::Uuid::new_v4().simple()),
+        admin_token: SecretString::from(ADMIN_TOKEN),
+        aws_endpoint: Some(emulator_endpoint().to_owned()),
+    };
+    let dynamodb = aws_sdk_dynamodb::Client::new(&aws_config(&config).await);
+    streamfleet_dynamo::schema::create_table_if_missing(&dynamodb, &config.table).await.expect("table created");
+    config
+}
+
+pub struct TestApp {
+    pub url: String,
+    pub config: Config,
+    pub http: reqwest::Client,
+}
+
+/// Serves the local stack's router (every route) on a free loopback port.
+pub async fn spawn_app() -> TestApp {
+    let config = fresh_config().await;
+    let app = streamfleet_http::local_app(state(&config).await);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind a loopback port");
+    let url = format!("http://{}", listener.local_addr().expect("bound"));
+    tokio::spawn(async move { axum::serve(listener, app).await.expect("server runs") });
+    TestApp { url, config, http: reqwest::Client::new() }
+}
+
+pub async fn state(config: &Config) -> AppState {
+    app_state(config).await.expect("application state builds")
+}
+
+impl TestApp {
+    /// A request carrying the admin token.
+    pub fn admin(&self, method: Method, path: &str) -> RequestBuilder {
+        self.anonymous(method, path).bearer_auth(ADMIN_TOKEN)
+    }
+
+    /// A request without credentials.
+    pub fn anonymous(&self, method: Method, path: &str) -> RequestBuilder {
+        self.http.request(method, format!("{}{path}", self.url))
+    }
+
+    pub async fn create_group(&self, spec: &Value) -> Response {
+        self.admin(Method::POST, "/v1/nodegroups").json(spec).send().await.expect("request sent")
+    }
+
+    pub async fn get_group(&self, name: &str) -> Response {
+        self.admin(Method::GET, &format!("/v1/nodegroups/{name}")).send().await.expect("request sent")
+    }
+
+    /// A raw DynamoDB client on this app's table, for what the API cannot do yet.
+    pub async fn dynamodb(&self) -> aws_sdk_dynamodb::Client {
+        aws_sdk_dynamodb::Client::new(&aws_config(&self.config).await)
+    }
+}
+
+/// A valid group spec, as JSON, from `events/examples/nodegroup.json`.
+pub fn group_spec(name: &str) -> Value {
+    let text = std::fs::read_to_string(repo_root().join("events/examples/nodegroup.json")).expect("example exists");
+    let mut spec: Value = serde_json::from_str(&text).expect("example is JSON");
+    spec["name"] = Value::from(name);
+    spec
+}
+
+/// The JSON body of a response.
+pub async fn body(response: Response) -> Value {
+    response.json().await.expect("a JSON body")
+}

@@ -1,1 +1,87 @@
-fn main() {}
+//! `make dev`: the AWS emulator, the table and every API function on one
+//! loopback port, in one process, through the same routers as on Lambda.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+
+use anyhow::Context;
+use secrecy::{ExposeSecret, SecretString};
+use streamfleet_emulator::Emulator;
+use streamfleet_runtime::{app_state, aws_config, init_tracing, Config};
+
+const DEFAULT_PORT: u16 = 8080;
+const DEFAULT_TABLE: &str = "streamfleet-local";
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    init_tracing();
+    let port = match std::env::var("STREAMFLEET_PORT") {
+        Ok(port) => port.parse::<u16>().context("STREAMFLEET_PORT must be a port number")?,
+        Err(_) => DEFAULT_PORT,
+    };
+    let token = std::env::var("STREAMFLEET_ADMIN_TOKEN")
+        .unwrap_or_else(|_| format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple()));
+
+    // An endpoint given by the caller means an emulator it runs; otherwise
+    // start ours, which stops when this process does.
+    let (emulator, endpoint) = match std::env::var("STREAMFLEET_AWS_ENDPOINT") {
+        Ok(endpoint) => (None, endpoint),
+        Err(_) => {
+            let root = std::env::var_os("STREAMFLEET_REPO_ROOT").map(PathBuf::from).unwrap_or_else(|| ".".into());
+            let emulator = Emulator::start_in_repo(&root).context("starting the AWS emulator")?;
+            let endpoint = emulator.endpoint().to_owned();
+            (Some(emulator), endpoint)
+        }
+    };
+    let config = Config {
+        table: std::env::var("STREAMFLEET_TABLE").unwrap_or_else(|_| DEFAULT_TABLE.to_owned()),
+        admin_token: SecretString::from(token),
+        aws_endpoint: Some(endpoint.clone()),
+    };
+    let dynamodb = aws_sdk_dynamodb::Client::new(&aws_config(&config).await);
+    streamfleet_dynamo::schema::create_table_if_missing(&dynamodb, &config.table).await?;
+    let app = streamfleet_http::local_app(app_state(&config).await?);
+
+    let listener = tokio::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, port)))
+        .await
+        .with_context(|| format!("binding 127.0.0.1:{port} (set STREAMFLEET_PORT to use another)"))?;
+    let url = format!("http://{}", listener.local_addr()?);
+    print_banner(&url, config.admin_token.expose_secret(), &endpoint, &config.table);
+
+    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
+    drop(emulator);
+    println!("streamfleet stopped.");
+    Ok(())
+}
+
+fn print_banner(url: &str, token: &str, endpoint: &str, table: &str) {
+    println!(
+        "\nstreamfleet is running (Ctrl-C stops everything)\n\
+         \n  API          {url}\
+         \n  OpenAPI      {url}/v1/openapi.json\
+         \n  admin token  {token}\
+         \n  emulator     {endpoint} (table {table})\n\
+         \nTry:\
+         \n  curl -s -H 'Authorization: Bearer {token}' {url}/v1/nodegroups\
+         \n  curl -s -X POST -H 'Authorization: Bearer {token}' -H 'Content-Type: application/json' \\\
+         \n       -d @events/examples/nodegroup.json {url}/v1/nodegroups\n"
+    );
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}

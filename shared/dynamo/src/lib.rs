@@ -1,1 +1,32 @@
+//! The DynamoDB adapter: one table holds groups, nodes and (later) stream
+//! routes and decisions. `docs/dynamodb.md` lists the items and the access
+//! patterns; `schema` is the single source of truth for names.
 
+mod error;
+mod groups;
+mod keys;
+mod nodes;
+pub mod schema;
+
+use aws_sdk_dynamodb::Client;
+
+/// The store port implemented on one DynamoDB table.
+#[derive(Clone, Debug)]
+pub struct DynamoStore {
+    client: Client,
+    table: String,
+}
+
+impl DynamoStore {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self { client, table: table.into() }
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+}

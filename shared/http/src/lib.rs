@@ -1,1 +1,79 @@
+//! The HTTP layer shared by every API function: routers (the same on Lambda
+//! and locally), admin auth, JSON errors, and the OpenAPI document.
 
+pub mod auth;
+pub mod error;
+pub mod extract;
+mod openapi;
+pub mod routes;
+pub mod state;
+pub mod views;
+
+use axum::http::StatusCode;
+use axum::Router;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub use auth::AdminToken;
+pub use error::ApiError;
+pub use openapi::api_doc;
+pub use state::AppState;
+
+use routes::{health, nodegroups, nodes, openapi as openapi_route};
+
+/// Routes every function serves: health and the API document.
+fn meta_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(health::health)).routes(routes!(openapi_route::openapi))
+}
+
+/// The node-group admin API.
+fn nodegroup_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(nodegroups::create_group, nodegroups::list_groups))
+        .routes(routes!(
+            nodegroups::get_group,
+            nodegroups::replace_group,
+            nodegroups::patch_group,
+            nodegroups::delete_group
+        ))
+        .routes(routes!(nodes::list_nodes))
+}
+
+/// Every route of every function: what the local stack serves and what the
+/// OpenAPI document describes.
+pub fn all_routes() -> OpenApiRouter<AppState> {
+    meta_routes().merge(nodegroup_routes())
+}
+
+/// The node-group Lambda function's router.
+pub fn nodegroups_app(state: AppState) -> Router {
+    finish(meta_routes().merge(nodegroup_routes()), state)
+}
+
+/// Every function's routes on one router, for the local stack.
+pub fn local_app(state: AppState) -> Router {
+    finish(all_routes(), state)
+}
+
+/// Adds what every router needs: the API document, JSON errors for unknown
+/// routes and methods, panics turned into 500s, request ids and traces.
+fn finish(routes: OpenApiRouter<AppState>, state: AppState) -> Router {
+    let (router, _) = routes.split_for_parts();
+    router
+        .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "route_not_found", "no such route") })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this route does not take that method")
+        })
+        .with_state(state)
+        .layer(axum::Extension(openapi::document_json()))
+        .layer(CatchPanicLayer::custom(|_| {
+            tracing::error!("a handler panicked");
+            axum::response::IntoResponse::into_response(ApiError::internal())
+        }))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(TraceLayer::new_for_http())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+}

@@ -1,0 +1,16 @@
+# The two commands of the README. Each installs what it needs (pinned).
+.PHONY: dev test fmt lint
+
+## Run the whole stack locally (AWS emulator + API on 127.0.0.1:8080).
+dev:
+	@scripts/dev.sh
+
+## Run every check and test (what CI runs).
+test:
+	@scripts/test.sh
+
+fmt:
+	cargo fmt --all
+
+lint:
+	cargo clippy --workspace --all-targets -- -D warnings

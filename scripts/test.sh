@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# `make test`: every check and test of the workspace, against one emulator.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+
+"$root/scripts/ensure-emulator.sh"
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy (all targets, warnings are errors)"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+# One emulator for the whole run; the test harness would otherwise start
+# one per test binary. It stops with this script (its stdin is our pipe).
+step "starting the AWS emulator"
+coproc EMULATOR { exec "$root/.tools/venv/bin/python" "$root/scripts/emulator.py"; }
+read -r line <&"${EMULATOR[0]}"
+export STREAMFLEET_TEST_AWS_ENDPOINT="${line#MOTO_ENDPOINT=}"
+trap 'kill "$EMULATOR_PID" 2>/dev/null || true' EXIT
+echo "emulator at $STREAMFLEET_TEST_AWS_ENDPOINT"
+
+step "cargo test"
+cargo test --workspace --locked

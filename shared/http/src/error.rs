@@ -1,0 +1,133 @@
+//! Every failure of the API as one JSON shape, mapped to its status in one
+//! place. Internal causes are logged, never returned.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Serialize;
+use streamfleet_core::ports::StoreError;
+use streamfleet_core::service::GroupError;
+use streamfleet_core::{FieldError, InvalidInput};
+use utoipa::ToSchema;
+
+/// The body of every error response.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ErrorBody {
+    /// Stable machine-readable code, e.g. `validation_failed`.
+    pub code: &'static str,
+    pub message: String,
+    /// The first offending field, for input errors.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// The rule that field broke.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
+    /// Every offending field, for input errors.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+}
+
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    body: ErrorBody,
+    retry_after_secs: Option<u32>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            body: ErrorBody { code, message: message.into(), field: None, rule: None, errors: vec![] },
+            retry_after_secs: None,
+        }
+    }
+
+    pub fn invalid(input: InvalidInput) -> Self {
+        let first = input.errors().first().cloned();
+        Self {
+            status: StatusCode::BAD_REQUEST,
+            body: ErrorBody {
+                code: "validation_failed",
+                message: input.to_string(),
+                field: first.as_ref().map(|f| f.field.clone()),
+                rule: first.map(|f| f.rule),
+                errors: input.0,
+            },
+            retry_after_secs: None,
+        }
+    }
+
+    pub fn unauthorized() -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", "this route needs an Authorization: Bearer <token> header")
+    }
+
+    pub fn forbidden() -> Self {
+        Self::new(StatusCode::FORBIDDEN, "forbidden", "the token presented is not valid for this route")
+    }
+
+    pub fn unavailable() -> Self {
+        let mut error =
+            Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the service is briefly unavailable; retry");
+        error.retry_after_secs = Some(1);
+        error
+    }
+
+    pub fn internal() -> Self {
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "an internal error occurred; it has been logged")
+    }
+
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+}
+
+impl From<InvalidInput> for ApiError {
+    fn from(input: InvalidInput) -> Self {
+        Self::invalid(input)
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::Conflict => Self::new(StatusCode::CONFLICT, "conflict", "a concurrent change got in first; retry"),
+            StoreError::Unavailable(_) => Self::unavailable(),
+            StoreError::Corrupt(what) => {
+                tracing::error!(%what, "corrupt item in the store");
+                Self::internal()
+            }
+        }
+    }
+}
+
+impl From<GroupError> for ApiError {
+    fn from(error: GroupError) -> Self {
+        let message = error.to_string();
+        match error {
+            GroupError::NotFound(_) => Self::new(StatusCode::NOT_FOUND, "not_found", message),
+            GroupError::AlreadyExists(_) => Self::new(StatusCode::CONFLICT, "already_exists", message),
+            GroupError::VersionMismatch { .. } => {
+                Self::new(StatusCode::PRECONDITION_FAILED, "precondition_failed", message)
+            }
+            GroupError::HasNodes { .. } => Self::new(StatusCode::CONFLICT, "has_nodes", message),
+            GroupError::Deleting(_) => Self::new(StatusCode::CONFLICT, "deleting", message),
+            GroupError::Invalid(input) => Self::invalid(input),
+            GroupError::Store(store) => store.into(),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut response = (self.status, Json(self.body)).into_response();
+        if let Some(secs) = self.retry_after_secs {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        if self.status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}

@@ -1,0 +1,12 @@
+//! Request extractors that turn raw HTTP input into domain values, or into
+//! an `ApiError` naming the field at fault.
+
+mod json;
+mod path;
+mod precondition;
+mod query;
+
+pub use json::{JsonBody, MAX_BODY_BYTES};
+pub use path::GroupPath;
+pub use precondition::{etag, IfMatch};
+pub use query::{Cursor, QueryParams};

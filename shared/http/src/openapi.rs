@@ -1,0 +1,53 @@
+//! The OpenAPI document, generated from the handlers' annotations.
+
+use std::sync::LazyLock;
+
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::OpenApi as Document;
+use utoipa::{Modify, OpenApi};
+
+use crate::routes::openapi::OpenApiJson;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "streamfleet", description = "Serverless stream manager for live-streaming fleets."),
+    modifiers(&AdminSecurity),
+    tags(
+        (name = "node groups", description = "Operators manage node groups: regions, launch settings, scale policies"),
+        (name = "nodes", description = "The media nodes of a group"),
+        (name = "meta", description = "Health and this document"),
+    )
+)]
+struct ApiDoc;
+
+struct AdminSecurity;
+
+impl Modify for AdminSecurity {
+    fn modify(&self, doc: &mut Document) {
+        let components = doc.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "admin",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("The deployment's admin token"))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// The whole API's document.
+pub fn api_doc() -> Document {
+    let (_, paths) = crate::all_routes().split_for_parts();
+    let mut doc = ApiDoc::openapi();
+    doc.merge(paths);
+    doc
+}
+
+static DOCUMENT_JSON: LazyLock<OpenApiJson> =
+    LazyLock::new(|| OpenApiJson(api_doc().to_json().expect("the document serializes").into()));
+
+pub(crate) fn document_json() -> OpenApiJson {
+    DOCUMENT_JSON.clone()
+}

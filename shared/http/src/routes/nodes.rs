@@ -1,0 +1,34 @@
+//! `/v1/nodegroups/{name}/nodes`: the group's nodes.
+
+use axum::extract::State;
+use axum::Json;
+use streamfleet_core::names::NodeId;
+use streamfleet_core::page::PageSize;
+
+use super::PageParams;
+use crate::auth::Admin;
+use crate::error::{ApiError, ErrorBody};
+use crate::extract::{Cursor, GroupPath, QueryParams};
+use crate::state::AppState;
+use crate::views::NodePage;
+
+/// List a group's nodes, by id, a page at a time.
+#[utoipa::path(get, path = "/v1/nodegroups/{name}/nodes", tag = "nodes",
+    params(("name" = String, Path, description = "The group's name"), PageParams),
+    security(("admin" = [])),
+    responses(
+        (status = 200, body = NodePage),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+    ))]
+pub async fn list_nodes(
+    _: Admin,
+    State(state): State<AppState>,
+    GroupPath(name): GroupPath,
+    QueryParams(params): QueryParams<PageParams>,
+) -> Result<Json<NodePage>, ApiError> {
+    let size = PageSize::parse(params.limit)?;
+    let after = params.cursor.map(|c| Cursor::decode(&c, |s| NodeId::parse(s).ok())).transpose()?;
+    let page = state.groups.list_nodes(&name, after.as_ref(), size).await?;
+    Ok(Json(NodePage { next_cursor: page.next.map(|id| Cursor::encode(id.as_str())), items: page.items }))
+}
