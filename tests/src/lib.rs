@@ -1,6 +1,8 @@
 //! The scenario-test harness: a real API on a loopback port, backed by its
 //! own DynamoDB table on the AWS emulator, so tests run in parallel.
 
+pub mod routes;
+
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
@@ -41,7 +43,9 @@ pub async fn fresh_config() -> Config {
         aws_endpoint: Some(emulator_endpoint().to_owned()),
     };
     let dynamodb = aws_sdk_dynamodb::Client::new(&aws_config(&config).await);
-    streamfleet_dynamo::schema::create_table_if_missing(&dynamodb, &config.table).await.expect("table created");
+    streamfleet_dynamo::schema::create_table_if_missing(&dynamodb, &config.table)
+        .await
+        .expect("table created");
     config
 }
 
@@ -92,7 +96,8 @@ impl TestApp {
 
 /// A valid group spec, as JSON, from `events/examples/nodegroup.json`.
 pub fn group_spec(name: &str) -> Value {
-    let text = std::fs::read_to_string(repo_root().join("events/examples/nodegroup.json")).expect("example exists");
+    let text =
+        std::fs::read_to_string(repo_root().join("events/examples/nodegroup.json")).expect("example exists");
     let mut spec: Value = serde_json::from_str(&text).expect("example is JSON");
     spec["name"] = Value::from(name);
     spec

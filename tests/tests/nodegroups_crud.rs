@@ -141,7 +141,10 @@ async fn put_replaces_the_spec_and_bumps_the_version() {
     assert_eq!(replaced.status(), StatusCode::OK);
     assert_eq!(etag(&replaced), "\"2\"");
     let group = body(app.get_group("live").await).await;
-    assert_eq!((group["version"].clone(), group["roles"]["edge"]["scale"]["max"].clone()), (json!(2), json!(50)));
+    assert_eq!(
+        (group["version"].clone(), group["roles"]["edge"]["scale"]["max"].clone()),
+        (json!(2), json!(50))
+    );
 }
 
 #[tokio::test]
@@ -202,7 +205,10 @@ async fn patch_merges_fields_and_honours_if_match() {
     let unconditional = patch(&app, "live", json!({"roles": {"origin": {"scale": {"max": 6}}}}), None).await;
     assert_eq!(unconditional.status(), StatusCode::OK);
     let group = body(unconditional).await;
-    assert_eq!((group["version"].clone(), group["roles"]["edge"]["scale"]["min"].clone()), (json!(3), json!(3)));
+    assert_eq!(
+        (group["version"].clone(), group["roles"]["edge"]["scale"]["min"].clone()),
+        (json!(3), json!(3))
+    );
 }
 
 #[tokio::test]
@@ -228,7 +234,8 @@ async fn delete_with_a_stale_if_match_is_412() {
     let app = spawn_app().await;
     app.create_group(&group_spec("live")).await;
     patch(&app, "live", json!({"cloud": "simulated"}), None).await;
-    let response = app.admin(Method::DELETE, "/v1/nodegroups/live").header("If-Match", "\"1\"").send().await.unwrap();
+    let response =
+        app.admin(Method::DELETE, "/v1/nodegroups/live").header("If-Match", "\"1\"").send().await.unwrap();
     assert_eq!(response.status(), StatusCode::PRECONDITION_FAILED);
     assert_eq!(app.get_group("live").await.status(), StatusCode::OK);
 }

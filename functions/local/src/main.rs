@@ -27,7 +27,8 @@ async fn main() -> anyhow::Result<()> {
     let (emulator, endpoint) = match std::env::var("STREAMFLEET_AWS_ENDPOINT") {
         Ok(endpoint) => (None, endpoint),
         Err(_) => {
-            let root = std::env::var_os("STREAMFLEET_REPO_ROOT").map(PathBuf::from).unwrap_or_else(|| ".".into());
+            let root =
+                std::env::var_os("STREAMFLEET_REPO_ROOT").map(PathBuf::from).unwrap_or_else(|| ".".into());
             let emulator = Emulator::start_in_repo(&root).context("starting the AWS emulator")?;
             let endpoint = emulator.endpoint().to_owned();
             (Some(emulator), endpoint)

@@ -30,11 +30,7 @@ fn field_error<E: std::fmt::Display>(error: serde_path_to_error::Error<E>) -> In
         (parent, Some(name)) => format!("{parent}.{name}"),
         (parent, None) => parent.to_owned(),
     };
-    InvalidInput(vec![FieldError {
-        field,
-        rule: rule.to_owned(),
-        message,
-    }])
+    InvalidInput(vec![FieldError { field, rule: rule.to_owned(), message }])
 }
 
 /// serde_json appends " at line L column C", which means nothing to a caller
@@ -63,7 +59,8 @@ fn classify(message: &str) -> (&'static str, Option<&str>) {
         ("type", None)
     } else if message.starts_with("unknown variant") {
         ("one_of", None)
-    } else if message.starts_with("EOF") || message.starts_with("expected") || message.starts_with("trailing") {
+    } else if message.starts_with("EOF") || message.starts_with("expected") || message.starts_with("trailing")
+    {
         ("json_syntax", None)
     } else {
         ("format", None)

@@ -87,9 +87,8 @@ fn is_lower_alnum_or_hyphen(c: char) -> bool {
     c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'
 }
 
-static REGION: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]{1,2}$").expect("static regex")
-});
+static REGION: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]{1,2}$").expect("static regex"));
 static ZONE_SUFFIX: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^([a-z]|-[a-z]+-[0-9]+[a-z])$").expect("static regex"));
 static INSTANCE_TYPE: LazyLock<Regex> =
@@ -154,9 +153,7 @@ checked_string!(
 impl Zone {
     /// Whether this zone lies in `region` (`eu-west-1a` lies in `eu-west-1`).
     pub fn is_in(&self, region: &Region) -> bool {
-        self.0
-            .strip_prefix(region.as_str())
-            .is_some_and(|suffix| ZONE_SUFFIX.is_match(suffix))
+        self.0.strip_prefix(region.as_str()).is_some_and(|suffix| ZONE_SUFFIX.is_match(suffix))
     }
 }
 

@@ -33,7 +33,11 @@ pub trait GroupStore: Send + Sync {
     async fn get_group(&self, name: &GroupName) -> StoreResult<Option<NodeGroup>>;
 
     /// Groups in name order, starting after `after`.
-    async fn list_groups(&self, after: Option<&GroupName>, size: PageSize) -> StoreResult<Page<NodeGroup, GroupName>>;
+    async fn list_groups(
+        &self,
+        after: Option<&GroupName>,
+        size: PageSize,
+    ) -> StoreResult<Page<NodeGroup, GroupName>>;
 
     /// Overwrites the group. MUST return `Conflict` unless the stored group
     /// exists with version `expected_version`. Leaves `node_count` as stored.

@@ -22,20 +22,12 @@ pub struct FieldError {
 pub struct InvalidInput(pub Vec<FieldError>);
 
 fn summary(errors: &[FieldError]) -> String {
-    errors
-        .iter()
-        .map(|e| format!("{}: {}", e.field, e.message))
-        .collect::<Vec<_>>()
-        .join("; ")
+    errors.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; ")
 }
 
 impl InvalidInput {
     pub fn one(field: impl Into<String>, rule: &str, message: impl Into<String>) -> Self {
-        Self(vec![FieldError {
-            field: field.into(),
-            rule: rule.to_owned(),
-            message: message.into(),
-        }])
+        Self(vec![FieldError { field: field.into(), rule: rule.to_owned(), message: message.into() }])
     }
 
     pub fn errors(&self) -> &[FieldError] {
@@ -49,22 +41,20 @@ impl InvalidInput {
 pub struct Violations(Vec<FieldError>);
 
 impl Violations {
-    pub fn check(&mut self, ok: bool, field: impl FnOnce() -> String, rule: &str, message: impl FnOnce() -> String) {
+    pub fn check(
+        &mut self,
+        ok: bool,
+        field: impl FnOnce() -> String,
+        rule: &str,
+        message: impl FnOnce() -> String,
+    ) {
         if !ok {
-            self.0.push(FieldError {
-                field: field(),
-                rule: rule.to_owned(),
-                message: message(),
-            });
+            self.0.push(FieldError { field: field(), rule: rule.to_owned(), message: message() });
         }
     }
 
     pub fn push(&mut self, field: String, rule: &str, message: String) {
-        self.0.push(FieldError {
-            field,
-            rule: rule.to_owned(),
-            message,
-        });
+        self.0.push(FieldError { field, rule: rule.to_owned(), message });
     }
 
     pub fn into_result(self) -> Result<(), InvalidInput> {

@@ -74,7 +74,11 @@ impl GroupStore for DynamoStore {
         output.item.map(from_item).transpose()
     }
 
-    async fn list_groups(&self, after: Option<&GroupName>, size: PageSize) -> StoreResult<Page<NodeGroup, GroupName>> {
+    async fn list_groups(
+        &self,
+        after: Option<&GroupName>,
+        size: PageSize,
+    ) -> StoreResult<Page<NodeGroup, GroupName>> {
         let output = self
             .client
             .query()
@@ -88,7 +92,8 @@ impl GroupStore for DynamoStore {
             .send()
             .await
             .map_err(|e| store_error("Query", &self.table, e))?;
-        let items = output.items.unwrap_or_default().into_iter().map(from_item).collect::<StoreResult<Vec<_>>>()?;
+        let items =
+            output.items.unwrap_or_default().into_iter().map(from_item).collect::<StoreResult<Vec<_>>>()?;
         let next = match output.last_evaluated_key {
             Some(_) => items.last().map(|g| g.name().clone()),
             None => None,
@@ -98,14 +103,17 @@ impl GroupStore for DynamoStore {
 
     async fn update_group(&self, group: &NodeGroup, expected_version: u64) -> StoreResult<()> {
         let spec = serde_dynamo::to_attribute_value(&group.spec).map_err(|e| corrupt("group spec", e))?;
-        let status = serde_dynamo::to_attribute_value(group.status).map_err(|e| corrupt("group status", e))?;
+        let status =
+            serde_dynamo::to_attribute_value(group.status).map_err(|e| corrupt("group status", e))?;
         self.client
             .update_item()
             .table_name(&self.table)
             .set_key(Some(group_key(group.name())))
             // node_count is left alone: node registrations change it without
             // a version bump, so an admin write must not overwrite it.
-            .update_expression("SET #spec = :spec, #version = :version, #status = :status, #updated = :updated")
+            .update_expression(
+                "SET #spec = :spec, #version = :version, #status = :status, #updated = :updated",
+            )
             .condition_expression("attribute_exists(#pk) AND #version = :expected")
             .expression_attribute_names("#pk", PK)
             .expression_attribute_names("#spec", "spec")

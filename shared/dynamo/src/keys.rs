@@ -14,4 +14,3 @@ pub fn group_pk(name: &GroupName) -> String {
 pub fn node_sk(node: &NodeId) -> String {
     format!("{NODE_SK_PREFIX}{node}")
 }
-

@@ -24,9 +24,12 @@ impl NodeStore for DynamoStore {
     ) -> StoreResult<Page<Node, NodeId>> {
         let pk = group_pk(group);
         let start = after.map(|node| {
-            [(PK.to_owned(), AttributeValue::S(pk.clone())), (SK.to_owned(), AttributeValue::S(node_sk(node)))]
-                .into_iter()
-                .collect()
+            [
+                (PK.to_owned(), AttributeValue::S(pk.clone())),
+                (SK.to_owned(), AttributeValue::S(node_sk(node))),
+            ]
+            .into_iter()
+            .collect()
         });
         let output = self
             .client

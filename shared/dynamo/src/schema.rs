@@ -28,9 +28,16 @@ pub struct CreateTableError {
 
 /// Creates the table (on-demand, with its index and TTL) unless it exists.
 pub async fn create_table_if_missing(client: &Client, table: &str) -> Result<(), CreateTableError> {
-    let fail = |source: Box<dyn std::error::Error + Send + Sync>| CreateTableError { table: table.to_owned(), source };
+    let fail = |source: Box<dyn std::error::Error + Send + Sync>| CreateTableError {
+        table: table.to_owned(),
+        source,
+    };
     let key = |name: &str, kind| {
-        KeySchemaElement::builder().attribute_name(name).key_type(kind).build().expect("key element is complete")
+        KeySchemaElement::builder()
+            .attribute_name(name)
+            .key_type(kind)
+            .build()
+            .expect("key element is complete")
     };
     let string_attribute = |name: &str| {
         AttributeDefinition::builder()
@@ -71,7 +78,11 @@ pub async fn create_table_if_missing(client: &Client, table: &str) -> Result<(),
         .update_time_to_live()
         .table_name(table)
         .time_to_live_specification(
-            TimeToLiveSpecification::builder().attribute_name(TTL).enabled(true).build().expect("ttl is complete"),
+            TimeToLiveSpecification::builder()
+                .attribute_name(TTL)
+                .enabled(true)
+                .build()
+                .expect("ttl is complete"),
         )
         .send()
         .await

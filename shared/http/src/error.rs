@@ -31,7 +31,9 @@ pub struct ErrorBody {
 #[derive(Debug)]
 pub struct ApiError {
     status: StatusCode,
-    body: ErrorBody,
+    // Boxed: handlers return Result<_, ApiError>, and a small Err keeps the
+    // happy path's Result small.
+    body: Box<ErrorBody>,
     retry_after_secs: Option<u32>,
 }
 
@@ -39,7 +41,13 @@ impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
         Self {
             status,
-            body: ErrorBody { code, message: message.into(), field: None, rule: None, errors: vec![] },
+            body: Box::new(ErrorBody {
+                code,
+                message: message.into(),
+                field: None,
+                rule: None,
+                errors: vec![],
+            }),
             retry_after_secs: None,
         }
     }
@@ -48,19 +56,23 @@ impl ApiError {
         let first = input.errors().first().cloned();
         Self {
             status: StatusCode::BAD_REQUEST,
-            body: ErrorBody {
+            body: Box::new(ErrorBody {
                 code: "validation_failed",
                 message: input.to_string(),
                 field: first.as_ref().map(|f| f.field.clone()),
                 rule: first.map(|f| f.rule),
                 errors: input.0,
-            },
+            }),
             retry_after_secs: None,
         }
     }
 
     pub fn unauthorized() -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", "this route needs an Authorization: Bearer <token> header")
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "this route needs an Authorization: Bearer <token> header",
+        )
     }
 
     pub fn forbidden() -> Self {
@@ -68,14 +80,21 @@ impl ApiError {
     }
 
     pub fn unavailable() -> Self {
-        let mut error =
-            Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the service is briefly unavailable; retry");
+        let mut error = Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "the service is briefly unavailable; retry",
+        );
         error.retry_after_secs = Some(1);
         error
     }
 
     pub fn internal() -> Self {
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "an internal error occurred; it has been logged")
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "an internal error occurred; it has been logged",
+        )
     }
 
     pub fn status(&self) -> StatusCode {
@@ -92,7 +111,9 @@ impl From<InvalidInput> for ApiError {
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         match error {
-            StoreError::Conflict => Self::new(StatusCode::CONFLICT, "conflict", "a concurrent change got in first; retry"),
+            StoreError::Conflict => {
+                Self::new(StatusCode::CONFLICT, "conflict", "a concurrent change got in first; retry")
+            }
             StoreError::Unavailable(_) => Self::unavailable(),
             StoreError::Corrupt(what) => {
                 tracing::error!(%what, "corrupt item in the store");
@@ -121,7 +142,7 @@ impl From<GroupError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut response = (self.status, Json(self.body)).into_response();
+        let mut response = (self.status, Json(*self.body)).into_response();
         if let Some(secs) = self.retry_after_secs {
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }

@@ -39,10 +39,9 @@ pub async fn aws_config(config: &Config) -> aws_config::SdkConfig {
     let mut loader = aws_config::defaults(BehaviorVersion::latest());
     if let Some(endpoint) = &config.aws_endpoint {
         let region = std::env::var("AWS_REGION").unwrap_or_else(|_| "us-east-1".to_owned());
-        loader = loader
-            .endpoint_url(endpoint)
-            .region(aws_config::Region::new(region))
-            .credentials_provider(Credentials::new("emulator", "emulator", None, None, "streamfleet-emulator"));
+        loader = loader.endpoint_url(endpoint).region(aws_config::Region::new(region)).credentials_provider(
+            Credentials::new("emulator", "emulator", None, None, "streamfleet-emulator"),
+        );
     }
     loader.load().await
 }

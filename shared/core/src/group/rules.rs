@@ -96,7 +96,8 @@ fn check_template(v: &mut Violations, at: &str, template: &LaunchTemplateRef) {
     match (&template.id, &template.name) {
         (Some(id), None) => v.check(
             id.strip_prefix("lt-").is_some_and(|hex| {
-                (8..=17).contains(&hex.len()) && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+                (8..=17).contains(&hex.len())
+                    && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
             }),
             || format!("{at}.id"),
             "format",
@@ -119,7 +120,9 @@ fn check_template(v: &mut Violations, at: &str, template: &LaunchTemplateRef) {
         v.check(
             version == "$Latest"
                 || version == "$Default"
-                || (!version.is_empty() && version.len() <= 10 && version.bytes().all(|b| b.is_ascii_digit())),
+                || (!version.is_empty()
+                    && version.len() <= 10
+                    && version.bytes().all(|b| b.is_ascii_digit())),
             || format!("{at}.version"),
             "format",
             || "version is $Latest, $Default or a number".into(),
@@ -129,22 +132,34 @@ fn check_template(v: &mut Violations, at: &str, template: &LaunchTemplateRef) {
 
 fn check_policy(v: &mut Violations, at: &str, p: &ScalePolicy) {
     let field = |name: &str| format!("{at}.{name}");
-    v.check(p.max >= 1 && p.max <= MAX_NODES_PER_REGION, || field("max"), "range", || {
-        format!("must be 1 to {MAX_NODES_PER_REGION}, got {}", p.max)
-    });
-    v.check(p.min <= p.max, || field("min"), "min_le_max", || {
-        format!("min ({}) must not exceed max ({})", p.min, p.max)
-    });
-    v.check((1..=MAX_STEP).contains(&p.step), || field("step"), "range", || {
-        format!("must be 1 to {MAX_STEP}, got {}", p.step)
-    });
+    v.check(
+        p.max >= 1 && p.max <= MAX_NODES_PER_REGION,
+        || field("max"),
+        "range",
+        || format!("must be 1 to {MAX_NODES_PER_REGION}, got {}", p.max),
+    );
+    v.check(
+        p.min <= p.max,
+        || field("min"),
+        "min_le_max",
+        || format!("min ({}) must not exceed max ({})", p.min, p.max),
+    );
+    v.check(
+        (1..=MAX_STEP).contains(&p.step),
+        || field("step"),
+        "range",
+        || format!("must be 1 to {MAX_STEP}, got {}", p.step),
+    );
     for (name, pct) in [
         ("scaleOutThresholdPct", p.scale_out_threshold_pct),
         ("scaleInThresholdPct", p.scale_in_threshold_pct),
     ] {
-        v.check((1..=100).contains(&pct), || field(name), "percent", || {
-            format!("must be a percentage from 1 to 100, got {pct}")
-        });
+        v.check(
+            (1..=100).contains(&pct),
+            || field(name),
+            "percent",
+            || format!("must be a percentage from 1 to 100, got {pct}"),
+        );
     }
     v.check(
         p.scale_in_threshold_pct < p.scale_out_threshold_pct,
@@ -161,13 +176,19 @@ fn check_policy(v: &mut Violations, at: &str, p: &ScalePolicy) {
         ("scaleOutCooldownSecs", p.scale_out_cooldown_secs),
         ("scaleInCooldownSecs", p.scale_in_cooldown_secs),
     ] {
-        v.check(secs <= MAX_COOLDOWN_SECS, || field(name), "range", || {
-            format!("must be at most {MAX_COOLDOWN_SECS} seconds, got {secs}")
-        });
+        v.check(
+            secs <= MAX_COOLDOWN_SECS,
+            || field(name),
+            "range",
+            || format!("must be at most {MAX_COOLDOWN_SECS} seconds, got {secs}"),
+        );
     }
-    v.check(p.warmup_secs <= MAX_WARMUP_SECS, || field("warmupSecs"), "range", || {
-        format!("must be at most {MAX_WARMUP_SECS} seconds, got {}", p.warmup_secs)
-    });
+    v.check(
+        p.warmup_secs <= MAX_WARMUP_SECS,
+        || field("warmupSecs"),
+        "range",
+        || format!("must be at most {MAX_WARMUP_SECS} seconds, got {}", p.warmup_secs),
+    );
     v.check(
         DRAIN_DEADLINE_SECS.contains(&p.drain_deadline_secs),
         || field("drainDeadlineSecs"),

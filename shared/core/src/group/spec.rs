@@ -43,8 +43,10 @@ pub struct RegionSpec {
 }
 
 /// What a node does in the fleet.
+// Decoded through a string so that, as a map key, an unknown role is
+// reported with its own name in the field path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "lowercase", try_from = "String")]
 pub enum Role {
     /// Receives publishers' streams.
     Origin,
@@ -64,6 +66,20 @@ impl Role {
             Role::Relay => "relay",
             Role::Transcoder => "transcoder",
         }
+    }
+}
+
+impl Role {
+    pub const ALL: [Role; 4] = [Role::Origin, Role::Edge, Role::Relay, Role::Transcoder];
+}
+
+impl TryFrom<String> for Role {
+    type Error = String;
+
+    fn try_from(name: String) -> Result<Self, String> {
+        Role::ALL.into_iter().find(|role| role.as_str() == name).ok_or_else(|| {
+            format!("unknown variant `{name}`, expected one of `origin`, `edge`, `relay`, `transcoder`")
+        })
     }
 }
 

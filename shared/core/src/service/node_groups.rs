@@ -145,18 +145,16 @@ impl NodeGroups {
                 current: current.version,
             });
         }
-        let updated = NodeGroup {
-            spec,
-            version: current.version + 1,
-            updated_at: self.clock.now(),
-            ..current
-        };
+        let updated =
+            NodeGroup { spec, version: current.version + 1, updated_at: self.clock.now(), ..current };
         match self.groups.update_group(&updated, expected_version).await {
             Ok(()) => {
                 tracing::info!(group = %updated.name(), version = updated.version, "node group updated");
                 Ok(updated)
             }
-            Err(StoreError::Conflict) => Err(self.explain_conflict(updated.name(), Some(expected_version)).await),
+            Err(StoreError::Conflict) => {
+                Err(self.explain_conflict(updated.name(), Some(expected_version)).await)
+            }
             Err(e) => Err(e.into()),
         }
     }
@@ -171,7 +169,11 @@ impl NodeGroups {
     ) -> Result<Deletion, GroupError> {
         let current = self.get(name).await?;
         if let Some(expected) = expected_version.filter(|v| *v != current.version) {
-            return Err(GroupError::VersionMismatch { name: name.clone(), expected, current: current.version });
+            return Err(GroupError::VersionMismatch {
+                name: name.clone(),
+                expected,
+                current: current.version,
+            });
         }
         if current.node_count == 0 {
             return match self.groups.delete_group(name, expected_version).await {
@@ -225,7 +227,9 @@ impl NodeGroups {
                 Some(expected) if expected != group.version => {
                     GroupError::VersionMismatch { name: name.clone(), expected, current: group.version }
                 }
-                _ if group.node_count > 0 => GroupError::HasNodes { name: name.clone(), count: group.node_count },
+                _ if group.node_count > 0 => {
+                    GroupError::HasNodes { name: name.clone(), count: group.node_count }
+                }
                 // Changed and changed back between our write and this read.
                 _ => GroupError::VersionMismatch {
                     name: name.clone(),

@@ -52,6 +52,8 @@ async fn read_limited(body: Body) -> Result<axum::body::Bytes, ApiError> {
             "payload_too_large",
             format!("the body exceeds {MAX_BODY_BYTES} bytes"),
         )),
-        Err(_) => Err(ApiError::new(StatusCode::BAD_REQUEST, "bad_body", "the request body could not be read")),
+        Err(_) => {
+            Err(ApiError::new(StatusCode::BAD_REQUEST, "bad_body", "the request body could not be read"))
+        }
     }
 }

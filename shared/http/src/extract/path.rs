@@ -18,9 +18,9 @@ impl<S: Send + Sync> FromRequestParts<S> for GroupPath {
         struct Params {
             name: String,
         }
-        let Path(params) = Path::<Params>::from_request_parts(parts, state)
-            .await
-            .map_err(|_| ApiError::invalid(InvalidInput::one("name", "required", "the path names no node group")))?;
+        let Path(params) = Path::<Params>::from_request_parts(parts, state).await.map_err(|_| {
+            ApiError::invalid(InvalidInput::one("name", "required", "the path names no node group"))
+        })?;
         GroupName::parse(params.name)
             .map(Self)
             .map_err(|e| ApiError::invalid(InvalidInput::one("name", e.rule, e.to_string())))

@@ -49,7 +49,11 @@ impl Cursor {
             .and_then(|bytes| String::from_utf8(bytes).ok())
             .and_then(parse)
             .ok_or_else(|| {
-                ApiError::invalid(InvalidInput::one("cursor", "cursor", "cursor is not one this API returned"))
+                ApiError::invalid(InvalidInput::one(
+                    "cursor",
+                    "cursor",
+                    "cursor is not one this API returned",
+                ))
             })
     }
 }
