@@ -24,4 +24,10 @@ trap 'kill "$EMULATOR_PID" 2>/dev/null || true' EXIT
 echo "emulator at $STREAMFLEET_TEST_AWS_ENDPOINT"
 
 step "cargo test"
-cargo test --workspace --locked
+log="$(mktemp)"
+cargo test --workspace --locked 2>&1 | tee "$log"
+# One closing line for the whole run: cargo prints one per test binary, the
+# last of which may well be an empty doc-test run.
+awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
+     END { printf "\nall tests: %d passed, %d failed\n", p, f }' "$log"
+rm -f "$log"
