@@ -1,6 +1,7 @@
 //! The scenario-test harness: a real API on a loopback port, backed by its
 //! own DynamoDB table on the AWS emulator, so tests run in parallel.
 
+pub mod nodes;
 pub mod routes;
 
 use std::path::{Path, PathBuf};
@@ -11,10 +12,12 @@ use secrecy::SecretString;
 use serde_json::Value;
 use streamfleet_emulator::Emulator;
 use streamfleet_http::AppState;
-use streamfleet_runtime::{app_state, aws_config, Config};
+use streamfleet_runtime::{app_state, aws_config, Config, Tuning};
 
 /// The admin token of every test app; also the one in `events/` fixtures.
 pub const ADMIN_TOKEN: &str = "local-dev-token-change-me";
+/// The node secret of every test app; the fixtures' node credentials derive from it.
+pub const NODE_SECRET: &str = "local-dev-node-secret-change-me-0123456789";
 
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ sits in the repository").to_owned()
@@ -37,10 +40,16 @@ pub fn emulator_endpoint() -> &'static str {
 
 /// A configuration pointing at a fresh table of its own.
 pub async fn fresh_config() -> Config {
+    fresh_config_with(Tuning::default()).await
+}
+
+pub async fn fresh_config_with(tuning: Tuning) -> Config {
     let config = Config {
         table: format!("test-{}", uuid::Uuid::new_v4().simple()),
         admin_token: SecretString::from(ADMIN_TOKEN),
+        node_secret: SecretString::from(NODE_SECRET),
         aws_endpoint: Some(emulator_endpoint().to_owned()),
+        tuning,
     };
     let dynamodb = aws_sdk_dynamodb::Client::new(&aws_config(&config).await);
     streamfleet_dynamo::schema::create_table_if_missing(&dynamodb, &config.table)
@@ -57,7 +66,11 @@ pub struct TestApp {
 
 /// Serves the local stack's router (every route) on a free loopback port.
 pub async fn spawn_app() -> TestApp {
-    let config = fresh_config().await;
+    spawn_app_with(Tuning::default()).await
+}
+
+pub async fn spawn_app_with(tuning: Tuning) -> TestApp {
+    let config = fresh_config_with(tuning).await;
     let app = streamfleet_http::local_app(state(&config).await);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind a loopback port");
     let url = format!("http://{}", listener.local_addr().expect("bound"));

@@ -11,7 +11,8 @@ pub struct Operation {
     pub method: String,
     /// The path template, e.g. `/v1/nodegroups/{name}`.
     pub template: String,
-    pub needs_admin: bool,
+    /// The security scheme the route requires: `admin`, `node`, or none.
+    pub security: Option<String>,
 }
 
 impl Operation {
@@ -20,9 +21,18 @@ impl Operation {
         format!("{} {}", self.method, self.template)
     }
 
+    pub fn needs_admin(&self) -> bool {
+        self.security.as_deref() == Some("admin")
+    }
+
     /// A concrete path with every parameter filled in.
     pub fn sample_path(&self) -> String {
-        self.template.replace("{name}", "live-eu")
+        self.template
+            .replace("{name}", "live-eu")
+            .replace("{nodeId}", "i-0123456789abcdef0")
+            .replace("{app}", "live")
+            .replace("{scope}", "live")
+            .replace("{stream}", "cam1")
     }
 }
 
@@ -36,15 +46,13 @@ pub fn operations() -> Vec<Operation> {
     for (template, item) in doc["paths"].as_object().expect("paths") {
         for method in METHODS {
             if let Some(operation) = item.get(method) {
-                let needs_admin = operation
+                let security = operation
                     .get("security")
                     .and_then(Value::as_array)
-                    .is_some_and(|requirements| requirements.iter().any(|r| r.get("admin").is_some()));
-                operations.push(Operation {
-                    method: method.to_uppercase(),
-                    template: template.clone(),
-                    needs_admin,
-                });
+                    .and_then(|requirements| requirements.first())
+                    .and_then(Value::as_object)
+                    .and_then(|requirement| requirement.keys().next().cloned());
+                operations.push(Operation { method: method.to_uppercase(), template: template.clone(), security });
             }
         }
     }

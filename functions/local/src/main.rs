@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use secrecy::{ExposeSecret, SecretString};
 use streamfleet_emulator::Emulator;
-use streamfleet_runtime::{app_state, aws_config, init_tracing, Config};
+use streamfleet_runtime::{app_state, aws_config, init_tracing, Config, Tuning};
 
 const DEFAULT_PORT: u16 = 8080;
 const DEFAULT_TABLE: &str = "streamfleet-local";
@@ -19,8 +19,7 @@ async fn main() -> anyhow::Result<()> {
         Ok(port) => port.parse::<u16>().context("STREAMFLEET_PORT must be a port number")?,
         Err(_) => DEFAULT_PORT,
     };
-    let token = std::env::var("STREAMFLEET_ADMIN_TOKEN")
-        .unwrap_or_else(|_| format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple()));
+    let token = std::env::var("STREAMFLEET_ADMIN_TOKEN").unwrap_or_else(|_| random_secret());
 
     // An endpoint given by the caller means an emulator it runs; otherwise
     // start ours, which stops when this process does.
@@ -34,10 +33,13 @@ async fn main() -> anyhow::Result<()> {
             (Some(emulator), endpoint)
         }
     };
+    let node_secret = std::env::var("STREAMFLEET_NODE_SECRET").unwrap_or_else(|_| random_secret());
     let config = Config {
         table: std::env::var("STREAMFLEET_TABLE").unwrap_or_else(|_| DEFAULT_TABLE.to_owned()),
         admin_token: SecretString::from(token),
+        node_secret: SecretString::from(node_secret),
         aws_endpoint: Some(endpoint.clone()),
+        tuning: Tuning::from_env()?,
     };
     let dynamodb = aws_sdk_dynamodb::Client::new(&aws_config(&config).await);
     streamfleet_dynamo::schema::create_table_if_missing(&dynamodb, &config.table).await?;
@@ -53,6 +55,11 @@ async fn main() -> anyhow::Result<()> {
     drop(emulator);
     println!("streamfleet stopped.");
     Ok(())
+}
+
+/// 256 random bits, hex.
+fn random_secret() -> String {
+    format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple())
 }
 
 fn print_banner(url: &str, token: &str, endpoint: &str, table: &str) {

@@ -2,13 +2,18 @@
 //! the outside world must implement, and the use cases (services) built on
 //! them. Nothing here knows about AWS SDKs, Lambda or HTTP.
 
+pub mod cache;
 pub mod clock;
+pub mod credentials;
 pub mod decode;
 pub mod group;
+pub mod heartbeat;
 pub mod names;
 pub mod node;
 pub mod page;
+pub mod placement;
 pub mod ports;
+pub mod route;
 pub mod service;
 pub mod validation;
 

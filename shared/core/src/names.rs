@@ -150,6 +150,87 @@ checked_string!(
     }
 );
 
+fn is_stream_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')
+}
+
+checked_string!(
+    /// An application (Red5 "scope", nginx-rtmp "application"): `live`.
+    AppName,
+    pattern = "^[A-Za-z0-9._-]{1,64}$",
+    rule = "app_name_format",
+    valid = |s| (1..=64).contains(&s.len()) && s.chars().all(is_stream_char) && s != "." && s != ".."
+);
+
+checked_string!(
+    /// A stream's name within its application.
+    StreamName,
+    pattern = "^[A-Za-z0-9._-]{1,128}$",
+    rule = "stream_name_format",
+    valid = |s| (1..=128).contains(&s.len()) && s.chars().all(is_stream_char) && s != "." && s != ".."
+);
+
+/// A stream's full name: `<app>/<stream>`, as nodes report what they hold.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct StreamKey {
+    pub app: AppName,
+    pub stream: StreamName,
+}
+
+impl StreamKey {
+    pub fn new(app: AppName, stream: StreamName) -> Self {
+        Self { app, stream }
+    }
+
+    pub fn parse(text: &str) -> Result<Self, NameError> {
+        let (app, stream) = text.split_once('/').ok_or_else(|| NameError {
+            kind: "StreamKey",
+            rule: "stream_key_format",
+            pattern: "<app>/<stream>",
+            value: text.to_owned(),
+        })?;
+        Ok(Self { app: AppName::parse(app)?, stream: StreamName::parse(stream)? })
+    }
+}
+
+impl fmt::Display for StreamKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.app, self.stream)
+    }
+}
+
+impl serde::Serialize for StreamKey {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for StreamKey {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Self::parse(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+impl utoipa::PartialSchema for StreamKey {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .pattern(Some("^[A-Za-z0-9._-]{1,64}/[A-Za-z0-9._-]{1,128}$"))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for StreamKey {}
+
+impl Region {
+    /// The region's area (`eu`, `us`, `ap`, …): regions of one area are
+    /// "near" each other when the requested region has no room.
+    pub fn area(&self) -> &str {
+        self.0.split('-').next().unwrap_or_default()
+    }
+}
+
 impl Zone {
     /// Whether this zone lies in `region` (`eu-west-1a` lies in `eu-west-1`).
     pub fn is_in(&self, region: &Region) -> bool {
@@ -198,6 +279,22 @@ mod tests {
         assert!(InstanceType::parse("c6i.large").is_ok());
         assert!(InstanceType::parse("u-6tb1.metal").is_ok());
         assert!(InstanceType::parse("large").is_err());
+    }
+
+    #[test]
+    fn stream_keys_split_into_app_and_stream() {
+        let key = StreamKey::parse("live/cam_01").unwrap();
+        assert_eq!((key.app.as_str(), key.stream.as_str()), ("live", "cam_01"));
+        assert_eq!(key.to_string(), "live/cam_01");
+        for bad in ["live", "live/", "/cam", "live/cam/extra", "li ve/cam", "live/..", "live/a#b"] {
+            assert!(StreamKey::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn regions_belong_to_areas() {
+        assert_eq!(Region::parse("eu-west-1").unwrap().area(), "eu");
+        assert_eq!(Region::parse("us-gov-west-1").unwrap().area(), "us");
     }
 
     #[test]

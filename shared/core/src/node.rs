@@ -1,14 +1,15 @@
 //! A media node as the control plane sees it: its place in the fleet, its
-//! life-cycle state and the load it last reported.
+//! life-cycle state, where clients reach it, and the load it last reported.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 
 use crate::group::Role;
-use crate::names::{GroupName, NodeId, Region, Zone};
+use crate::names::{AppName, GroupName, NodeId, Region, StreamKey, StreamName, Zone};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -26,9 +27,13 @@ pub struct Node {
     /// The host clients connect to (public DNS name or IP).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host: Option<String>,
-    /// Port per protocol (`rtmp`, `webrtc`, `hls`, `srt`, …).
+    /// URL template per protocol, with `{host}`, `{app}` and `{stream}`
+    /// placeholders, e.g. `rtmp` → `rtmp://{host}:1935/{app}/{stream}`.
     #[serde(default)]
-    pub ports: BTreeMap<String, u16>,
+    pub endpoints: BTreeMap<String, String>,
+    /// The streams the node holds now (published on an origin, pulled on an edge).
+    #[serde(default)]
+    pub streams: Vec<StreamKey>,
     #[serde(default)]
     pub load: NodeLoad,
     #[serde(with = "time::serde::rfc3339")]
@@ -37,6 +42,11 @@ pub struct Node {
     #[serde(default, with = "time::serde::rfc3339::option", skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<String>, format = DateTime)]
     pub last_heartbeat_at: Option<OffsetDateTime>,
+    /// The node's own timestamp of its last accepted heartbeat: a heartbeat
+    /// not newer than this is a replay.
+    #[serde(default, with = "time::serde::rfc3339::option", skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub last_sent_at: Option<OffsetDateTime>,
 }
 
 /// Where a node is in its life.
@@ -57,16 +67,29 @@ pub enum NodeState {
     Dead,
 }
 
+impl NodeState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NodeState::Pending => "pending",
+            NodeState::InService => "inService",
+            NodeState::Draining => "draining",
+            NodeState::Terminating => "terminating",
+            NodeState::Failed => "failed",
+            NodeState::Dead => "dead",
+        }
+    }
+}
+
 /// What a node last reported about its load.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", default)]
 pub struct NodeLoad {
     pub publishers: u32,
     pub subscribers: u32,
-    pub streams: u32,
     pub cpu_pct: f32,
     pub bandwidth_kbps: u64,
-    /// The node's own idea of its capacity, when it has one.
+    /// The node's own idea of its capacity, when it has one; otherwise the
+    /// role's `connectionCapacity` applies.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub capacity: Option<u32>,
 }
@@ -74,5 +97,94 @@ pub struct NodeLoad {
 impl NodeLoad {
     pub fn sessions(&self) -> u32 {
         self.publishers.saturating_add(self.subscribers)
+    }
+}
+
+impl Node {
+    /// Whether the node may receive new sessions at `now`: in service, not
+    /// cordoned, and heard from within `stale_after`.
+    pub fn is_available(&self, now: OffsetDateTime, stale_after: Duration) -> bool {
+        self.state == NodeState::InService && !self.cordoned && self.is_fresh(now, stale_after)
+    }
+
+    pub fn is_fresh(&self, now: OffsetDateTime, stale_after: Duration) -> bool {
+        self.last_heartbeat_at.is_some_and(|at| now - at <= stale_after)
+    }
+
+    pub fn holds(&self, app: &AppName, stream: &StreamName) -> bool {
+        self.streams.iter().any(|key| &key.app == app && &key.stream == stream)
+    }
+
+    /// The node's URLs for one stream, from its endpoint templates.
+    pub fn urls(&self, app: &AppName, stream: &StreamName) -> BTreeMap<String, String> {
+        let host = self.host.as_deref().unwrap_or_default();
+        self.endpoints
+            .iter()
+            .map(|(protocol, template)| {
+                let url = template
+                    .replace("{host}", host)
+                    .replace("{app}", app.as_str())
+                    .replace("{stream}", stream.as_str());
+                (protocol.clone(), url)
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod fixtures {
+    use super::*;
+
+    /// An in-service edge in eu-west-1, heard from at `at`.
+    pub fn node(id: &str, at: OffsetDateTime) -> Node {
+        Node {
+            group: GroupName::parse("live").unwrap(),
+            node_id: NodeId::parse(id).unwrap(),
+            role: Role::Edge,
+            region: Region::parse("eu-west-1").unwrap(),
+            zone: None,
+            state: NodeState::InService,
+            cordoned: false,
+            host: Some("203.0.113.7".into()),
+            endpoints: BTreeMap::from([("rtmp".into(), "rtmp://{host}:1935/{app}/{stream}".into())]),
+            streams: vec![],
+            load: NodeLoad::default(),
+            state_since: at,
+            last_heartbeat_at: Some(at),
+            last_sent_at: Some(at),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use time::macros::datetime;
+
+    use super::fixtures::node;
+    use super::*;
+
+    const STALE: Duration = Duration::from_secs(15);
+
+    #[test]
+    fn only_fresh_uncordoned_in_service_nodes_are_available() {
+        let now = datetime!(2026-11-21 06:00 UTC);
+        assert!(node("a", now).is_available(now, STALE));
+        assert!(!node("a", now - Duration::from_secs(16)).is_available(now, STALE), "stale");
+        let mut cordoned = node("a", now);
+        cordoned.cordoned = true;
+        assert!(!cordoned.is_available(now, STALE));
+        let mut draining = node("a", now);
+        draining.state = NodeState::Draining;
+        assert!(!draining.is_available(now, STALE));
+        let mut silent = node("a", now);
+        silent.last_heartbeat_at = None;
+        assert!(!silent.is_available(now, STALE));
+    }
+
+    #[test]
+    fn urls_fill_the_templates() {
+        let n = node("a", datetime!(2026-11-21 06:00 UTC));
+        let urls = n.urls(&AppName::parse("live").unwrap(), &StreamName::parse("cam1").unwrap());
+        assert_eq!(urls["rtmp"], "rtmp://203.0.113.7:1935/live/cam1");
     }
 }

@@ -3,11 +3,15 @@
 //! into the variants below.
 
 use async_trait::async_trait;
+use time::OffsetDateTime;
 
-use crate::group::NodeGroup;
-use crate::names::{GroupName, NodeId};
+use crate::group::{Claim, NodeGroup, Role};
+use crate::heartbeat::HeartbeatReport;
+use crate::names::StreamKey;
+use crate::names::{GroupName, NodeId, Region};
 use crate::node::Node;
 use crate::page::{Page, PageSize};
+use crate::route::StreamRoute;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -27,7 +31,8 @@ pub type StoreResult<T> = Result<T, StoreError>;
 
 #[async_trait]
 pub trait GroupStore: Send + Sync {
-    /// Stores a new group. MUST return `Conflict` when a group of that name exists.
+    /// Stores a new group and its claims. MUST return `Conflict` when a
+    /// group of that name exists or another group holds one of the claims.
     async fn insert_group(&self, group: &NodeGroup) -> StoreResult<()>;
 
     async fn get_group(&self, name: &GroupName) -> StoreResult<Option<NodeGroup>>;
@@ -39,13 +44,32 @@ pub trait GroupStore: Send + Sync {
         size: PageSize,
     ) -> StoreResult<Page<NodeGroup, GroupName>>;
 
-    /// Overwrites the group. MUST return `Conflict` unless the stored group
-    /// exists with version `expected_version`. Leaves `node_count` as stored.
-    async fn update_group(&self, group: &NodeGroup, expected_version: u64) -> StoreResult<()>;
+    /// Writes `group` over `previous`, moving the claims that changed. MUST
+    /// return `Conflict` unless the stored group is at `previous.version`
+    /// and the new claims are free. Leaves `node_count` and the enrollment
+    /// generation as stored.
+    async fn update_group(&self, group: &NodeGroup, previous: &NodeGroup) -> StoreResult<()>;
 
-    /// Removes the group. MUST return `Conflict` unless it exists, holds no
-    /// nodes, and (when given) has version `expected_version`.
-    async fn delete_group(&self, name: &GroupName, expected_version: Option<u64>) -> StoreResult<()>;
+    /// Removes the group and its claims. MUST return `Conflict` unless it is
+    /// stored at `group.version` and holds no nodes.
+    async fn delete_group(&self, group: &NodeGroup) -> StoreResult<()>;
+
+    /// The group holding a claim.
+    async fn claim_owner(&self, claim: &Claim) -> StoreResult<Option<GroupName>>;
+
+    /// Bumps the enrollment generation; returns the new one. MUST return
+    /// `Conflict` when the group does not exist.
+    async fn rotate_enrollment(&self, name: &GroupName) -> StoreResult<u32>;
+
+    /// Adds `lookups` refused for want of room to the group's scale-out
+    /// pressure for one role and region (the scaler reads and resets it).
+    async fn add_pressure(
+        &self,
+        name: &GroupName,
+        role: Role,
+        region: &Region,
+        lookups: u32,
+    ) -> StoreResult<()>;
 }
 
 #[async_trait]
@@ -57,4 +81,67 @@ pub trait NodeStore: Send + Sync {
         after: Option<&NodeId>,
         size: PageSize,
     ) -> StoreResult<Page<Node, NodeId>>;
+
+    /// Every node of the group (one query for a normal fleet).
+    async fn all_nodes(&self, group: &GroupName) -> StoreResult<Vec<Node>>;
+
+    async fn get_node(&self, group: &GroupName, node: &NodeId) -> StoreResult<Option<Node>>;
+
+    /// Adds a node and counts it on its group. MUST return `Conflict` if the
+    /// node exists, or the group is absent, not active, or at another
+    /// enrollment generation than `generation`.
+    async fn register_node(
+        &self,
+        node: &Node,
+        generation: u32,
+        expires_at: OffsetDateTime,
+    ) -> StoreResult<()>;
+
+    /// Records a heartbeat of a registered node, in one write, and returns
+    /// the node as stored after it. MUST return `Conflict` when the node is
+    /// absent, registered with another role or region, or has a heartbeat
+    /// sent at or after `report.sent_at`.
+    async fn record_heartbeat(
+        &self,
+        group: &GroupName,
+        node: &NodeId,
+        report: &HeartbeatReport,
+        now: OffsetDateTime,
+        expires_at: OffsetDateTime,
+    ) -> StoreResult<Node>;
+
+    /// `pending` → `inService`. MUST return `Conflict` unless pending.
+    async fn mark_in_service(
+        &self,
+        group: &GroupName,
+        node: &NodeId,
+        now: OffsetDateTime,
+    ) -> StoreResult<Node>;
+
+    /// Sets or clears the cordon. MUST return `Conflict` when the node is absent.
+    async fn set_cordoned(&self, group: &GroupName, node: &NodeId, cordoned: bool) -> StoreResult<Node>;
+}
+
+#[async_trait]
+pub trait RouteStore: Send + Sync {
+    /// The stream's route; `consistent` asks for a strongly consistent read.
+    async fn get_route(
+        &self,
+        group: &GroupName,
+        stream: &StreamKey,
+        consistent: bool,
+    ) -> StoreResult<Option<StreamRoute>>;
+
+    /// Records the first route of a stream. MUST return `Conflict` if the
+    /// stream already has one.
+    async fn create_route(&self, route: &StreamRoute, expires_at: OffsetDateTime) -> StoreResult<()>;
+
+    /// Moves a stream to another origin. MUST return `Conflict` unless the
+    /// stored route still points at `from`.
+    async fn move_route(
+        &self,
+        route: &StreamRoute,
+        from: &NodeId,
+        expires_at: OffsetDateTime,
+    ) -> StoreResult<()>;
 }

@@ -1,32 +1,25 @@
-//! Group items: `pk = GROUP#<name>, sk = GROUP`, listed through `gsi1`
-//! (`gsi1pk = GROUPS, gsi1sk = <name>`).
+//! Group items (`pk = GROUP#<name>, sk = GROUP`, listed through `gsi1`:
+//! `gsi1pk = GROUPS, gsi1sk = <name>`) and their claims
+//! (`pk = CLAIM#APP#<app>` or `CLAIM#DEFAULT`, `sk = CLAIM`), written in one
+//! transaction whenever the claims change.
 
-use std::collections::HashMap;
+use std::collections::BTreeSet;
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::AttributeValue;
-use streamfleet_core::group::NodeGroup;
-use streamfleet_core::names::GroupName;
+use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem, Update};
+use streamfleet_core::group::{Claim, NodeGroup, Role};
+use streamfleet_core::names::{GroupName, Region};
 use streamfleet_core::page::{Page, PageSize};
-use streamfleet_core::ports::{GroupStore, StoreResult};
+use streamfleet_core::ports::{GroupStore, StoreError, StoreResult};
 
-use crate::error::{corrupt, store_error};
-use crate::keys::{group_pk, GROUPS_INDEX_PK, GROUP_SK};
-use crate::schema::{GSI1, GSI1_PK, GSI1_SK, PK, SK};
+use crate::attr::{decode, encode, encode_value, key, n, rfc3339, s, Item};
+use crate::error::store_error;
+use crate::keys::{claim_pk, group_pk, CLAIM_SK, GROUPS_INDEX_PK, GROUP_SK};
+use crate::schema::{GSI1, GSI1_PK, GSI1_SK, PK};
 use crate::DynamoStore;
 
-type Item = HashMap<String, AttributeValue>;
-
-fn s(value: impl Into<String>) -> AttributeValue {
-    AttributeValue::S(value.into())
-}
-
-fn n(value: impl ToString) -> AttributeValue {
-    AttributeValue::N(value.to_string())
-}
-
 fn group_key(name: &GroupName) -> Item {
-    HashMap::from([(PK.to_owned(), s(group_pk(name))), (SK.to_owned(), s(GROUP_SK))])
+    key(group_pk(name), GROUP_SK)
 }
 
 fn index_key(name: &GroupName) -> Item {
@@ -37,28 +30,66 @@ fn index_key(name: &GroupName) -> Item {
 }
 
 fn to_item(group: &NodeGroup) -> StoreResult<Item> {
-    let mut item: Item = serde_dynamo::to_item(group).map_err(|e| corrupt("group", e))?;
+    let mut item = encode("group", group)?;
     item.extend(index_key(group.name()));
     Ok(item)
 }
 
-fn from_item(item: Item) -> StoreResult<NodeGroup> {
-    serde_dynamo::from_item(item).map_err(|e| corrupt("group", e))
+fn claim_put(table: &str, claim: &Claim, owner: &GroupName) -> TransactWriteItem {
+    let mut item = key(claim_pk(claim), CLAIM_SK);
+    item.insert("group".to_owned(), s(owner.as_str()));
+    let put = Put::builder()
+        .set_item(Some(item))
+        .condition_expression("attribute_not_exists(#pk) OR #group = :me")
+        .expression_attribute_names("#pk", PK)
+        .expression_attribute_names("#group", "group")
+        .expression_attribute_values(":me", s(owner.as_str()));
+    TransactWriteItem::builder().put(put.table_name(table).build().expect("put is complete")).build()
+}
+
+/// Deleting a claim that is already gone is fine; one held by another group is not.
+fn claim_delete(table: &str, claim: &Claim, owner: &GroupName) -> TransactWriteItem {
+    let delete = Delete::builder()
+        .set_key(Some(key(claim_pk(claim), CLAIM_SK)))
+        .condition_expression("attribute_not_exists(#pk) OR #group = :me")
+        .expression_attribute_names("#pk", PK)
+        .expression_attribute_names("#group", "group")
+        .expression_attribute_values(":me", s(owner.as_str()));
+    TransactWriteItem::builder().delete(delete.table_name(table).build().expect("delete is complete")).build()
+}
+
+/// The claims `group` takes and releases going from `before` to `after`.
+fn claim_changes(before: &[Claim], after: &[Claim]) -> (Vec<Claim>, Vec<Claim>) {
+    let before: BTreeSet<_> = before.iter().collect();
+    let after: BTreeSet<_> = after.iter().collect();
+    (after.difference(&before).map(|c| (*c).clone()).collect(), before.difference(&after).map(|c| (*c).clone()).collect())
+}
+
+impl DynamoStore {
+    pub(crate) async fn transact(&self, items: Vec<TransactWriteItem>) -> StoreResult<()> {
+        self.client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await
+            .map_err(|e| store_error("TransactWriteItems", &self.table, e))?;
+        Ok(())
+    }
 }
 
 #[async_trait]
 impl GroupStore for DynamoStore {
     async fn insert_group(&self, group: &NodeGroup) -> StoreResult<()> {
-        self.client
-            .put_item()
-            .table_name(&self.table)
+        let put = Put::builder()
             .set_item(Some(to_item(group)?))
             .condition_expression("attribute_not_exists(#pk)")
             .expression_attribute_names("#pk", PK)
-            .send()
-            .await
-            .map_err(|e| store_error("PutItem", &self.table, e))?;
-        Ok(())
+            .table_name(&self.table)
+            .build()
+            .expect("put is complete");
+        let mut items = vec![TransactWriteItem::builder().put(put).build()];
+        items.extend(group.spec.claims().iter().map(|claim| claim_put(&self.table, claim, group.name())));
+        self.transact(items).await
     }
 
     async fn get_group(&self, name: &GroupName) -> StoreResult<Option<NodeGroup>> {
@@ -71,14 +102,10 @@ impl GroupStore for DynamoStore {
             .send()
             .await
             .map_err(|e| store_error("GetItem", &self.table, e))?;
-        output.item.map(from_item).transpose()
+        output.item.map(|item| decode("group", item)).transpose()
     }
 
-    async fn list_groups(
-        &self,
-        after: Option<&GroupName>,
-        size: PageSize,
-    ) -> StoreResult<Page<NodeGroup, GroupName>> {
+    async fn list_groups(&self, after: Option<&GroupName>, size: PageSize) -> StoreResult<Page<NodeGroup, GroupName>> {
         let output = self
             .client
             .query()
@@ -92,70 +119,108 @@ impl GroupStore for DynamoStore {
             .send()
             .await
             .map_err(|e| store_error("Query", &self.table, e))?;
-        let items =
-            output.items.unwrap_or_default().into_iter().map(from_item).collect::<StoreResult<Vec<_>>>()?;
-        let next = match output.last_evaluated_key {
-            Some(_) => items.last().map(|g| g.name().clone()),
-            None => None,
-        };
+        let items: Vec<NodeGroup> =
+            output.items.unwrap_or_default().into_iter().map(|item| decode("group", item)).collect::<StoreResult<_>>()?;
+        let next = output.last_evaluated_key.and(items.last().map(|g| g.name().clone()));
         Ok(Page { items, next })
     }
 
-    async fn update_group(&self, group: &NodeGroup, expected_version: u64) -> StoreResult<()> {
-        let spec = serde_dynamo::to_attribute_value(&group.spec).map_err(|e| corrupt("group spec", e))?;
-        let status =
-            serde_dynamo::to_attribute_value(group.status).map_err(|e| corrupt("group status", e))?;
-        self.client
-            .update_item()
-            .table_name(&self.table)
+    async fn update_group(&self, group: &NodeGroup, previous: &NodeGroup) -> StoreResult<()> {
+        // node_count and the enrollment generation are left alone: other
+        // writers change them without a version bump.
+        let update = Update::builder()
             .set_key(Some(group_key(group.name())))
-            // node_count is left alone: node registrations change it without
-            // a version bump, so an admin write must not overwrite it.
-            .update_expression(
-                "SET #spec = :spec, #version = :version, #status = :status, #updated = :updated",
-            )
+            .update_expression("SET #spec = :spec, #version = :version, #status = :status, #updated = :updated")
             .condition_expression("attribute_exists(#pk) AND #version = :expected")
             .expression_attribute_names("#pk", PK)
             .expression_attribute_names("#spec", "spec")
             .expression_attribute_names("#version", "version")
             .expression_attribute_names("#status", "status")
             .expression_attribute_names("#updated", "updatedAt")
-            .expression_attribute_values(":spec", spec)
+            .expression_attribute_values(":spec", encode_value("group spec", &group.spec)?)
             .expression_attribute_values(":version", n(group.version))
-            .expression_attribute_values(":status", status)
-            .expression_attribute_values(":updated", s(rfc3339(group.updated_at)))
-            .expression_attribute_values(":expected", n(expected_version))
+            .expression_attribute_values(":status", encode_value("group status", &group.status)?)
+            .expression_attribute_values(":updated", rfc3339(group.updated_at))
+            .expression_attribute_values(":expected", n(previous.version))
+            .table_name(&self.table)
+            .build()
+            .expect("update is complete");
+        let (taken, released) = claim_changes(&previous.spec.claims(), &group.spec.claims());
+        let mut items = vec![TransactWriteItem::builder().update(update).build()];
+        items.extend(taken.iter().map(|claim| claim_put(&self.table, claim, group.name())));
+        items.extend(released.iter().map(|claim| claim_delete(&self.table, claim, group.name())));
+        self.transact(items).await
+    }
+
+    async fn delete_group(&self, group: &NodeGroup) -> StoreResult<()> {
+        let delete = Delete::builder()
+            .set_key(Some(group_key(group.name())))
+            .condition_expression("attribute_exists(#pk) AND #nodes = :zero AND #version = :expected")
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_names("#nodes", "nodeCount")
+            .expression_attribute_names("#version", "version")
+            .expression_attribute_values(":zero", n(0))
+            .expression_attribute_values(":expected", n(group.version))
+            .table_name(&self.table)
+            .build()
+            .expect("delete is complete");
+        let mut items = vec![TransactWriteItem::builder().delete(delete).build()];
+        items.extend(group.spec.claims().iter().map(|claim| claim_delete(&self.table, claim, group.name())));
+        self.transact(items).await
+    }
+
+    async fn claim_owner(&self, claim: &Claim) -> StoreResult<Option<GroupName>> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(claim_pk(claim), CLAIM_SK)))
+            .send()
+            .await
+            .map_err(|e| store_error("GetItem", &self.table, e))?;
+        let owner = output.item.and_then(|mut item| item.remove("group")).and_then(|v| v.as_s().ok().cloned());
+        owner.map(|name| GroupName::parse(name).map_err(|e| StoreError::Corrupt(format!("claim: {e}")))).transpose()
+    }
+
+    async fn rotate_enrollment(&self, name: &GroupName) -> StoreResult<u32> {
+        let output = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(group_key(name)))
+            .update_expression("ADD #generation :one")
+            .condition_expression("attribute_exists(#pk)")
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_names("#generation", "enrollGeneration")
+            .expression_attribute_values(":one", n(1))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::UpdatedNew)
+            .send()
+            .await
+            .map_err(|e| store_error("UpdateItem", &self.table, e))?;
+        output
+            .attributes
+            .and_then(|a| a.get("enrollGeneration").and_then(|v| v.as_n().ok()).and_then(|v| v.parse().ok()))
+            .ok_or_else(|| StoreError::Corrupt("enrollGeneration is not a number".into()))
+    }
+
+    async fn add_pressure(&self, name: &GroupName, role: Role, region: &Region, lookups: u32) -> StoreResult<()> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(group_key(name)))
+            .update_expression("ADD #pressure :count")
+            .condition_expression("attribute_exists(#pk)")
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_names("#pressure", pressure_attribute(role, region))
+            .expression_attribute_values(":count", n(lookups))
             .send()
             .await
             .map_err(|e| store_error("UpdateItem", &self.table, e))?;
         Ok(())
     }
-
-    async fn delete_group(&self, name: &GroupName, expected_version: Option<u64>) -> StoreResult<()> {
-        let mut condition = "attribute_exists(#pk) AND #nodes = :zero".to_owned();
-        let mut request = self
-            .client
-            .delete_item()
-            .table_name(&self.table)
-            .set_key(Some(group_key(name)))
-            .expression_attribute_names("#pk", PK)
-            .expression_attribute_names("#nodes", "nodeCount")
-            .expression_attribute_values(":zero", n(0));
-        if let Some(version) = expected_version {
-            condition.push_str(" AND #version = :expected");
-            request = request
-                .expression_attribute_names("#version", "version")
-                .expression_attribute_values(":expected", n(version));
-        }
-        request
-            .condition_expression(condition)
-            .send()
-            .await
-            .map_err(|e| store_error("DeleteItem", &self.table, e))?;
-        Ok(())
-    }
 }
 
-fn rfc3339(at: time::OffsetDateTime) -> String {
-    at.format(&time::format_description::well_known::Rfc3339).expect("UTC timestamps format as RFC 3339")
+/// The group item's counter of refused lookups for one role and region.
+pub fn pressure_attribute(role: Role, region: &Region) -> String {
+    format!("pressure:{role}:{region}")
 }

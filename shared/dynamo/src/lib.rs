@@ -2,11 +2,17 @@
 //! routes and decisions. `docs/dynamodb.md` lists the items and the access
 //! patterns; `schema` is the single source of truth for names.
 
+mod attr;
+mod counter;
 mod error;
 mod groups;
 mod keys;
 mod nodes;
+mod routes;
 pub mod schema;
+
+pub use counter::CallCounter;
+pub use groups::pressure_attribute;
 
 use aws_sdk_dynamodb::Client;
 

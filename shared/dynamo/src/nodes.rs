@@ -1,18 +1,59 @@
 //! Node items: `pk = GROUP#<name>, sk = NODE#<id>`, beside their group, so
 //! one query reads a group's whole fleet; `gsi1pk = INSTANCE#<id>` finds the
-//! node of an instance from a lifecycle event.
+//! node of an instance from a lifecycle event. A heartbeat is one
+//! `UpdateItem` that touches only what the node reports, never the state the
+//! control plane owns (state, cordon).
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
+use aws_sdk_dynamodb::types::{Put, ReturnValue, TransactWriteItem, Update};
+use streamfleet_core::heartbeat::HeartbeatReport;
 use streamfleet_core::names::{GroupName, NodeId};
-use streamfleet_core::node::Node;
+use streamfleet_core::node::{Node, NodeLoad, NodeState};
 use streamfleet_core::page::{Page, PageSize};
-use streamfleet_core::ports::{NodeStore, StoreResult};
+use streamfleet_core::ports::{NodeStore, StoreError, StoreResult};
+use time::OffsetDateTime;
 
-use crate::error::{corrupt, store_error};
-use crate::keys::{group_pk, node_sk, NODE_SK_PREFIX};
-use crate::schema::{PK, SK};
+use crate::attr::{decode, encode, encode_value, epoch_millis, epoch_secs, key, n, rfc3339, s, Item};
+use crate::error::store_error;
+use crate::keys::{group_pk, instance_index_pk, node_sk, GROUP_SK, NODE_SK_PREFIX};
+use crate::schema::{GSI1_PK, GSI1_SK, PK, SK, TTL};
 use crate::DynamoStore;
+
+/// The node's timestamp of its last accepted heartbeat, in epoch ms: a
+/// number, so the replay condition compares instants.
+const SENT_MS: &str = "sentMs";
+
+fn node_key(group: &GroupName, node: &NodeId) -> Item {
+    key(group_pk(group), &node_sk(node))
+}
+
+fn to_item(node: &Node, expires_at: OffsetDateTime) -> StoreResult<Item> {
+    let mut item = encode("node", node)?;
+    item.extend(node_key(&node.group, &node.node_id));
+    item.insert(GSI1_PK.to_owned(), s(instance_index_pk(&node.node_id)));
+    item.insert(GSI1_SK.to_owned(), s(group_pk(&node.group)));
+    item.insert(TTL.to_owned(), epoch_secs(expires_at));
+    if let Some(sent) = node.last_sent_at {
+        item.insert(SENT_MS.to_owned(), epoch_millis(sent));
+    }
+    Ok(item)
+}
+
+fn decode_node(item: Option<Item>) -> StoreResult<Node> {
+    decode("node", item.ok_or_else(|| StoreError::Corrupt("update returned no item".into()))?)
+}
+
+impl DynamoStore {
+    fn update_node(&self, group: &GroupName, node: &NodeId) -> UpdateItemFluentBuilder {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(node_key(group, node)))
+            .expression_attribute_names("#pk", PK)
+            .return_values(ReturnValue::AllNew)
+    }
+}
 
 #[async_trait]
 impl NodeStore for DynamoStore {
@@ -22,15 +63,6 @@ impl NodeStore for DynamoStore {
         after: Option<&NodeId>,
         size: PageSize,
     ) -> StoreResult<Page<Node, NodeId>> {
-        let pk = group_pk(group);
-        let start = after.map(|node| {
-            [
-                (PK.to_owned(), AttributeValue::S(pk.clone())),
-                (SK.to_owned(), AttributeValue::S(node_sk(node))),
-            ]
-            .into_iter()
-            .collect()
-        });
         let output = self
             .client
             .query()
@@ -38,24 +70,173 @@ impl NodeStore for DynamoStore {
             .key_condition_expression("#pk = :pk AND begins_with(#sk, :node)")
             .expression_attribute_names("#pk", PK)
             .expression_attribute_names("#sk", SK)
-            .expression_attribute_values(":pk", AttributeValue::S(pk))
-            .expression_attribute_values(":node", AttributeValue::S(NODE_SK_PREFIX.to_owned()))
-            .set_exclusive_start_key(start)
+            .expression_attribute_values(":pk", s(group_pk(group)))
+            .expression_attribute_values(":node", s(NODE_SK_PREFIX))
+            .set_exclusive_start_key(after.map(|node| node_key(group, node)))
             .limit(i32::from(size.get()))
             .consistent_read(true)
             .send()
             .await
             .map_err(|e| store_error("Query", &self.table, e))?;
-        let items = output
-            .items
-            .unwrap_or_default()
-            .into_iter()
-            .map(|item| serde_dynamo::from_item(item).map_err(|e| corrupt("node", e)))
-            .collect::<StoreResult<Vec<Node>>>()?;
-        let next = match output.last_evaluated_key {
-            Some(_) => items.last().map(|node| node.node_id.clone()),
-            None => None,
-        };
+        let items: Vec<Node> =
+            output.items.unwrap_or_default().into_iter().map(|item| decode("node", item)).collect::<StoreResult<_>>()?;
+        let next = output.last_evaluated_key.and(items.last().map(|node| node.node_id.clone()));
         Ok(Page { items, next })
+    }
+
+    async fn all_nodes(&self, group: &GroupName) -> StoreResult<Vec<Node>> {
+        let mut nodes = Vec::new();
+        let mut start = None;
+        loop {
+            let output = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("#pk = :pk AND begins_with(#sk, :node)")
+                .expression_attribute_names("#pk", PK)
+                .expression_attribute_names("#sk", SK)
+                .expression_attribute_values(":pk", s(group_pk(group)))
+                .expression_attribute_values(":node", s(NODE_SK_PREFIX))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| store_error("Query", &self.table, e))?;
+            for item in output.items.unwrap_or_default() {
+                nodes.push(decode("node", item)?);
+            }
+            match output.last_evaluated_key {
+                Some(next) => start = Some(next),
+                None => return Ok(nodes),
+            }
+        }
+    }
+
+    async fn get_node(&self, group: &GroupName, node: &NodeId) -> StoreResult<Option<Node>> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(node_key(group, node)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| store_error("GetItem", &self.table, e))?;
+        output.item.map(|item| decode("node", item)).transpose()
+    }
+
+    async fn register_node(&self, node: &Node, generation: u32, expires_at: OffsetDateTime) -> StoreResult<()> {
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(to_item(node, expires_at)?))
+            .condition_expression("attribute_not_exists(#pk)")
+            .expression_attribute_names("#pk", PK)
+            .build()
+            .expect("put is complete");
+        let count = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(group_pk(&node.group), GROUP_SK)))
+            .update_expression("ADD #nodes :one")
+            .condition_expression("attribute_exists(#pk) AND #status = :active AND #generation = :generation")
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_names("#nodes", "nodeCount")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_names("#generation", "enrollGeneration")
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":active", s("active"))
+            .expression_attribute_values(":generation", n(generation))
+            .build()
+            .expect("update is complete");
+        self.transact(vec![TransactWriteItem::builder().put(put).build(), TransactWriteItem::builder().update(count).build()])
+            .await
+    }
+
+    async fn record_heartbeat(
+        &self,
+        group: &GroupName,
+        node: &NodeId,
+        report: &HeartbeatReport,
+        now: OffsetDateTime,
+        expires_at: OffsetDateTime,
+    ) -> StoreResult<Node> {
+        let load = NodeLoad {
+            publishers: report.publishers,
+            subscribers: report.subscribers,
+            cpu_pct: report.cpu_pct,
+            bandwidth_kbps: report.bandwidth_kbps,
+            capacity: report.capacity,
+        };
+        let mut set = String::from(
+            "SET #host = :host, #load = :load, #streams = :streams, #seen = :seen, #sent = :sent, #sentMs = :sentMs, #ttl = :ttl",
+        );
+        let mut request = self
+            .update_node(group, node)
+            .condition_expression(
+                "attribute_exists(#pk) AND #role = :role AND #region = :region \
+                 AND (attribute_not_exists(#sentMs) OR #sentMs < :sentMs)",
+            )
+            .expression_attribute_names("#role", "role")
+            .expression_attribute_names("#region", "region")
+            .expression_attribute_names("#host", "host")
+            .expression_attribute_names("#load", "load")
+            .expression_attribute_names("#streams", "streams")
+            .expression_attribute_names("#seen", "lastHeartbeatAt")
+            .expression_attribute_names("#sent", "lastSentAt")
+            .expression_attribute_names("#sentMs", SENT_MS)
+            .expression_attribute_names("#ttl", TTL)
+            .expression_attribute_values(":role", encode_value("role", &report.role)?)
+            .expression_attribute_values(":region", s(report.region.as_str()))
+            .expression_attribute_values(":host", s(report.host.as_str()))
+            .expression_attribute_values(":load", encode_value("load", &load)?)
+            .expression_attribute_values(":streams", encode_value("streams", &report.streams)?)
+            .expression_attribute_values(":seen", rfc3339(now))
+            .expression_attribute_values(":sent", rfc3339(report.sent_at))
+            .expression_attribute_values(":sentMs", epoch_millis(report.sent_at))
+            .expression_attribute_values(":ttl", epoch_secs(expires_at));
+        // Endpoints change rarely: sent only when the node says they changed.
+        if let Some(endpoints) = &report.endpoints {
+            set.push_str(", #endpoints = :endpoints");
+            request = request
+                .expression_attribute_names("#endpoints", "endpoints")
+                .expression_attribute_values(":endpoints", encode_value("endpoints", endpoints)?);
+        }
+        if let Some(zone) = &report.zone {
+            set.push_str(", #zone = :zone");
+            request = request.expression_attribute_names("#zone", "zone").expression_attribute_values(":zone", s(zone.as_str()));
+        }
+        let output = request
+            .update_expression(set)
+            .send()
+            .await
+            .map_err(|e| store_error("UpdateItem", &self.table, e))?;
+        decode_node(output.attributes)
+    }
+
+    async fn mark_in_service(&self, group: &GroupName, node: &NodeId, now: OffsetDateTime) -> StoreResult<Node> {
+        let output = self
+            .update_node(group, node)
+            .update_expression("SET #state = :in_service, #since = :now")
+            .condition_expression("attribute_exists(#pk) AND #state = :pending")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_names("#since", "stateSince")
+            .expression_attribute_values(":in_service", encode_value("state", &NodeState::InService)?)
+            .expression_attribute_values(":pending", encode_value("state", &NodeState::Pending)?)
+            .expression_attribute_values(":now", rfc3339(now))
+            .send()
+            .await
+            .map_err(|e| store_error("UpdateItem", &self.table, e))?;
+        decode_node(output.attributes)
+    }
+
+    async fn set_cordoned(&self, group: &GroupName, node: &NodeId, cordoned: bool) -> StoreResult<Node> {
+        let output = self
+            .update_node(group, node)
+            .update_expression("SET #cordoned = :cordoned")
+            .condition_expression("attribute_exists(#pk)")
+            .expression_attribute_names("#cordoned", "cordoned")
+            .expression_attribute_values(":cordoned", aws_sdk_dynamodb::types::AttributeValue::Bool(cordoned))
+            .send()
+            .await
+            .map_err(|e| store_error("UpdateItem", &self.table, e))?;
+        decode_node(output.attributes)
     }
 }

@@ -59,17 +59,36 @@ where
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
-        let header = parts.headers.get(AUTHORIZATION).ok_or_else(ApiError::unauthorized)?;
-        let value = header.to_str().map_err(|_| ApiError::unauthorized())?;
-        let (scheme, token) = value.split_once(' ').ok_or_else(ApiError::unauthorized)?;
-        if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
-            return Err(ApiError::unauthorized());
-        }
-        if AdminToken::from_ref(state).accepts(token.trim()) {
+        if AdminToken::from_ref(state).accepts(bearer(parts)?) {
             Ok(Admin)
         } else {
             Err(ApiError::forbidden())
         }
+    }
+}
+
+/// The token of an `Authorization: Bearer <token>` header; 401 without one.
+fn bearer(parts: &Parts) -> Result<&str, ApiError> {
+    let header = parts.headers.get(AUTHORIZATION).ok_or_else(ApiError::unauthorized)?;
+    let value = header.to_str().map_err(|_| ApiError::unauthorized())?;
+    let (scheme, token) = value.split_once(' ').ok_or_else(ApiError::unauthorized)?;
+    let token = token.trim();
+    if !scheme.eq_ignore_ascii_case("bearer") || token.is_empty() {
+        return Err(ApiError::unauthorized());
+    }
+    Ok(token)
+}
+
+/// A node's credential (its node token, or its group's enrollment key), to
+/// be checked by the service against the node and group it claims to be.
+#[derive(Debug)]
+pub struct NodeCredentialHeader(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for NodeCredentialHeader {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        bearer(parts).map(|token| Self(token.to_owned()))
     }
 }
 

@@ -6,7 +6,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Serialize;
 use streamfleet_core::ports::StoreError;
-use streamfleet_core::service::GroupError;
+use streamfleet_core::service::{GroupError, HeartbeatError, LookupError};
 use streamfleet_core::{FieldError, InvalidInput};
 use utoipa::ToSchema;
 
@@ -89,6 +89,12 @@ impl ApiError {
         error
     }
 
+    /// Tells the caller when to try again.
+    pub fn with_retry_after(mut self, secs: u32) -> Self {
+        self.retry_after_secs = Some(secs);
+        self
+    }
+
     pub fn internal() -> Self {
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -134,8 +140,46 @@ impl From<GroupError> for ApiError {
             }
             GroupError::HasNodes { .. } => Self::new(StatusCode::CONFLICT, "has_nodes", message),
             GroupError::Deleting(_) => Self::new(StatusCode::CONFLICT, "deleting", message),
+            GroupError::Claimed { .. } => Self::new(StatusCode::CONFLICT, "app_taken", message),
+            GroupError::NodeNotFound { .. } => Self::new(StatusCode::NOT_FOUND, "node_not_found", message),
+            GroupError::Raced => Self::new(StatusCode::CONFLICT, "conflict", message),
             GroupError::Invalid(input) => Self::invalid(input),
             GroupError::Store(store) => store.into(),
+        }
+    }
+}
+
+impl From<HeartbeatError> for ApiError {
+    fn from(error: HeartbeatError) -> Self {
+        let message = error.to_string();
+        match error {
+            HeartbeatError::Forbidden => Self::forbidden(),
+            HeartbeatError::StaleEnrollmentKey => Self::new(StatusCode::FORBIDDEN, "stale_enrollment_key", message),
+            HeartbeatError::GroupNotFound(_) => Self::new(StatusCode::NOT_FOUND, "not_found", message),
+            HeartbeatError::NodeUnknown { .. } => Self::new(StatusCode::NOT_FOUND, "node_unknown", message),
+            HeartbeatError::GroupDeleting(_) => Self::new(StatusCode::CONFLICT, "deleting", message),
+            HeartbeatError::AlreadyEnrolled(_) => Self::new(StatusCode::CONFLICT, "already_enrolled", message),
+            HeartbeatError::Replayed => Self::new(StatusCode::CONFLICT, "replayed", message),
+            HeartbeatError::Mismatch { .. } => Self::new(StatusCode::CONFLICT, "registration_mismatch", message),
+            HeartbeatError::Raced => Self::new(StatusCode::CONFLICT, "conflict", message),
+            HeartbeatError::Invalid(input) => Self::invalid(input),
+            HeartbeatError::Store(store) => store.into(),
+        }
+    }
+}
+
+impl From<LookupError> for ApiError {
+    fn from(error: LookupError) -> Self {
+        let message = error.to_string();
+        match error {
+            LookupError::NoGroupForApp(_) => Self::new(StatusCode::NOT_FOUND, "no_group", message),
+            LookupError::GroupNotFound(_) => Self::new(StatusCode::NOT_FOUND, "not_found", message),
+            LookupError::GroupDeleting(_) => Self::new(StatusCode::CONFLICT, "deleting", message),
+            LookupError::NotLive(_) => Self::new(StatusCode::NOT_FOUND, "not_live", message),
+            LookupError::NoRoom { retry_after, .. } => Self::new(StatusCode::SERVICE_UNAVAILABLE, "no_room", message)
+                .with_retry_after(u32::try_from(retry_after.as_secs().max(1)).unwrap_or(u32::MAX)),
+            LookupError::Forbidden => Self::forbidden(),
+            LookupError::Store(store) => store.into(),
         }
     }
 }

@@ -22,7 +22,7 @@ pub use error::ApiError;
 pub use openapi::api_doc;
 pub use state::AppState;
 
-use routes::{health, nodegroups, nodes, openapi as openapi_route};
+use routes::{enrollment, health, heartbeats, lookups, nodegroups, nodes, openapi as openapi_route};
 
 /// Routes every function serves: health and the API document.
 fn meta_routes() -> OpenApiRouter<AppState> {
@@ -40,17 +40,41 @@ fn nodegroup_routes() -> OpenApiRouter<AppState> {
             nodegroups::delete_group
         ))
         .routes(routes!(nodes::list_nodes))
+        .routes(routes!(nodes::get_node))
+        .routes(routes!(nodes::cordon))
+        .routes(routes!(nodes::uncordon))
+        .routes(routes!(enrollment::get_enrollment_key, enrollment::rotate_enrollment_key))
+}
+
+/// What media nodes call.
+fn heartbeat_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(heartbeats::heartbeat)).routes(routes!(heartbeats::origin_for_edge))
+}
+
+/// What publishers and players call (public).
+fn lookup_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(lookups::lookup)).routes(routes!(lookups::red5_lookup))
 }
 
 /// Every route of every function: what the local stack serves and what the
 /// OpenAPI document describes.
 pub fn all_routes() -> OpenApiRouter<AppState> {
-    meta_routes().merge(nodegroup_routes())
+    meta_routes().merge(nodegroup_routes()).merge(heartbeat_routes()).merge(lookup_routes())
 }
 
 /// The node-group Lambda function's router.
 pub fn nodegroups_app(state: AppState) -> Router {
     finish(meta_routes().merge(nodegroup_routes()), state)
+}
+
+/// The heartbeat Lambda function's router.
+pub fn heartbeat_app(state: AppState) -> Router {
+    finish(heartbeat_routes(), state)
+}
+
+/// The stream lookup Lambda function's router.
+pub fn lookup_app(state: AppState) -> Router {
+    finish(lookup_routes(), state)
 }
 
 /// Every function's routes on one router, for the local stack.

@@ -14,7 +14,8 @@ use crate::routes::openapi::OpenApiJson;
     modifiers(&AdminSecurity),
     tags(
         (name = "node groups", description = "Operators manage node groups: regions, launch settings, scale policies"),
-        (name = "nodes", description = "The media nodes of a group"),
+        (name = "nodes", description = "The media nodes of a group: heartbeats, enrollment, cordon"),
+        (name = "streams", description = "Where to publish or play a stream (public)"),
         (name = "meta", description = "Health and this document"),
     )
 )]
@@ -31,6 +32,15 @@ impl Modify for AdminSecurity {
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
                     .description(Some("The deployment's admin token"))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "node",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("A node's own token (sfn.…), or its group's enrollment key (sfe.…) to enroll"))
                     .build(),
             ),
         );

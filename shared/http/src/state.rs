@@ -1,13 +1,18 @@
 //! What every handler can reach: the services and the admin credential.
 
+use std::sync::Arc;
+
 use axum::extract::FromRef;
-use streamfleet_core::service::NodeGroups;
+use streamfleet_core::service::{Heartbeats, Lookups, NodeGroups};
 
 use crate::auth::AdminToken;
 
 #[derive(Clone)]
 pub struct AppState {
     pub groups: NodeGroups,
+    pub heartbeats: Heartbeats,
+    /// Shared: its caches serve every request of this instance.
+    pub lookups: Arc<Lookups>,
     pub admin_token: AdminToken,
 }
 

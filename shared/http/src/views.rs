@@ -61,3 +61,73 @@ pub struct Health {
     pub status: &'static str,
     pub version: &'static str,
 }
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EnrollmentKeyView {
+    /// Give it to new nodes (user data, SSM): it lets a node enroll itself.
+    pub enrollment_key: String,
+    pub generation: u32,
+}
+
+/// The answer to a heartbeat: what the node should do now.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct HeartbeatAnswer {
+    pub node_id: String,
+    /// `draining` means: refuse new sessions, keep the current ones.
+    pub state: streamfleet_core::node::NodeState,
+    pub cordoned: bool,
+    /// Report again after this many seconds.
+    pub heartbeat_interval_secs: u64,
+    /// Sent once, when this heartbeat enrolled the node: its credential from
+    /// now on (the enrollment key no longer works for it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub node_token: Option<String>,
+}
+
+/// Where to connect for a stream.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LookupAnswer {
+    pub group: String,
+    pub app: String,
+    pub stream: String,
+    pub node_id: String,
+    pub role: streamfleet_core::group::Role,
+    pub region: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub zone: Option<String>,
+    /// The node's host (DNS name or IP).
+    pub server_address: String,
+    /// A URL per protocol the node serves (`rtmp`, `webrtc`, `hls`, `srt`, …).
+    pub urls: std::collections::BTreeMap<String, String>,
+}
+
+impl From<streamfleet_core::service::Placement> for LookupAnswer {
+    fn from(placement: streamfleet_core::service::Placement) -> Self {
+        let node = placement.node;
+        Self {
+            urls: node.urls(&placement.stream.app, &placement.stream.stream),
+            group: placement.group.to_string(),
+            app: placement.stream.app.to_string(),
+            stream: placement.stream.stream.to_string(),
+            node_id: node.node_id.to_string(),
+            role: node.role,
+            region: node.region.to_string(),
+            zone: node.zone.map(|z| z.to_string()),
+            server_address: node.host.unwrap_or_default(),
+        }
+    }
+}
+
+/// Red5 Pro Stream Manager 4.0's lookup answer, for existing Red5 SDK clients.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Red5Answer {
+    pub name: String,
+    /// `/<app>`.
+    pub scope: String,
+    pub server_address: String,
+    pub region: String,
+}

@@ -1,20 +1,55 @@
 //! Configuration from the environment, read once at start-up.
 
+use std::time::Duration;
+
 use secrecy::SecretString;
 
 /// DynamoDB table holding all state.
 pub const TABLE_VAR: &str = "STREAMFLEET_TABLE";
 /// The admin bearer token (on AWS, injected from Secrets Manager or SSM).
 pub const ADMIN_TOKEN_VAR: &str = "STREAMFLEET_ADMIN_TOKEN";
+/// The secret node credentials derive from (≥ 32 characters).
+pub const NODE_SECRET_VAR: &str = "STREAMFLEET_NODE_SECRET";
 /// An AWS endpoint override (the local emulator); unset on AWS.
 pub const AWS_ENDPOINT_VAR: &str = "STREAMFLEET_AWS_ENDPOINT";
+pub const HEARTBEAT_INTERVAL_VAR: &str = "STREAMFLEET_HEARTBEAT_INTERVAL_SECS";
+pub const STALE_AFTER_VAR: &str = "STREAMFLEET_NODE_STALE_AFTER_SECS";
+pub const FLEET_CACHE_VAR: &str = "STREAMFLEET_FLEET_CACHE_MS";
+pub const PACK_CEILING_VAR: &str = "STREAMFLEET_PACK_CEILING_PCT";
 
 #[derive(Debug, Clone)]
 pub struct Config {
     pub table: String,
     /// Never printed: `SecretString`'s Debug redacts it.
     pub admin_token: SecretString,
+    pub node_secret: SecretString,
     pub aws_endpoint: Option<String>,
+    pub tuning: Tuning,
+}
+
+/// Knobs with defaults that suit most fleets.
+#[derive(Debug, Clone, Copy)]
+pub struct Tuning {
+    /// How often nodes report (default 5 s).
+    pub heartbeat_interval: Duration,
+    /// Silence after which a node gets no new sessions (default 3 intervals).
+    pub stale_after: Duration,
+    /// How long a warm lookup instance reuses a group's node list (default 1 s).
+    pub fleet_cache_ttl: Duration,
+    /// Edges are packed up to this % of capacity (default 80).
+    pub pack_ceiling_pct: u8,
+}
+
+impl Default for Tuning {
+    fn default() -> Self {
+        let heartbeat_interval = Duration::from_secs(5);
+        Self {
+            heartbeat_interval,
+            stale_after: heartbeat_interval * 3,
+            fleet_cache_ttl: Duration::from_secs(1),
+            pack_ceiling_pct: 80,
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -23,6 +58,8 @@ pub enum ConfigError {
     Missing(&'static str),
     #[error("environment variable {0} is not valid UTF-8")]
     NotUnicode(&'static str),
+    #[error("environment variable {0} must be {1}")]
+    Invalid(&'static str, &'static str),
 }
 
 impl Config {
@@ -30,9 +67,36 @@ impl Config {
         Ok(Self {
             table: required(TABLE_VAR)?,
             admin_token: SecretString::from(required(ADMIN_TOKEN_VAR)?),
+            node_secret: SecretString::from(required(NODE_SECRET_VAR)?),
             aws_endpoint: optional(AWS_ENDPOINT_VAR)?,
+            tuning: Tuning::from_env()?,
         })
     }
+}
+
+impl Tuning {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let defaults = Tuning::default();
+        let interval = number(HEARTBEAT_INTERVAL_VAR, "whole seconds from 1 to 300", 1..=300)?
+            .map_or(defaults.heartbeat_interval, Duration::from_secs);
+        let stale_after =
+            number(STALE_AFTER_VAR, "whole seconds from 1 to 3600", 1..=3600)?.map_or(interval * 3, Duration::from_secs);
+        let fleet_cache_ttl = number(FLEET_CACHE_VAR, "milliseconds from 0 to 60000", 0..=60_000)?
+            .map_or(defaults.fleet_cache_ttl, Duration::from_millis);
+        let pack_ceiling_pct = number(PACK_CEILING_VAR, "a percentage from 1 to 100", 1..=100)?
+            .map_or(defaults.pack_ceiling_pct, |pct| pct as u8);
+        Ok(Self { heartbeat_interval: interval, stale_after, fleet_cache_ttl, pack_ceiling_pct })
+    }
+}
+
+fn number(
+    name: &'static str,
+    rule: &'static str,
+    range: std::ops::RangeInclusive<u64>,
+) -> Result<Option<u64>, ConfigError> {
+    optional(name)?
+        .map(|text| text.trim().parse::<u64>().ok().filter(|v| range.contains(v)).ok_or(ConfigError::Invalid(name, rule)))
+        .transpose()
 }
 
 fn optional(name: &'static str) -> Result<Option<String>, ConfigError> {

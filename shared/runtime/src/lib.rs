@@ -8,12 +8,13 @@ use std::sync::Arc;
 
 use aws_config::BehaviorVersion;
 use aws_sdk_dynamodb::config::Credentials;
-use streamfleet_core::service::NodeGroups;
+use streamfleet_core::credentials::{NodeCredentials, WeakSecret};
+use streamfleet_core::service::{HeartbeatSettings, Heartbeats, LookupSettings, Lookups, NodeGroups};
 use streamfleet_core::SystemClock;
 use streamfleet_dynamo::DynamoStore;
 use streamfleet_http::{AdminToken, AppState};
 
-pub use config::{Config, ConfigError};
+pub use config::{Config, ConfigError, Tuning};
 
 /// Logs as JSON on Lambda (CloudWatch parses it), as text elsewhere; the
 /// level comes from `RUST_LOG` (or `AWS_LAMBDA_LOG_LEVEL`), default `info`.
@@ -52,14 +53,44 @@ pub enum StartError {
     Config(#[from] ConfigError),
     #[error(transparent)]
     Token(#[from] streamfleet_http::auth::WeakToken),
+    #[error(transparent)]
+    NodeSecret(#[from] WeakSecret),
 }
 
 /// Builds the store and services from a configuration.
 pub async fn app_state(config: &Config) -> Result<AppState, StartError> {
     let sdk = aws_config(config).await;
-    let store = Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), config.table.clone()));
+    app_state_with(config, aws_sdk_dynamodb::Client::new(&sdk))
+}
+
+/// Builds the services on a given DynamoDB client (the benchmarks pass one
+/// that counts its calls).
+pub fn app_state_with(config: &Config, dynamodb: aws_sdk_dynamodb::Client) -> Result<AppState, StartError> {
+    let store = Arc::new(DynamoStore::new(dynamodb, config.table.clone()));
+    let clock = Arc::new(SystemClock);
+    let credentials = NodeCredentials::new(config.node_secret.clone())?;
+    let tuning = config.tuning;
+    let heartbeat_settings =
+        HeartbeatSettings { interval: tuning.heartbeat_interval, ..HeartbeatSettings::default() };
+    let lookup_settings = LookupSettings {
+        stale_after: tuning.stale_after,
+        fleet_cache_ttl: tuning.fleet_cache_ttl,
+        pack_ceiling_pct: tuning.pack_ceiling_pct,
+        ..LookupSettings::default()
+    };
     Ok(AppState {
-        groups: NodeGroups::new(store.clone(), store, Arc::new(SystemClock)),
+        groups: NodeGroups::new(store.clone(), store.clone(), clock.clone(), credentials.clone()),
+        heartbeats: Heartbeats::new(store.clone(), store.clone(), clock.clone(), credentials.clone(), heartbeat_settings),
+        lookups: Arc::new(Lookups::new(store.clone(), store.clone(), store, clock, credentials, lookup_settings)),
         admin_token: AdminToken::new(&config.admin_token)?,
     })
+}
+
+/// The whole `main` of an HTTP Lambda function: tracing, configuration and
+/// clients once at cold start, then the router for every event.
+pub async fn run_http_function(app: fn(AppState) -> axum::Router) -> Result<(), lambda_http::Error> {
+    init_tracing();
+    let config = Config::from_env()?;
+    let state = app_state(&config).await?;
+    lambda_http::run(app(state)).await
 }

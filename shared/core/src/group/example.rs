@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use super::spec::*;
-use crate::names::{GroupName, ImageId, InstanceType, Region, Zone};
+use crate::names::{AppName, GroupName, ImageId, InstanceType, Region, Zone};
 
 pub fn example_spec(name: &str) -> NodeGroupSpec {
     let launch = |capacity| LaunchSettings {
@@ -35,5 +35,7 @@ pub fn example_spec(name: &str) -> NodeGroupSpec {
                 },
             ),
         ]),
+        apps: vec![AppName::parse("live").expect("valid")],
+        is_default: false,
     }
 }

@@ -1,9 +1,11 @@
 //! Node groups: the unit an operator manages (origins + edges per region).
 
+mod claim;
 mod example;
 mod rules;
 mod spec;
 
+pub use claim::Claim;
 pub use example::example_spec;
 pub use rules::*;
 pub use spec::*;
@@ -24,10 +26,18 @@ pub struct NodeGroup {
     pub status: GroupStatus,
     /// Nodes registered in the group (kept by the node registration writes).
     pub node_count: u32,
+    /// Generation of the group's enrollment key; rotating the key bumps it,
+    /// which invalidates the previous key for new enrollments.
+    #[serde(default = "first_generation")]
+    pub enroll_generation: u32,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
     pub updated_at: OffsetDateTime,
+}
+
+fn first_generation() -> u32 {
+    1
 }
 
 impl NodeGroup {

@@ -7,6 +7,9 @@ use super::spec::{Cloud, LaunchSettings, LaunchTemplateRef, NodeGroupSpec, Role,
 use crate::validation::{InvalidInput, Violations};
 
 pub const MAX_REGIONS: usize = 32;
+/// Each app is claimed in the same transaction as the group write, and a
+/// transaction holds at most 100 items.
+pub const MAX_APPS: usize = 20;
 pub const MAX_NODES_PER_REGION: u32 = 1000;
 pub const MAX_STEP: u32 = 100;
 pub const MAX_CONNECTION_CAPACITY: u32 = 1_000_000;
@@ -20,6 +23,7 @@ impl NodeGroupSpec {
     pub fn validate(&self) -> Result<(), InvalidInput> {
         let mut v = Violations::default();
         self.check_regions(&mut v);
+        self.check_apps(&mut v);
         v.check(
             self.roles.contains_key(&Role::Origin),
             || "roles.origin".into(),
@@ -31,6 +35,24 @@ impl NodeGroupSpec {
             check_policy(&mut v, &format!("roles.{role}.scale"), &spec.scale);
         }
         v.into_result()
+    }
+
+    fn check_apps(&self, v: &mut Violations) {
+        v.check(
+            self.apps.len() <= MAX_APPS,
+            || "apps".into(),
+            "count",
+            || format!("a group serves at most {MAX_APPS} apps, got {}", self.apps.len()),
+        );
+        let mut seen = BTreeSet::new();
+        for (i, app) in self.apps.iter().enumerate() {
+            v.check(
+                seen.insert(app),
+                || format!("apps[{i}]"),
+                "unique",
+                || format!("app {app} is listed twice"),
+            );
+        }
     }
 
     fn check_regions(&self, v: &mut Violations) {

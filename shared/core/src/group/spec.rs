@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::names::{GroupName, ImageId, InstanceType, Region, Zone};
+use crate::names::{AppName, GroupName, ImageId, InstanceType, Region, Zone};
 
 /// The declared shape of a node group (the body of create and replace).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -21,6 +21,12 @@ pub struct NodeGroupSpec {
     /// Launch settings and scale policy per role; `origin` is required.
     #[schema(value_type = BTreeMap<Role, RoleSpec>)]
     pub roles: BTreeMap<Role, RoleSpec>,
+    /// Applications whose streams this group serves (each app at most one group).
+    #[serde(default)]
+    pub apps: Vec<AppName>,
+    /// Serves the streams of every app no group declares (at most one group).
+    #[serde(default, rename = "default")]
+    pub is_default: bool,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

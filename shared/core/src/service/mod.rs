@@ -1,6 +1,12 @@
 //! The use cases, generic over the ports: what each API call or scheduled
 //! event does, independent of how it arrived.
 
+mod fleet_cache;
+mod heartbeats;
+mod lookups;
 mod node_groups;
+mod pressure;
 
-pub use node_groups::{Deletion, GroupError, NodeGroups};
+pub use heartbeats::{HeartbeatAck, HeartbeatError, HeartbeatSettings, Heartbeats};
+pub use lookups::{LookupError, LookupSettings, Lookups, Placement, StreamRequest};
+pub use node_groups::{Deletion, EnrollmentKey, GroupError, NodeGroups};

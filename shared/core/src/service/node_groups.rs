@@ -3,8 +3,9 @@
 use std::sync::Arc;
 
 use crate::clock::Clock;
+use crate::credentials::NodeCredentials;
 use crate::decode;
-use crate::group::{GroupStatus, NodeGroup, NodeGroupSpec};
+use crate::group::{Claim, GroupStatus, NodeGroup, NodeGroupSpec};
 use crate::names::{GroupName, NodeId};
 use crate::node::Node;
 use crate::page::{Page, PageSize};
@@ -27,6 +28,12 @@ pub enum GroupError {
     HasNodes { name: GroupName, count: u32 },
     #[error("node group {0} is being deleted")]
     Deleting(GroupName),
+    #[error("{claim} is already served by node group {owner}")]
+    Claimed { claim: Claim, owner: GroupName },
+    #[error("node {node} is not in node group {group}")]
+    NodeNotFound { group: GroupName, node: NodeId },
+    #[error("a concurrent change got in first; retry")]
+    Raced,
     #[error(transparent)]
     Invalid(#[from] InvalidInput),
     #[error("the store failed")]
@@ -42,16 +49,35 @@ pub enum Deletion {
     Draining(NodeGroup),
 }
 
+/// Which write failed its condition, for `explain_conflict`.
+enum Attempt<'a> {
+    Update { claims: &'a [Claim] },
+    Delete,
+}
+
+/// A group's enrollment key, for the operator to hand to new nodes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnrollmentKey {
+    pub key: String,
+    pub generation: u32,
+}
+
 #[derive(Clone)]
 pub struct NodeGroups {
     groups: Arc<dyn GroupStore>,
     nodes: Arc<dyn NodeStore>,
     clock: Arc<dyn Clock>,
+    credentials: NodeCredentials,
 }
 
 impl NodeGroups {
-    pub fn new(groups: Arc<dyn GroupStore>, nodes: Arc<dyn NodeStore>, clock: Arc<dyn Clock>) -> Self {
-        Self { groups, nodes, clock }
+    pub fn new(
+        groups: Arc<dyn GroupStore>,
+        nodes: Arc<dyn NodeStore>,
+        clock: Arc<dyn Clock>,
+        credentials: NodeCredentials,
+    ) -> Self {
+        Self { groups, nodes, clock, credentials }
     }
 
     pub async fn create(&self, spec: NodeGroupSpec) -> Result<NodeGroup, GroupError> {
@@ -62,6 +88,7 @@ impl NodeGroups {
             version: 1,
             status: GroupStatus::Active,
             node_count: 0,
+            enroll_generation: 1,
             created_at: now,
             updated_at: now,
         };
@@ -70,9 +97,31 @@ impl NodeGroups {
                 tracing::info!(group = %group.name(), "node group created");
                 Ok(group)
             }
-            Err(StoreError::Conflict) => Err(GroupError::AlreadyExists(group.spec.name)),
+            Err(StoreError::Conflict) => Err(self.explain_create_conflict(&group.spec).await),
             Err(e) => Err(e.into()),
         }
+    }
+
+    async fn explain_create_conflict(&self, spec: &NodeGroupSpec) -> GroupError {
+        match self.groups.get_group(&spec.name).await {
+            Ok(Some(_)) => GroupError::AlreadyExists(spec.name.clone()),
+            Ok(None) => self.taken_claim(&spec.name, &spec.claims()).await.unwrap_or(GroupError::Raced),
+            Err(e) => e.into(),
+        }
+    }
+
+    /// The first of `claims` held by a group other than `name`.
+    async fn taken_claim(&self, name: &GroupName, claims: &[Claim]) -> Option<GroupError> {
+        for claim in claims {
+            match self.groups.claim_owner(claim).await {
+                Ok(Some(owner)) if &owner != name => {
+                    return Some(GroupError::Claimed { claim: claim.clone(), owner });
+                }
+                Ok(_) => {}
+                Err(e) => return Some(e.into()),
+            }
+        }
+        None
     }
 
     pub async fn get(&self, name: &GroupName) -> Result<NodeGroup, GroupError> {
@@ -146,15 +195,19 @@ impl NodeGroups {
             });
         }
         let updated =
-            NodeGroup { spec, version: current.version + 1, updated_at: self.clock.now(), ..current };
-        match self.groups.update_group(&updated, expected_version).await {
+            NodeGroup { spec, version: current.version + 1, updated_at: self.clock.now(), ..current.clone() };
+        match self.groups.update_group(&updated, &current).await {
             Ok(()) => {
                 tracing::info!(group = %updated.name(), version = updated.version, "node group updated");
                 Ok(updated)
             }
-            Err(StoreError::Conflict) => {
-                Err(self.explain_conflict(updated.name(), Some(expected_version)).await)
-            }
+            Err(StoreError::Conflict) => Err(self
+                .explain_conflict(
+                    updated.name(),
+                    expected_version,
+                    Attempt::Update { claims: &updated.spec.claims() },
+                )
+                .await),
             Err(e) => Err(e.into()),
         }
     }
@@ -176,12 +229,14 @@ impl NodeGroups {
             });
         }
         if current.node_count == 0 {
-            return match self.groups.delete_group(name, expected_version).await {
+            return match self.groups.delete_group(&current).await {
                 Ok(()) => {
                     tracing::info!(group = %name, "node group deleted");
                     Ok(Deletion::Deleted)
                 }
-                Err(StoreError::Conflict) => Err(self.explain_conflict(name, expected_version).await),
+                Err(StoreError::Conflict) => {
+                    Err(self.explain_conflict(name, current.version, Attempt::Delete).await)
+                }
                 Err(e) => Err(e.into()),
             };
         }
@@ -191,19 +246,20 @@ impl NodeGroups {
         if current.status == GroupStatus::Deleting {
             return Ok(Deletion::Draining(current));
         }
-        let version = current.version;
         let draining = NodeGroup {
             status: GroupStatus::Deleting,
-            version: version + 1,
+            version: current.version + 1,
             updated_at: self.clock.now(),
-            ..current
+            ..current.clone()
         };
-        match self.groups.update_group(&draining, version).await {
+        match self.groups.update_group(&draining, &current).await {
             Ok(()) => {
                 tracing::info!(group = %name, nodes = draining.node_count, "node group draining for deletion");
                 Ok(Deletion::Draining(draining))
             }
-            Err(StoreError::Conflict) => Err(self.explain_conflict(name, Some(version)).await),
+            Err(StoreError::Conflict) => {
+                Err(self.explain_conflict(name, current.version, Attempt::Update { claims: &[] }).await)
+            }
             Err(e) => Err(e.into()),
         }
     }
@@ -218,26 +274,81 @@ impl NodeGroups {
         Ok(self.nodes.list_nodes(name, after, size).await?)
     }
 
+    /// The group's enrollment key: new nodes present it on their first heartbeat.
+    pub async fn enrollment_key(&self, name: &GroupName) -> Result<EnrollmentKey, GroupError> {
+        let group = self.get(name).await?;
+        Ok(self.key_of(name, group.enroll_generation))
+    }
+
+    /// Issues a new enrollment key; the previous one stops admitting nodes.
+    /// Nodes already enrolled keep their own tokens.
+    pub async fn rotate_enrollment_key(&self, name: &GroupName) -> Result<EnrollmentKey, GroupError> {
+        match self.groups.rotate_enrollment(name).await {
+            Ok(generation) => {
+                tracing::info!(group = %name, generation, "enrollment key rotated");
+                Ok(self.key_of(name, generation))
+            }
+            Err(StoreError::Conflict) => Err(GroupError::NotFound(name.clone())),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    fn key_of(&self, name: &GroupName, generation: u32) -> EnrollmentKey {
+        EnrollmentKey { key: self.credentials.enrollment_key(name, generation), generation }
+    }
+
+    pub async fn get_node(&self, group: &GroupName, node: &NodeId) -> Result<Node, GroupError> {
+        self.nodes
+            .get_node(group, node)
+            .await?
+            .ok_or_else(|| GroupError::NodeNotFound { group: group.clone(), node: node.clone() })
+    }
+
+    /// Cordons (or uncordons) a node: it keeps its sessions but gets no new ones.
+    pub async fn set_cordoned(
+        &self,
+        group: &GroupName,
+        node: &NodeId,
+        cordoned: bool,
+    ) -> Result<Node, GroupError> {
+        match self.nodes.set_cordoned(group, node, cordoned).await {
+            Ok(node) => {
+                tracing::info!(group = %group, node = %node.node_id, cordoned, "node cordon changed");
+                Ok(node)
+            }
+            Err(StoreError::Conflict) => {
+                Err(GroupError::NodeNotFound { group: group.clone(), node: node.clone() })
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
     /// A conditional write failed: re-read to tell the caller which of its
     /// preconditions no longer holds.
-    async fn explain_conflict(&self, name: &GroupName, expected_version: Option<u64>) -> GroupError {
-        match self.groups.get_group(name).await {
-            Ok(None) => GroupError::NotFound(name.clone()),
-            Ok(Some(group)) => match expected_version {
-                Some(expected) if expected != group.version => {
-                    GroupError::VersionMismatch { name: name.clone(), expected, current: group.version }
-                }
-                _ if group.node_count > 0 => {
-                    GroupError::HasNodes { name: name.clone(), count: group.node_count }
-                }
-                // Changed and changed back between our write and this read.
-                _ => GroupError::VersionMismatch {
-                    name: name.clone(),
-                    expected: expected_version.unwrap_or(group.version),
-                    current: group.version,
-                },
-            },
-            Err(e) => e.into(),
+    async fn explain_conflict(
+        &self,
+        name: &GroupName,
+        expected_version: u64,
+        attempt: Attempt<'_>,
+    ) -> GroupError {
+        let group = match self.groups.get_group(name).await {
+            Ok(Some(group)) => group,
+            Ok(None) => return GroupError::NotFound(name.clone()),
+            Err(e) => return e.into(),
+        };
+        if group.version != expected_version {
+            return GroupError::VersionMismatch {
+                name: name.clone(),
+                expected: expected_version,
+                current: group.version,
+            };
+        }
+        match attempt {
+            Attempt::Update { claims } => self.taken_claim(name, claims).await.unwrap_or(GroupError::Raced),
+            Attempt::Delete if group.node_count > 0 => {
+                GroupError::HasNodes { name: name.clone(), count: group.node_count }
+            }
+            Attempt::Delete => GroupError::Raced,
         }
     }
 }

@@ -21,6 +21,26 @@ pub struct JsonBody<T>(pub T);
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
     type Rejection = ApiError;
 
+    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+        let RawJson(bytes) = RawJson::from_request(request, state).await?;
+        Ok(Self(decode::from_slice(&bytes)?))
+    }
+}
+
+/// A JSON body not decoded yet: for handlers that must check a credential
+/// before they look at what the caller sent.
+#[derive(Debug)]
+pub struct RawJson(pub axum::body::Bytes);
+
+impl RawJson {
+    pub fn decode<T: DeserializeOwned>(&self) -> Result<T, ApiError> {
+        Ok(decode::from_slice(&self.0)?)
+    }
+}
+
+impl<S: Send + Sync> FromRequest<S> for RawJson {
+    type Rejection = ApiError;
+
     async fn from_request(request: Request, _: &S) -> Result<Self, ApiError> {
         let is_json = request
             .headers()
@@ -39,8 +59,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
                 "send the body as JSON with Content-Type: application/json",
             ));
         }
-        let bytes = read_limited(request.into_body()).await?;
-        Ok(Self(decode::from_slice(&bytes)?))
+        Ok(Self(read_limited(request.into_body()).await?))
     }
 }
 

@@ -6,7 +6,7 @@ mod path;
 mod precondition;
 mod query;
 
-pub use json::{JsonBody, MAX_BODY_BYTES};
-pub use path::GroupPath;
+pub use json::{JsonBody, RawJson, MAX_BODY_BYTES};
+pub use path::{GroupPath, NodePath, StreamPath};
 pub use precondition::{etag, IfMatch};
 pub use query::{Cursor, QueryParams};

@@ -1,6 +1,9 @@
 //! Route sets, one module per resource, each documented for OpenAPI.
 
+pub mod enrollment;
 pub mod health;
+pub mod heartbeats;
+pub mod lookups;
 pub mod nodegroups;
 pub mod nodes;
 pub mod openapi;

@@ -3,12 +3,13 @@
 use axum::extract::State;
 use axum::Json;
 use streamfleet_core::names::NodeId;
+use streamfleet_core::node::Node;
 use streamfleet_core::page::PageSize;
 
 use super::PageParams;
 use crate::auth::Admin;
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::{Cursor, GroupPath, QueryParams};
+use crate::extract::{Cursor, GroupPath, NodePath, QueryParams};
 use crate::state::AppState;
 use crate::views::NodePage;
 
@@ -31,4 +32,55 @@ pub async fn list_nodes(
     let after = params.cursor.map(|c| Cursor::decode(&c, |s| NodeId::parse(s).ok())).transpose()?;
     let page = state.groups.list_nodes(&name, after.as_ref(), size).await?;
     Ok(Json(NodePage { next_cursor: page.next.map(|id| Cursor::encode(id.as_str())), items: page.items }))
+}
+
+/// Read one node.
+#[utoipa::path(get, path = "/v1/nodegroups/{name}/nodes/{nodeId}", tag = "nodes",
+    params(("name" = String, Path, description = "The group's name"), ("nodeId" = String, Path)),
+    security(("admin" = [])),
+    responses(
+        (status = 200, body = Node),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+    ))]
+pub async fn get_node(
+    _: Admin,
+    State(state): State<AppState>,
+    NodePath(group, node): NodePath,
+) -> Result<Json<Node>, ApiError> {
+    Ok(Json(state.groups.get_node(&group, &node).await?))
+}
+
+/// Cordon a node: it keeps its sessions but receives no new ones.
+#[utoipa::path(post, path = "/v1/nodegroups/{name}/nodes/{nodeId}/cordon", tag = "nodes",
+    params(("name" = String, Path, description = "The group's name"), ("nodeId" = String, Path)),
+    security(("admin" = [])),
+    responses(
+        (status = 200, body = Node),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+    ))]
+pub async fn cordon(
+    _: Admin,
+    State(state): State<AppState>,
+    NodePath(group, node): NodePath,
+) -> Result<Json<Node>, ApiError> {
+    Ok(Json(state.groups.set_cordoned(&group, &node, true).await?))
+}
+
+/// Uncordon a node: it receives new sessions again.
+#[utoipa::path(post, path = "/v1/nodegroups/{name}/nodes/{nodeId}/uncordon", tag = "nodes",
+    params(("name" = String, Path, description = "The group's name"), ("nodeId" = String, Path)),
+    security(("admin" = [])),
+    responses(
+        (status = 200, body = Node),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+    ))]
+pub async fn uncordon(
+    _: Admin,
+    State(state): State<AppState>,
+    NodePath(group, node): NodePath,
+) -> Result<Json<Node>, ApiError> {
+    Ok(Json(state.groups.set_cordoned(&group, &node, false).await?))
 }

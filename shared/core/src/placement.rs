@@ -1,0 +1,259 @@
+//! Choosing the node for a new session: a pure function of the nodes, the
+//! request and the time.
+//!
+//! - **Origins** (publishers) go to the least-loaded origin with room:
+//!   publishers are few, long and heavy, so they are spread.
+//! - **Edges** (viewers) are **packed with headroom**: the busiest edge whose
+//!   projected load is still below the packing ceiling (default 80 % of its
+//!   capacity) gets the viewer; only when every edge is past the ceiling are
+//!   viewers spread to the least-loaded one with room. Packing leaves the
+//!   emptiest edges empty so that scale-in can drain them, and the ceiling's
+//!   headroom absorbs the joins that land during one heartbeat, before the
+//!   load data catches up. Within one process the caller also adds the
+//!   sessions it placed since the last report (`placed`), so one busy
+//!   instance does not pile every viewer onto the same stale "best" node.
+//!   Power-of-two-choices was the alternative: it spreads well under stale
+//!   data but spreads by design, which keeps every edge warm and defeats
+//!   scale-in.
+//!
+//! Region: the requested region first, then regions of the same area
+//! (`eu-*` for `eu-west-1`), then any. Ties break by a seeded hash of the
+//! node id, so the choice is deterministic for a seed.
+
+use std::cmp::Reverse;
+use std::time::Duration;
+
+use time::OffsetDateTime;
+
+use crate::group::Role;
+use crate::names::Region;
+use crate::node::Node;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlacementStrategy {
+    /// The least-loaded node with room.
+    LeastLoaded,
+    /// The busiest node below the ceiling; past it, the least-loaded with room.
+    PackWithHeadroom { ceiling_pct: u8 },
+}
+
+/// What the caller wants placed.
+#[derive(Debug, Clone)]
+pub struct Want<'a> {
+    pub role: Role,
+    pub region: Option<&'a Region>,
+    pub strategy: PlacementStrategy,
+    /// Capacity of nodes that report none (the role's `connectionCapacity`).
+    pub default_capacity: u32,
+    /// Nodes silent for longer are not available.
+    pub stale_after: Duration,
+    pub seed: u64,
+}
+
+/// The index in `nodes` of the node to use, or `None` when no node of the
+/// role is available with room. `placed[i]` counts sessions already sent to
+/// `nodes[i]` since its last report (missing entries count 0).
+pub fn place(nodes: &[Node], placed: &[u32], want: &Want<'_>, now: OffsetDateTime) -> Option<usize> {
+    nodes
+        .iter()
+        .enumerate()
+        .filter(|(_, node)| node.role == want.role && node.is_available(now, want.stale_after))
+        .filter_map(|(i, node)| {
+            let capacity = node.load.capacity.unwrap_or(want.default_capacity);
+            let load = node.load.sessions().saturating_add(placed.get(i).copied().unwrap_or(0));
+            (load < capacity).then(|| (rank(node, load, capacity, want), i))
+        })
+        .min_by_key(|(rank, _)| *rank)
+        .map(|(_, i)| i)
+}
+
+/// Smaller is better: region tier, then strategy class and load, then the
+/// seeded tie-break.
+type Rank = (u8, u8, u64, Reverse<u64>, u64);
+
+fn rank(node: &Node, load: u32, capacity: u32, want: &Want<'_>) -> Rank {
+    let tier = match want.region {
+        None => 0,
+        Some(region) if &node.region == region => 0,
+        Some(region) if node.region.area() == region.area() => 1,
+        Some(_) => 2,
+    };
+    // Utilisation in parts per million, integer so ranks compare exactly.
+    let used = u64::from(load) * 1_000_000 / u64::from(capacity.max(1));
+    let tie = tie_break(want.seed, node.node_id.as_str());
+    match want.strategy {
+        PlacementStrategy::LeastLoaded => (tier, 0, used, Reverse(0), tie),
+        PlacementStrategy::PackWithHeadroom { ceiling_pct } => {
+            if used < u64::from(ceiling_pct) * 10_000 {
+                (tier, 0, 0, Reverse(used), tie)
+            } else {
+                (tier, 1, used, Reverse(0), tie)
+            }
+        }
+    }
+}
+
+/// FNV-1a of the seed and the id: cheap, stable across runs and platforms.
+fn tie_break(seed: u64, id: &str) -> u64 {
+    let mut hash = 0xcbf2_9ce4_8422_2325_u64 ^ seed;
+    for byte in id.bytes() {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    hash
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+    use time::macros::datetime;
+
+    use super::*;
+    use crate::node::fixtures::node;
+    use crate::node::NodeState;
+
+    const NOW: OffsetDateTime = datetime!(2026-11-21 06:00 UTC);
+    const STALE: Duration = Duration::from_secs(15);
+
+    fn want(strategy: PlacementStrategy, region: Option<&Region>) -> Want<'_> {
+        Want { role: Role::Edge, region, strategy, default_capacity: 100, stale_after: STALE, seed: 7 }
+    }
+
+    fn edge(id: &str, region: &str, subscribers: u32) -> Node {
+        let mut n = node(id, NOW);
+        n.region = Region::parse(region).unwrap();
+        n.load.subscribers = subscribers;
+        n
+    }
+
+    const PACK: PlacementStrategy = PlacementStrategy::PackWithHeadroom { ceiling_pct: 80 };
+
+    #[test]
+    fn packing_picks_the_busiest_node_below_the_ceiling() {
+        let nodes = [edge("a", "eu-west-1", 10), edge("b", "eu-west-1", 70), edge("c", "eu-west-1", 85)];
+        assert_eq!(place(&nodes, &[], &want(PACK, None), NOW), Some(1));
+    }
+
+    #[test]
+    fn past_the_ceiling_everywhere_viewers_spread_to_the_least_loaded() {
+        let nodes = [edge("a", "eu-west-1", 95), edge("b", "eu-west-1", 85), edge("c", "eu-west-1", 100)];
+        assert_eq!(place(&nodes, &[], &want(PACK, None), NOW), Some(1));
+    }
+
+    #[test]
+    fn sessions_placed_since_the_last_report_count() {
+        let nodes = [edge("a", "eu-west-1", 10), edge("b", "eu-west-1", 70)];
+        assert_eq!(place(&nodes, &[0, 15], &want(PACK, None), NOW), Some(0), "b is projected at 85");
+    }
+
+    #[test]
+    fn origins_spread_to_the_least_loaded() {
+        let nodes = [edge("a", "eu-west-1", 10), edge("b", "eu-west-1", 70)];
+        assert_eq!(place(&nodes, &[], &want(PlacementStrategy::LeastLoaded, None), NOW), Some(0));
+    }
+
+    #[test]
+    fn the_requested_region_wins_then_its_area_then_any() {
+        let eu_west = Region::parse("eu-west-1").unwrap();
+        let nodes =
+            [edge("us", "us-east-1", 0), edge("eu-c", "eu-central-1", 50), edge("eu-w", "eu-west-1", 90)];
+        assert_eq!(place(&nodes, &[], &want(PACK, Some(&eu_west)), NOW), Some(2));
+        let full_west =
+            [edge("us", "us-east-1", 0), edge("eu-c", "eu-central-1", 50), edge("eu-w", "eu-west-1", 100)];
+        assert_eq!(place(&full_west, &[], &want(PACK, Some(&eu_west)), NOW), Some(1));
+        assert_eq!(place(&full_west[..1], &[], &want(PACK, Some(&eu_west)), NOW), Some(0));
+    }
+
+    #[test]
+    fn nothing_available_means_none() {
+        let mut cordoned = edge("a", "eu-west-1", 0);
+        cordoned.cordoned = true;
+        let full = edge("b", "eu-west-1", 100);
+        let mut origin = edge("c", "eu-west-1", 0);
+        origin.role = Role::Origin;
+        assert_eq!(place(&[cordoned, full, origin], &[], &want(PACK, None), NOW), None);
+    }
+
+    fn arb_node() -> impl Strategy<Value = Node> {
+        (
+            0u32..120,
+            prop::option::of(1u32..150),
+            prop::sample::select(vec!["eu-west-1", "eu-central-1", "us-east-1", "ap-south-1"]),
+            prop::sample::select(vec![
+                NodeState::InService,
+                NodeState::InService,
+                NodeState::Draining,
+                NodeState::Pending,
+                NodeState::Dead,
+            ]),
+            any::<bool>(),
+            0u64..30,
+            any::<bool>(),
+            "[a-z0-9]{1,8}",
+        )
+            .prop_map(|(subscribers, capacity, region, state, cordoned, age, edge_role, id)| {
+                let mut n = edge(&id, region, subscribers);
+                n.load.capacity = capacity;
+                n.state = state;
+                n.cordoned = cordoned && subscribers % 3 == 0;
+                n.last_heartbeat_at = Some(NOW - Duration::from_secs(age));
+                n.role = if edge_role { Role::Edge } else { Role::Origin };
+                n
+            })
+    }
+
+    fn arb_strategy() -> impl Strategy<Value = PlacementStrategy> {
+        prop_oneof![
+            Just(PlacementStrategy::LeastLoaded),
+            (1u8..=100).prop_map(|c| PlacementStrategy::PackWithHeadroom { ceiling_pct: c })
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn never_returns_an_unavailable_or_full_node_or_the_wrong_role(
+            nodes in prop::collection::vec(arb_node(), 0..40),
+            placed in prop::collection::vec(0u32..20, 0..40),
+            strategy in arb_strategy(),
+            seed in any::<u64>(),
+        ) {
+            let w = Want { seed, ..want(strategy, None) };
+            if let Some(i) = place(&nodes, &placed, &w, NOW) {
+                let n = &nodes[i];
+                prop_assert_eq!(n.role, Role::Edge);
+                prop_assert!(n.is_available(NOW, STALE));
+                let load = n.load.sessions() + placed.get(i).copied().unwrap_or(0);
+                prop_assert!(load < n.load.capacity.unwrap_or(100));
+            } else {
+                let any_room = nodes.iter().enumerate().any(|(i, n)| {
+                    n.role == Role::Edge && n.is_available(NOW, STALE)
+                        && n.load.sessions() + placed.get(i).copied().unwrap_or(0) < n.load.capacity.unwrap_or(100)
+                });
+                prop_assert!(!any_room, "a node had room but none was chosen");
+            }
+        }
+
+        #[test]
+        fn prefers_the_requested_region_whenever_it_has_room(
+            nodes in prop::collection::vec(arb_node(), 1..40),
+            strategy in arb_strategy(),
+        ) {
+            let region = Region::parse("eu-west-1").unwrap();
+            let w = want(strategy, Some(&region));
+            let local_room = nodes.iter().any(|n| {
+                n.role == Role::Edge && n.region == region && n.is_available(NOW, STALE)
+                    && n.load.sessions() < n.load.capacity.unwrap_or(100)
+            });
+            if local_room {
+                let i = place(&nodes, &[], &w, NOW).expect("a local node has room");
+                prop_assert_eq!(&nodes[i].region, &region);
+            }
+        }
+
+        #[test]
+        fn is_deterministic_for_a_seed(nodes in prop::collection::vec(arb_node(), 0..40), seed in any::<u64>()) {
+            let w = Want { seed, ..want(PACK, None) };
+            prop_assert_eq!(place(&nodes, &[], &w, NOW), place(&nodes, &[], &w, NOW));
+        }
+    }
+}

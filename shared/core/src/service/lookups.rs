@@ -1,0 +1,373 @@
+//! Stream lookup: where a publisher sends a stream (its sticky origin) and
+//! where a viewer plays it (an edge with room). The hot path of players.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use time::OffsetDateTime;
+
+use super::fleet_cache::{Fleet, FleetCache};
+use crate::cache::TtlCache;
+use crate::clock::Clock;
+use crate::credentials::{NodeCredential, NodeCredentials};
+use crate::group::{Claim, GroupStatus, NodeGroup, Role};
+use crate::names::{AppName, GroupName, NodeId, Region, StreamKey, StreamName};
+use crate::node::Node;
+use crate::placement::{place, PlacementStrategy, Want};
+use crate::ports::{GroupStore, NodeStore, RouteStore, StoreError};
+use crate::route::StreamRoute;
+
+#[derive(Debug, Clone, Copy)]
+pub struct LookupSettings {
+    /// Nodes silent for longer get no new sessions (default 3 × 5 s).
+    pub stale_after: Duration,
+    /// How long a warm instance reuses a group's node list (0 disables).
+    pub fleet_cache_ttl: Duration,
+    /// How long a warm instance reuses group specs and app claims.
+    pub group_cache_ttl: Duration,
+    /// Edges are packed up to this % of capacity before viewers spread.
+    pub pack_ceiling_pct: u8,
+    /// What a 503 tells the caller to wait.
+    pub retry_after: Duration,
+    /// How long an unused stream route lives before DynamoDB may drop it.
+    pub route_ttl: Duration,
+}
+
+impl Default for LookupSettings {
+    fn default() -> Self {
+        Self {
+            stale_after: Duration::from_secs(15),
+            fleet_cache_ttl: Duration::from_secs(1),
+            group_cache_ttl: Duration::from_secs(10),
+            pack_ceiling_pct: 80,
+            retry_after: Duration::from_secs(5),
+            route_ttl: Duration::from_secs(24 * 3600),
+        }
+    }
+}
+
+/// A lookup as a caller asks it.
+#[derive(Debug, Clone)]
+pub struct StreamRequest {
+    pub app: AppName,
+    pub stream: StreamName,
+    /// The group to use; otherwise the one that declares the app, or the default.
+    pub group: Option<GroupName>,
+    /// The caller's preferred region.
+    pub region: Option<Region>,
+}
+
+/// The node a caller should connect to.
+#[derive(Debug, Clone)]
+pub struct Placement {
+    pub group: GroupName,
+    pub stream: StreamKey,
+    pub node: Node,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LookupError {
+    #[error("no node group serves app {0}, and there is no default group")]
+    NoGroupForApp(AppName),
+    #[error("node group {0} does not exist")]
+    GroupNotFound(GroupName),
+    #[error("node group {0} is being deleted")]
+    GroupDeleting(GroupName),
+    #[error("stream {0} is not live")]
+    NotLive(StreamKey),
+    #[error("no {role} of node group {group} has room; retry in a few seconds")]
+    NoRoom { group: GroupName, role: Role, retry_after: Duration },
+    #[error("the credential is not valid for this node of this group")]
+    Forbidden,
+    #[error("the store failed")]
+    Store(#[from] StoreError),
+}
+
+/// How often one route may be contested before giving up (each contest
+/// means another lookup won; the next read sees its choice).
+const ROUTE_ATTEMPTS: usize = 3;
+
+pub struct Lookups {
+    groups: Arc<dyn GroupStore>,
+    nodes: Arc<dyn NodeStore>,
+    routes: Arc<dyn RouteStore>,
+    clock: Arc<dyn Clock>,
+    credentials: NodeCredentials,
+    settings: LookupSettings,
+    fleets: FleetCache,
+    specs: TtlCache<GroupName, Option<Arc<NodeGroup>>>,
+    claims: TtlCache<Claim, Option<GroupName>>,
+    pressure: super::pressure::PressureGate,
+}
+
+impl Lookups {
+    pub fn new(
+        groups: Arc<dyn GroupStore>,
+        nodes: Arc<dyn NodeStore>,
+        routes: Arc<dyn RouteStore>,
+        clock: Arc<dyn Clock>,
+        credentials: NodeCredentials,
+        settings: LookupSettings,
+    ) -> Self {
+        Self {
+            groups,
+            nodes,
+            routes,
+            clock,
+            credentials,
+            fleets: FleetCache::new(settings.fleet_cache_ttl),
+            specs: TtlCache::new(settings.group_cache_ttl),
+            claims: TtlCache::new(settings.group_cache_ttl),
+            pressure: super::pressure::PressureGate::default(),
+            settings,
+        }
+    }
+
+    /// The origin a publisher sends `request`'s stream to: the stream's
+    /// recorded origin while it is available, else the least-loaded origin
+    /// with room, recorded with a conditional write so that concurrent first
+    /// publishers all get the same one.
+    pub async fn publish(&self, request: &StreamRequest) -> Result<Placement, LookupError> {
+        let group = self.resolve(request).await?;
+        let name = group.name();
+        let stream = StreamKey::new(request.app.clone(), request.stream.clone());
+        let now = self.clock.now();
+        let mut route = self.routes.get_route(name, &stream, true).await?;
+        let mut fleet = self.fleets.get(self.nodes.as_ref(), name, now, false).await?;
+        let mut reloaded = false;
+        for _ in 0..ROUTE_ATTEMPTS {
+            if let Some(current) = &route {
+                match fleet.position(&current.origin) {
+                    Some(i) if fleet.nodes[i].is_available(now, self.settings.stale_after) => {
+                        return Ok(self.placed(name, stream, &fleet, i, now));
+                    }
+                    // Recorded on a node that enrolled after this view loaded.
+                    None if !reloaded => {
+                        fleet = self.fleets.get(self.nodes.as_ref(), name, now, true).await?;
+                        reloaded = true;
+                        continue;
+                    }
+                    _ => {}
+                }
+            }
+            let want = self.want(
+                &group,
+                Role::Origin,
+                request.region.as_ref(),
+                PlacementStrategy::LeastLoaded,
+                &stream,
+            );
+            let Some(i) = place(&fleet.nodes, &fleet.placed, &want, now) else {
+                return Err(self.no_room(&group, Role::Origin, request.region.as_ref()).await);
+            };
+            let chosen = StreamRoute {
+                group: name.clone(),
+                stream: stream.clone(),
+                origin: fleet.nodes[i].node_id.clone(),
+                since: now,
+            };
+            let expires = now + self.settings.route_ttl;
+            let written = match &route {
+                None => self.routes.create_route(&chosen, expires).await,
+                Some(old) => self.routes.move_route(&chosen, &old.origin, expires).await,
+            };
+            match written {
+                Ok(()) => {
+                    match &route {
+                        None => {
+                            tracing::info!(group = %name, stream = %stream, origin = %chosen.origin, "stream routed")
+                        }
+                        Some(old) => {
+                            tracing::warn!(group = %name, stream = %stream, from = %old.origin, to = %chosen.origin, "stream moved to a live origin")
+                        }
+                    }
+                    return Ok(self.placed(name, stream, &fleet, i, now));
+                }
+                // Another lookup recorded its choice first: use that one.
+                Err(StoreError::Conflict) => route = self.routes.get_route(name, &stream, true).await?,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(LookupError::Store(StoreError::Conflict))
+    }
+
+    /// The edge a viewer plays `request`'s stream from (or its origin when
+    /// the group has no edges). 404 when no origin holds the stream.
+    pub async fn subscribe(&self, request: &StreamRequest) -> Result<Placement, LookupError> {
+        let group = self.resolve(request).await?;
+        let name = group.name();
+        let stream = StreamKey::new(request.app.clone(), request.stream.clone());
+        let now = self.clock.now();
+        let route = self.routes.get_route(name, &stream, false).await?;
+        let fleet = self.fleets.get(self.nodes.as_ref(), name, now, false).await?;
+        let origin = self
+            .live_origin(&fleet, route.as_ref(), &stream, now)
+            .ok_or_else(|| LookupError::NotLive(stream.clone()))?;
+
+        let want = self.want(
+            &group,
+            Role::Edge,
+            request.region.as_ref(),
+            PlacementStrategy::PackWithHeadroom { ceiling_pct: self.settings.pack_ceiling_pct },
+            &stream,
+        );
+        if let Some(i) = place(&fleet.nodes, &fleet.placed, &want, now) {
+            return Ok(self.placed(name, stream, &fleet, i, now));
+        }
+        let edges_serving = fleet
+            .nodes
+            .iter()
+            .any(|n| n.role == Role::Edge && n.is_available(now, self.settings.stale_after));
+        if edges_serving {
+            return Err(self.no_room(&group, Role::Edge, request.region.as_ref()).await);
+        }
+        // No edge at all: viewers play from the origin while it has room.
+        let origin_node = &fleet.nodes[origin];
+        let capacity = origin_node.load.capacity.unwrap_or_else(|| self.capacity_of(&group, Role::Origin));
+        if origin_node.load.sessions() + fleet.placed[origin] < capacity {
+            return Ok(self.placed(name, stream, &fleet, origin, now));
+        }
+        Err(self.no_room(&group, Role::Origin, request.region.as_ref()).await)
+    }
+
+    /// For an edge that must pull a stream: the origin holding it. Only a
+    /// node of the group, with its own token, may ask.
+    pub async fn origin_for_edge(
+        &self,
+        group: &GroupName,
+        node: &NodeId,
+        credential: &str,
+        stream: StreamKey,
+    ) -> Result<Placement, LookupError> {
+        if self.credentials.check(group, node, credential) != Some(NodeCredential::Node) {
+            return Err(LookupError::Forbidden);
+        }
+        let now = self.clock.now();
+        let route = self.routes.get_route(group, &stream, false).await?;
+        let fleet = self.fleets.get(self.nodes.as_ref(), group, now, false).await?;
+        match self.live_origin(&fleet, route.as_ref(), &stream, now) {
+            Some(i) => Ok(Placement { group: group.clone(), stream, node: fleet.nodes[i].clone() }),
+            None => Err(LookupError::NotLive(stream)),
+        }
+    }
+
+    /// The origin holding the stream now: the routed one when it reports the
+    /// stream, else any fresh origin that does (a publisher that bypassed
+    /// the lookup).
+    fn live_origin(
+        &self,
+        fleet: &Fleet,
+        route: Option<&StreamRoute>,
+        stream: &StreamKey,
+        now: OffsetDateTime,
+    ) -> Option<usize> {
+        let holds = |n: &Node| {
+            n.role == Role::Origin
+                && n.is_fresh(now, self.settings.stale_after)
+                && n.holds(&stream.app, &stream.stream)
+        };
+        route
+            .and_then(|r| fleet.position(&r.origin))
+            .filter(|&i| holds(&fleet.nodes[i]))
+            .or_else(|| fleet.nodes.iter().position(holds))
+    }
+
+    fn placed(
+        &self,
+        group: &GroupName,
+        stream: StreamKey,
+        fleet: &Fleet,
+        index: usize,
+        now: OffsetDateTime,
+    ) -> Placement {
+        self.fleets.placed(group, fleet, index, now);
+        Placement { group: group.clone(), stream, node: fleet.nodes[index].clone() }
+    }
+
+    fn want<'a>(
+        &self,
+        group: &NodeGroup,
+        role: Role,
+        region: Option<&'a Region>,
+        strategy: PlacementStrategy,
+        stream: &StreamKey,
+    ) -> Want<'a> {
+        Want {
+            role,
+            region,
+            strategy,
+            default_capacity: self.capacity_of(group, role),
+            stale_after: self.settings.stale_after,
+            seed: seed_of(stream),
+        }
+    }
+
+    fn capacity_of(&self, group: &NodeGroup, role: Role) -> u32 {
+        group.spec.roles.get(&role).map(|r| r.launch.connection_capacity).unwrap_or(1)
+    }
+
+    /// Refuses for want of room, and tells the scaler (at most once a second
+    /// per group, role and region from this instance).
+    async fn no_room(&self, group: &NodeGroup, role: Role, region: Option<&Region>) -> LookupError {
+        let region = region
+            .filter(|r| group.spec.regions.iter().any(|spec| &spec.region == *r))
+            .or_else(|| group.spec.regions.first().map(|r| &r.region));
+        if let Some(region) = region {
+            let now = self.clock.now();
+            if let Some(count) = self.pressure.record(group.name(), role, region, now) {
+                if let Err(e) = self.groups.add_pressure(group.name(), role, region, count).await {
+                    tracing::warn!(group = %group.name(), error = %e, "could not record scale-out pressure");
+                }
+            }
+        }
+        tracing::warn!(group = %group.name(), role = %role, "lookup refused: no room");
+        LookupError::NoRoom { group: group.name().clone(), role, retry_after: self.settings.retry_after }
+    }
+
+    /// The group serving a request: named, or claiming the app, or default.
+    async fn resolve(&self, request: &StreamRequest) -> Result<Arc<NodeGroup>, LookupError> {
+        let name = match &request.group {
+            Some(name) => name.clone(),
+            None => match self.claim_owner(Claim::App(request.app.clone())).await? {
+                Some(owner) => owner,
+                None => self
+                    .claim_owner(Claim::Default)
+                    .await?
+                    .ok_or_else(|| LookupError::NoGroupForApp(request.app.clone()))?,
+            },
+        };
+        let now = self.clock.now();
+        let group = match self.specs.get(&name, now) {
+            Some(cached) => cached,
+            None => {
+                let loaded = self.groups.get_group(&name).await?.map(Arc::new);
+                self.specs.insert(name.clone(), loaded.clone(), now);
+                loaded
+            }
+        };
+        let group = group.ok_or(LookupError::GroupNotFound(name))?;
+        if group.status == GroupStatus::Deleting {
+            return Err(LookupError::GroupDeleting(group.name().clone()));
+        }
+        Ok(group)
+    }
+
+    async fn claim_owner(&self, claim: Claim) -> Result<Option<GroupName>, LookupError> {
+        let now = self.clock.now();
+        if let Some(owner) = self.claims.get(&claim, now) {
+            return Ok(owner);
+        }
+        let owner = self.groups.claim_owner(&claim).await?;
+        self.claims.insert(claim, owner.clone(), now);
+        Ok(owner)
+    }
+}
+
+/// Ties between equal nodes break by stream, so that one stream's viewers
+/// go the same way and different streams spread.
+fn seed_of(stream: &StreamKey) -> u64 {
+    stream
+        .to_string()
+        .bytes()
+        .fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+}

@@ -1,0 +1,100 @@
+//! What publishers and players call before they connect. Public routes.
+
+use axum::extract::State;
+use axum::Json;
+use serde::Deserialize;
+use streamfleet_core::names::{GroupName, Region};
+use streamfleet_core::service::StreamRequest;
+
+use crate::error::{ApiError, ErrorBody};
+use crate::extract::{QueryParams, StreamPath};
+use crate::state::AppState;
+use crate::views::{LookupAnswer, Red5Answer};
+
+const TAG: &str = "streams";
+
+#[derive(Debug, Clone, Copy, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    /// Where to send the stream: its origin.
+    Publish,
+    /// Where to play the stream: an edge with room.
+    Subscribe,
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct LookupParams {
+    pub action: Action,
+    /// The caller's preferred region, e.g. `eu-west-1`.
+    #[param(value_type = Option<String>)]
+    pub region: Option<Region>,
+    /// The node group; by default the group declaring the app, or the default group.
+    #[param(value_type = Option<String>)]
+    pub group: Option<GroupName>,
+}
+
+/// Where to publish, or play, a stream.
+#[utoipa::path(get, path = "/v1/streams/{app}/{stream}", tag = TAG,
+    params(("app" = String, Path, description = "The application, e.g. `live`"), ("stream" = String, Path), LookupParams),
+    responses(
+        (status = 200, body = LookupAnswer),
+        (status = 400, body = ErrorBody, description = "A name or parameter breaks its rule"),
+        (status = 404, body = ErrorBody, description = "No group serves the app, or (subscribe) the stream is not live"),
+        (status = 503, body = ErrorBody, description = "No node has room; retry after Retry-After seconds"),
+    ))]
+pub async fn lookup(
+    State(state): State<AppState>,
+    StreamPath(app, stream): StreamPath,
+    QueryParams(params): QueryParams<LookupParams>,
+) -> Result<Json<LookupAnswer>, ApiError> {
+    let request = StreamRequest { app, stream, group: params.group, region: params.region };
+    let placement = match params.action {
+        Action::Publish => state.lookups.publish(&request).await?,
+        Action::Subscribe => state.lookups.subscribe(&request).await?,
+    };
+    Ok(Json(placement.into()))
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Red5Action {
+    Broadcast,
+    Subscribe,
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct Red5Params {
+    pub action: Red5Action,
+    /// Optional, as in `?action=subscribe&region=…`.
+    #[param(value_type = Option<String>)]
+    pub region: Option<Region>,
+}
+
+/// Red5 Pro Stream Manager 4.0 compatible lookup, so that existing Red5 SDK
+/// clients work unchanged (`scope` is the app).
+#[utoipa::path(get, path = "/streammanager/api/4.0/event/{scope}/{stream}", tag = TAG,
+    params(("scope" = String, Path), ("stream" = String, Path), Red5Params),
+    responses(
+        (status = 200, body = Red5Answer),
+        (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 503, body = ErrorBody),
+    ))]
+pub async fn red5_lookup(
+    State(state): State<AppState>,
+    StreamPath(app, stream): StreamPath,
+    QueryParams(params): QueryParams<Red5Params>,
+) -> Result<Json<Red5Answer>, ApiError> {
+    let request = StreamRequest { app, stream, group: None, region: params.region };
+    let placement = match params.action {
+        Red5Action::Broadcast => state.lookups.publish(&request).await?,
+        Red5Action::Subscribe => state.lookups.subscribe(&request).await?,
+    };
+    Ok(Json(Red5Answer {
+        name: placement.stream.stream.to_string(),
+        scope: format!("/{}", placement.stream.app),
+        server_address: placement.node.host.clone().unwrap_or_default(),
+        region: placement.node.region.to_string(),
+    }))
+}
