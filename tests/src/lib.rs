@@ -10,9 +10,10 @@ use std::sync::OnceLock;
 use reqwest::{Method, RequestBuilder, Response};
 use secrecy::SecretString;
 use serde_json::Value;
+use streamfleet_dynamo::CallCounter;
 use streamfleet_emulator::Emulator;
 use streamfleet_http::AppState;
-use streamfleet_runtime::{app_state, aws_config, Config, Tuning};
+use streamfleet_runtime::{app_state, app_state_with, aws_config, Config, Tuning};
 
 /// The admin token of every test app; also the one in `events/` fixtures.
 pub const ADMIN_TOKEN: &str = "local-dev-token-change-me";
@@ -71,7 +72,20 @@ pub async fn spawn_app() -> TestApp {
 
 pub async fn spawn_app_with(tuning: Tuning) -> TestApp {
     let config = fresh_config_with(tuning).await;
-    let app = streamfleet_http::local_app(state(&config).await);
+    serve(config.clone(), state(&config).await).await
+}
+
+/// An app whose DynamoDB requests `CallCounter` counts.
+pub async fn spawn_counted_app(tuning: Tuning) -> (TestApp, CallCounter) {
+    let config = fresh_config_with(tuning).await;
+    let counter = CallCounter::default();
+    let client = counter.instrument(&aws_sdk_dynamodb::Client::new(&aws_config(&config).await));
+    let state = app_state_with(&config, client).expect("application state builds");
+    (serve(config, state).await, counter)
+}
+
+async fn serve(config: Config, state: AppState) -> TestApp {
+    let app = streamfleet_http::local_app(state);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind a loopback port");
     let url = format!("http://{}", listener.local_addr().expect("bound"));
     tokio::spawn(async move { axum::serve(listener, app).await.expect("server runs") });

@@ -15,8 +15,10 @@ pub fn sent_at() -> String {
     static LAST: AtomicI64 = AtomicI64::new(0);
     let now = (OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64;
     let next = |last: i64| now.max(last + 1);
-    let millis = next(LAST.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |last| Some(next(last))).unwrap());
-    let at = OffsetDateTime::from_unix_timestamp_nanos(i128::from(millis) * 1_000_000).expect("a valid instant");
+    let millis =
+        next(LAST.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |last| Some(next(last))).unwrap());
+    let at =
+        OffsetDateTime::from_unix_timestamp_nanos(i128::from(millis) * 1_000_000).expect("a valid instant");
     at.format(&Rfc3339).expect("formats")
 }
 
@@ -34,7 +36,15 @@ pub struct Report {
 
 impl Report {
     pub fn new(role: &'static str, region: &'static str, host: &str) -> Self {
-        Self { role, region, host: host.to_owned(), publishers: 0, subscribers: 0, streams: vec![], capacity: None }
+        Self {
+            role,
+            region,
+            host: host.to_owned(),
+            publishers: 0,
+            subscribers: 0,
+            streams: vec![],
+            capacity: None,
+        }
     }
 
     pub fn json(&self) -> Value {

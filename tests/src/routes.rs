@@ -52,7 +52,11 @@ pub fn operations() -> Vec<Operation> {
                     .and_then(|requirements| requirements.first())
                     .and_then(Value::as_object)
                     .and_then(|requirement| requirement.keys().next().cloned());
-                operations.push(Operation { method: method.to_uppercase(), template: template.clone(), security });
+                operations.push(Operation {
+                    method: method.to_uppercase(),
+                    template: template.clone(),
+                    security,
+                });
             }
         }
     }

@@ -75,6 +75,10 @@ async fn public_routes_need_no_credentials() {
         let method = Method::from_bytes(op.method.as_bytes()).unwrap();
         let response = app.anonymous(method, &op.sample_path()).send().await.unwrap();
         let status = response.status();
-        assert!(status != StatusCode::UNAUTHORIZED && status != StatusCode::FORBIDDEN, "{}: {status}", op.route_key());
+        assert!(
+            status != StatusCode::UNAUTHORIZED && status != StatusCode::FORBIDDEN,
+            "{}: {status}",
+            op.route_key()
+        );
     }
 }

@@ -28,7 +28,8 @@ async fn a_first_heartbeat_with_the_enrollment_key_registers_the_node() {
     assert_eq!(answer["heartbeatIntervalSecs"], 5);
     assert!(answer["nodeToken"].as_str().unwrap().starts_with("sfn."));
 
-    let nodes = body(app.admin(Method::GET, &format!("/v1/nodegroups/{GROUP}/nodes")).send().await.unwrap()).await;
+    let nodes =
+        body(app.admin(Method::GET, &format!("/v1/nodegroups/{GROUP}/nodes")).send().await.unwrap()).await;
     assert_eq!(nodes["items"][0]["nodeId"], "i-0aaa");
     assert_eq!(nodes["items"][0]["state"], "inService");
     assert_eq!(body(app.get_group(GROUP).await).await["nodeCount"], 1);
@@ -45,7 +46,9 @@ async fn later_heartbeats_update_the_load_and_answer_the_state() {
     assert_eq!((answer["state"].clone(), answer["cordoned"].clone()), (json!("inService"), json!(false)));
     assert!(answer.get("nodeToken").is_none());
 
-    let node = body(app.admin(Method::GET, &format!("/v1/nodegroups/{GROUP}/nodes/i-0aaa")).send().await.unwrap()).await;
+    let node =
+        body(app.admin(Method::GET, &format!("/v1/nodegroups/{GROUP}/nodes/i-0aaa")).send().await.unwrap())
+            .await;
     assert_eq!(node["load"]["subscribers"], 42);
     assert_eq!(node["streams"], json!(["live/cam1"]));
     assert_eq!(node["endpoints"]["rtmp"], "rtmp://{host}:1935/{app}/{stream}");
@@ -86,7 +89,9 @@ async fn a_node_cannot_report_as_another_node_or_into_another_group() {
     assert_eq!(cross.status(), StatusCode::FORBIDDEN, "another group's enrollment key");
     let admin = app.heartbeat(GROUP, "i-0aaa", streamfleet_scenarios::ADMIN_TOKEN, &edge().json()).await;
     assert_eq!(admin.status(), StatusCode::FORBIDDEN, "the admin token is no node credential");
-    let forged = app.heartbeat(GROUP, "i-0aaa", "sfn.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", &edge().json()).await;
+    let forged = app
+        .heartbeat(GROUP, "i-0aaa", "sfn.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", &edge().json())
+        .await;
     assert_eq!(forged.status(), StatusCode::FORBIDDEN);
     let none = app
         .anonymous(Method::POST, &format!("/v1/nodegroups/{GROUP}/nodes/i-0aaa/heartbeat"))
@@ -116,14 +121,17 @@ async fn a_token_for_a_node_never_enrolled_is_told_to_enroll() {
     let credentials = streamfleet_core_credentials();
     let group = streamfleet_core::names::GroupName::parse(GROUP).unwrap();
     let node = streamfleet_core::names::NodeId::parse("i-0new").unwrap();
-    let unknown = app.heartbeat(GROUP, "i-0new", &credentials.node_token(&group, &node), &edge().json()).await;
+    let unknown =
+        app.heartbeat(GROUP, "i-0new", &credentials.node_token(&group, &node), &edge().json()).await;
     assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
     assert_eq!(body(unknown).await["code"], "node_unknown");
 }
 
 fn streamfleet_core_credentials() -> streamfleet_core::credentials::NodeCredentials {
-    streamfleet_core::credentials::NodeCredentials::new(secrecy::SecretString::from(streamfleet_scenarios::NODE_SECRET))
-        .unwrap()
+    streamfleet_core::credentials::NodeCredentials::new(secrecy::SecretString::from(
+        streamfleet_scenarios::NODE_SECRET,
+    ))
+    .unwrap()
 }
 
 #[tokio::test]
@@ -131,8 +139,10 @@ async fn rotating_the_enrollment_key_stops_the_old_one_but_not_enrolled_nodes() 
     let app = app_with_group().await;
     let token = app.enroll(GROUP, "i-0aaa", &edge()).await;
     let old_key = app.enrollment_key(GROUP).await;
-    let rotated =
-        body(app.admin(Method::POST, &format!("/v1/nodegroups/{GROUP}/enrollment-key")).send().await.unwrap()).await;
+    let rotated = body(
+        app.admin(Method::POST, &format!("/v1/nodegroups/{GROUP}/enrollment-key")).send().await.unwrap(),
+    )
+    .await;
     assert_eq!(rotated["generation"], 2);
     let refused = app.heartbeat(GROUP, "i-0bbb", &old_key, &edge().json()).await;
     assert_eq!(refused.status(), StatusCode::FORBIDDEN);
@@ -149,11 +159,17 @@ async fn a_node_must_fit_its_group_and_keep_its_registration() {
     let mut relay = edge().json();
     relay["role"] = json!("relay");
     let response = app.heartbeat(GROUP, "i-0aaa", &key, &relay).await;
-    assert_eq!((response.status(), body(response).await["field"].clone()), (StatusCode::BAD_REQUEST, json!("role")));
+    assert_eq!(
+        (response.status(), body(response).await["field"].clone()),
+        (StatusCode::BAD_REQUEST, json!("role"))
+    );
     let mut far = edge().json();
     far["region"] = json!("ap-south-1");
     let response = app.heartbeat(GROUP, "i-0aaa", &key, &far).await;
-    assert_eq!((response.status(), body(response).await["field"].clone()), (StatusCode::BAD_REQUEST, json!("region")));
+    assert_eq!(
+        (response.status(), body(response).await["field"].clone()),
+        (StatusCode::BAD_REQUEST, json!("region"))
+    );
     let mut bare = edge().json();
     bare.as_object_mut().unwrap().remove("endpoints");
     let response = app.heartbeat(GROUP, "i-0aaa", &key, &bare).await;
@@ -171,12 +187,14 @@ async fn a_node_must_fit_its_group_and_keep_its_registration() {
 async fn cordoning_is_told_to_the_node_in_its_next_answer() {
     let app = app_with_group().await;
     let token = app.enroll(GROUP, "i-0aaa", &edge()).await;
-    let cordon = app.admin(Method::POST, &format!("/v1/nodegroups/{GROUP}/nodes/i-0aaa/cordon")).send().await.unwrap();
+    let cordon =
+        app.admin(Method::POST, &format!("/v1/nodegroups/{GROUP}/nodes/i-0aaa/cordon")).send().await.unwrap();
     assert_eq!(body(cordon).await["cordoned"], true);
     assert_eq!(app.report(GROUP, "i-0aaa", &token, &edge()).await["cordoned"], true);
     app.admin(Method::POST, &format!("/v1/nodegroups/{GROUP}/nodes/i-0aaa/uncordon")).send().await.unwrap();
     assert_eq!(app.report(GROUP, "i-0aaa", &token, &edge()).await["cordoned"], false);
-    let missing = app.admin(Method::POST, &format!("/v1/nodegroups/{GROUP}/nodes/i-0zzz/cordon")).send().await.unwrap();
+    let missing =
+        app.admin(Method::POST, &format!("/v1/nodegroups/{GROUP}/nodes/i-0zzz/cordon")).send().await.unwrap();
     assert_eq!(missing.status(), StatusCode::NOT_FOUND);
 }
 
@@ -186,7 +204,8 @@ async fn a_group_with_enrolled_nodes_is_not_deleted_and_a_deleting_group_takes_n
     app.enroll(GROUP, "i-0aaa", &edge()).await;
     let refused = app.admin(Method::DELETE, &format!("/v1/nodegroups/{GROUP}")).send().await.unwrap();
     assert_eq!(refused.status(), StatusCode::CONFLICT);
-    let draining = app.admin(Method::DELETE, &format!("/v1/nodegroups/{GROUP}?drain=true")).send().await.unwrap();
+    let draining =
+        app.admin(Method::DELETE, &format!("/v1/nodegroups/{GROUP}?drain=true")).send().await.unwrap();
     assert_eq!(draining.status(), StatusCode::ACCEPTED);
     let key = app.enrollment_key(GROUP).await;
     let late = app.heartbeat(GROUP, "i-0bbb", &key, &edge().json()).await;

@@ -1,23 +1,39 @@
-//! The `events/` fixtures, fed through the Lambda entry point exactly as
-//! `lambda_http::run` does (event JSON → request → router → API Gateway v2
-//! response), against DynamoDB on the emulator.
+//! The `events/` fixtures, fed through each function's Lambda entry point
+//! exactly as `lambda_http::run` does (event JSON → request → router → API
+//! Gateway v2 response), against DynamoDB on the emulator.
 
 use lambda_http::request::LambdaRequest;
 use lambda_http::tower::ServiceExt;
 use lambda_http::{Adapter, Context, LambdaEvent};
 use serde_json::Value;
+use streamfleet_scenarios::nodes::sent_at;
 use streamfleet_scenarios::{fresh_config, repo_root, state};
 
-fn fixture(name: &str) -> LambdaRequest {
+fn fixture(name: &str) -> Value {
     let path = repo_root().join("events/apigw").join(format!("{name}.json"));
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name} is an API Gateway v2 event: {e}"))
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"))
 }
 
-/// Invokes the node-group function with a fixture; returns its response event.
+/// Heartbeat fixtures carry a fixed `sentAt`, which the replay guard would
+/// refuse as too old: bring it to now, as a node's clock would.
+fn refreshed(mut event: Value) -> Value {
+    if let Some(body) = event["body"].as_str() {
+        let mut body: Value = serde_json::from_str(body).unwrap();
+        if body.get("sentAt").is_some() {
+            body["sentAt"] = Value::from(sent_at());
+            event["body"] = Value::from(body.to_string());
+        }
+    }
+    event
+}
+
+/// Invokes a function with a fixture; returns its response event.
 async fn invoke(app: &axum::Router, name: &str) -> Value {
-    let event = LambdaEvent::new(fixture(name), Context::default());
-    let response = Adapter::from(app.clone()).oneshot(event).await.expect("the function answers");
+    let request: LambdaRequest = serde_json::from_value(refreshed(fixture(name)))
+        .unwrap_or_else(|e| panic!("{name} is an API Gateway v2 event: {e}"));
+    let response =
+        Adapter::from(app.clone()).oneshot(LambdaEvent::new(request, Context::default())).await.unwrap();
     serde_json::to_value(response).expect("the response serializes")
 }
 
@@ -29,36 +45,59 @@ fn body(response: &Value) -> Value {
     serde_json::from_str(response["body"].as_str().unwrap_or("null")).expect("a JSON body")
 }
 
+async fn expect(app: &axum::Router, name: &str, want: u64) -> Value {
+    let response = invoke(app, name).await;
+    assert_eq!(status(&response), want, "{name}: {response}");
+    response
+}
+
 #[tokio::test]
-async fn every_fixture_runs_through_the_nodegroups_function_in_order() {
-    let app = streamfleet_http::nodegroups_app(state(&fresh_config().await).await);
+async fn every_fixture_runs_through_its_function() {
+    let state = state(&fresh_config().await).await;
+    let nodegroups = streamfleet_http::nodegroups_app(state.clone());
+    let heartbeat = streamfleet_http::heartbeat_app(state.clone());
+    let lookup = streamfleet_http::lookup_app(state);
 
-    let created = invoke(&app, "nodegroups-create").await;
-    assert_eq!(status(&created), 201, "{created}");
-    assert_eq!(body(&created)["name"], "live-eu");
+    assert_eq!(body(&expect(&nodegroups, "nodegroups-create", 201).await)["name"], "live-eu");
+    assert_eq!(expect(&nodegroups, "nodegroups-get", 200).await["headers"]["etag"], "\"1\"");
+    assert_eq!(body(&expect(&nodegroups, "nodegroups-list", 200).await)["items"][0]["name"], "live-eu");
+    assert_eq!(
+        body(&expect(&nodegroups, "nodegroups-replace", 200).await)["roles"]["edge"]["scale"]["max"],
+        40
+    );
+    assert_eq!(body(&expect(&nodegroups, "nodegroups-patch", 200).await)["roles"]["edge"]["scale"]["min"], 4);
+    assert_eq!(body(&expect(&nodegroups, "enrollment-key-get", 200).await)["generation"], 1);
 
-    let fetched = invoke(&app, "nodegroups-get").await;
-    assert_eq!(status(&fetched), 200);
-    assert_eq!(fetched["headers"]["etag"], "\"1\"");
+    let enrolled = body(&expect(&heartbeat, "heartbeat-enroll-origin", 201).await);
+    assert!(enrolled["nodeToken"].is_string());
+    expect(&heartbeat, "heartbeat-enroll-edge", 201).await;
+    assert_eq!(body(&expect(&heartbeat, "heartbeat-origin", 200).await)["state"], "inService");
 
-    let listed = invoke(&app, "nodegroups-list").await;
-    assert_eq!(body(&listed)["items"][0]["name"], "live-eu");
+    assert_eq!(body(&expect(&lookup, "lookup-publish", 200).await)["nodeId"], "i-0origin000000001");
+    assert_eq!(body(&expect(&lookup, "lookup-subscribe", 200).await)["nodeId"], "i-0edge00000000001");
+    assert_eq!(body(&expect(&lookup, "red5-broadcast", 200).await)["serverAddress"], "198.51.100.1");
+    assert_eq!(body(&expect(&lookup, "red5-subscribe", 200).await)["serverAddress"], "203.0.113.1");
+    assert_eq!(body(&expect(&heartbeat, "edge-origin", 200).await)["nodeId"], "i-0origin000000001");
 
-    let replaced = invoke(&app, "nodegroups-replace").await;
-    assert_eq!(status(&replaced), 200, "{replaced}");
-    assert_eq!(body(&replaced)["roles"]["edge"]["scale"]["max"], 40);
+    assert_eq!(body(&expect(&nodegroups, "node-get", 200).await)["role"], "edge");
+    assert_eq!(body(&expect(&nodegroups, "node-cordon", 200).await)["cordoned"], true);
+    assert_eq!(body(&expect(&nodegroups, "node-uncordon", 200).await)["cordoned"], false);
+    assert_eq!(
+        body(&expect(&nodegroups, "nodegroups-nodes", 200).await)["items"].as_array().unwrap().len(),
+        2
+    );
+    assert_eq!(body(&expect(&nodegroups, "enrollment-key-rotate", 200).await)["generation"], 2);
+    assert_eq!(body(&expect(&nodegroups, "nodegroups-delete", 202).await)["status"], "deleting");
 
-    let patched = invoke(&app, "nodegroups-patch").await;
-    assert_eq!(status(&patched), 200, "{patched}");
-    assert_eq!(body(&patched)["roles"]["edge"]["scale"]["min"], 4);
+    assert_eq!(body(&expect(&nodegroups, "health", 200).await)["status"], "ok");
+    assert!(body(&expect(&nodegroups, "openapi", 200).await)["paths"].is_object());
+}
 
-    let nodes = invoke(&app, "nodegroups-nodes").await;
-    assert_eq!(body(&nodes)["items"], Value::Array(vec![]));
-
-    let deleted = invoke(&app, "nodegroups-delete").await;
-    assert_eq!(status(&deleted), 204, "{deleted}");
-    assert_eq!(status(&invoke(&app, "nodegroups-get").await), 404);
-
-    assert_eq!(body(&invoke(&app, "health").await)["status"], "ok");
-    assert!(body(&invoke(&app, "openapi").await)["paths"].is_object());
+#[tokio::test]
+async fn each_function_serves_only_its_own_routes() {
+    let state = state(&fresh_config().await).await;
+    let lookup = streamfleet_http::lookup_app(state.clone());
+    let heartbeat = streamfleet_http::heartbeat_app(state);
+    assert_eq!(status(&invoke(&lookup, "nodegroups-list").await), 404);
+    assert_eq!(status(&invoke(&heartbeat, "lookup-publish").await), 404);
 }

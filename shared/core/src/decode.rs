@@ -8,15 +8,17 @@ use crate::validation::{FieldError, InvalidInput};
 /// Decodes `bytes` as JSON into `T`.
 pub fn from_slice<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, InvalidInput> {
     let deserializer = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(deserializer).map_err(field_error)
+    serde_path_to_error::deserialize(deserializer).map_err(|e| field_error(e, "body"))
 }
 
 /// Decodes an already parsed JSON value into `T`.
 pub fn from_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, InvalidInput> {
-    serde_path_to_error::deserialize(value).map_err(field_error)
+    serde_path_to_error::deserialize(value).map_err(|e| field_error(e, "body"))
 }
 
-fn field_error<E: std::fmt::Display>(error: serde_path_to_error::Error<E>) -> InvalidInput {
+/// Describes a failed decoding of any serde format (query strings too);
+/// `root` names the whole input when no field is at fault.
+pub fn field_error<E: std::fmt::Display>(error: serde_path_to_error::Error<E>, root: &str) -> InvalidInput {
     let path = error.path().to_string();
     let message = strip_position(&error.inner().to_string());
     let (rule, named_field) = classify(&message);
@@ -25,7 +27,7 @@ fn field_error<E: std::fmt::Display>(error: serde_path_to_error::Error<E>) -> In
     let already_named = |name: &str| path == name || path.ends_with(&format!(".{name}"));
     let field = match (path.as_str(), named_field) {
         (".", Some(name)) => name.to_owned(),
-        (".", None) => "body".to_owned(),
+        (".", None) => root.to_owned(),
         (_, Some(name)) if already_named(name) => path.clone(),
         (parent, Some(name)) => format!("{parent}.{name}"),
         (parent, None) => parent.to_owned(),

@@ -12,7 +12,8 @@ where
     R: std::fmt::Debug + Send + Sync + 'static,
 {
     if let Some(service) = error.as_service_error() {
-        if matches!(service.code(), Some("ConditionalCheckFailedException" | "TransactionCanceledException")) {
+        if matches!(service.code(), Some("ConditionalCheckFailedException" | "TransactionCanceledException"))
+        {
             return StoreError::Conflict;
         }
     }

@@ -62,7 +62,10 @@ fn claim_delete(table: &str, claim: &Claim, owner: &GroupName) -> TransactWriteI
 fn claim_changes(before: &[Claim], after: &[Claim]) -> (Vec<Claim>, Vec<Claim>) {
     let before: BTreeSet<_> = before.iter().collect();
     let after: BTreeSet<_> = after.iter().collect();
-    (after.difference(&before).map(|c| (*c).clone()).collect(), before.difference(&after).map(|c| (*c).clone()).collect())
+    (
+        after.difference(&before).map(|c| (*c).clone()).collect(),
+        before.difference(&after).map(|c| (*c).clone()).collect(),
+    )
 }
 
 impl DynamoStore {
@@ -105,7 +108,11 @@ impl GroupStore for DynamoStore {
         output.item.map(|item| decode("group", item)).transpose()
     }
 
-    async fn list_groups(&self, after: Option<&GroupName>, size: PageSize) -> StoreResult<Page<NodeGroup, GroupName>> {
+    async fn list_groups(
+        &self,
+        after: Option<&GroupName>,
+        size: PageSize,
+    ) -> StoreResult<Page<NodeGroup, GroupName>> {
         let output = self
             .client
             .query()
@@ -119,8 +126,12 @@ impl GroupStore for DynamoStore {
             .send()
             .await
             .map_err(|e| store_error("Query", &self.table, e))?;
-        let items: Vec<NodeGroup> =
-            output.items.unwrap_or_default().into_iter().map(|item| decode("group", item)).collect::<StoreResult<_>>()?;
+        let items: Vec<NodeGroup> = output
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(|item| decode("group", item))
+            .collect::<StoreResult<_>>()?;
         let next = output.last_evaluated_key.and(items.last().map(|g| g.name().clone()));
         Ok(Page { items, next })
     }
@@ -130,7 +141,9 @@ impl GroupStore for DynamoStore {
         // writers change them without a version bump.
         let update = Update::builder()
             .set_key(Some(group_key(group.name())))
-            .update_expression("SET #spec = :spec, #version = :version, #status = :status, #updated = :updated")
+            .update_expression(
+                "SET #spec = :spec, #version = :version, #status = :status, #updated = :updated",
+            )
             .condition_expression("attribute_exists(#pk) AND #version = :expected")
             .expression_attribute_names("#pk", PK)
             .expression_attribute_names("#spec", "spec")
@@ -178,8 +191,11 @@ impl GroupStore for DynamoStore {
             .send()
             .await
             .map_err(|e| store_error("GetItem", &self.table, e))?;
-        let owner = output.item.and_then(|mut item| item.remove("group")).and_then(|v| v.as_s().ok().cloned());
-        owner.map(|name| GroupName::parse(name).map_err(|e| StoreError::Corrupt(format!("claim: {e}")))).transpose()
+        let owner =
+            output.item.and_then(|mut item| item.remove("group")).and_then(|v| v.as_s().ok().cloned());
+        owner
+            .map(|name| GroupName::parse(name).map_err(|e| StoreError::Corrupt(format!("claim: {e}"))))
+            .transpose()
     }
 
     async fn rotate_enrollment(&self, name: &GroupName) -> StoreResult<u32> {
@@ -203,7 +219,13 @@ impl GroupStore for DynamoStore {
             .ok_or_else(|| StoreError::Corrupt("enrollGeneration is not a number".into()))
     }
 
-    async fn add_pressure(&self, name: &GroupName, role: Role, region: &Region, lookups: u32) -> StoreResult<()> {
+    async fn add_pressure(
+        &self,
+        name: &GroupName,
+        role: Role,
+        region: &Region,
+        lookups: u32,
+    ) -> StoreResult<()> {
         self.client
             .update_item()
             .table_name(&self.table)

@@ -78,8 +78,12 @@ impl NodeStore for DynamoStore {
             .send()
             .await
             .map_err(|e| store_error("Query", &self.table, e))?;
-        let items: Vec<Node> =
-            output.items.unwrap_or_default().into_iter().map(|item| decode("node", item)).collect::<StoreResult<_>>()?;
+        let items: Vec<Node> = output
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(|item| decode("node", item))
+            .collect::<StoreResult<_>>()?;
         let next = output.last_evaluated_key.and(items.last().map(|node| node.node_id.clone()));
         Ok(Page { items, next })
     }
@@ -124,7 +128,12 @@ impl NodeStore for DynamoStore {
         output.item.map(|item| decode("node", item)).transpose()
     }
 
-    async fn register_node(&self, node: &Node, generation: u32, expires_at: OffsetDateTime) -> StoreResult<()> {
+    async fn register_node(
+        &self,
+        node: &Node,
+        generation: u32,
+        expires_at: OffsetDateTime,
+    ) -> StoreResult<()> {
         let put = Put::builder()
             .table_name(&self.table)
             .set_item(Some(to_item(node, expires_at)?))
@@ -146,8 +155,11 @@ impl NodeStore for DynamoStore {
             .expression_attribute_values(":generation", n(generation))
             .build()
             .expect("update is complete");
-        self.transact(vec![TransactWriteItem::builder().put(put).build(), TransactWriteItem::builder().update(count).build()])
-            .await
+        self.transact(vec![
+            TransactWriteItem::builder().put(put).build(),
+            TransactWriteItem::builder().update(count).build(),
+        ])
+        .await
     }
 
     async fn record_heartbeat(
@@ -201,7 +213,9 @@ impl NodeStore for DynamoStore {
         }
         if let Some(zone) = &report.zone {
             set.push_str(", #zone = :zone");
-            request = request.expression_attribute_names("#zone", "zone").expression_attribute_values(":zone", s(zone.as_str()));
+            request = request
+                .expression_attribute_names("#zone", "zone")
+                .expression_attribute_values(":zone", s(zone.as_str()));
         }
         let output = request
             .update_expression(set)
@@ -211,7 +225,12 @@ impl NodeStore for DynamoStore {
         decode_node(output.attributes)
     }
 
-    async fn mark_in_service(&self, group: &GroupName, node: &NodeId, now: OffsetDateTime) -> StoreResult<Node> {
+    async fn mark_in_service(
+        &self,
+        group: &GroupName,
+        node: &NodeId,
+        now: OffsetDateTime,
+    ) -> StoreResult<Node> {
         let output = self
             .update_node(group, node)
             .update_expression("SET #state = :in_service, #since = :now")

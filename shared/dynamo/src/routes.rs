@@ -57,7 +57,12 @@ impl RouteStore for DynamoStore {
             .map_err(|e| store_error("GetItem", &self.table, e))?;
         let Some(item) = output.item else { return Ok(None) };
         let record: RouteItem = decode("route", item)?;
-        Ok(Some(StreamRoute { group: record.group, stream: record.stream, origin: record.origin, since: record.since }))
+        Ok(Some(StreamRoute {
+            group: record.group,
+            stream: record.stream,
+            origin: record.origin,
+            since: record.since,
+        }))
     }
 
     async fn create_route(&self, route: &StreamRoute, expires_at: OffsetDateTime) -> StoreResult<()> {
@@ -73,7 +78,12 @@ impl RouteStore for DynamoStore {
         Ok(())
     }
 
-    async fn move_route(&self, route: &StreamRoute, from: &NodeId, expires_at: OffsetDateTime) -> StoreResult<()> {
+    async fn move_route(
+        &self,
+        route: &StreamRoute,
+        from: &NodeId,
+        expires_at: OffsetDateTime,
+    ) -> StoreResult<()> {
         self.client
             .put_item()
             .table_name(&self.table)

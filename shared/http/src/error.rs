@@ -154,13 +154,19 @@ impl From<HeartbeatError> for ApiError {
         let message = error.to_string();
         match error {
             HeartbeatError::Forbidden => Self::forbidden(),
-            HeartbeatError::StaleEnrollmentKey => Self::new(StatusCode::FORBIDDEN, "stale_enrollment_key", message),
+            HeartbeatError::StaleEnrollmentKey => {
+                Self::new(StatusCode::FORBIDDEN, "stale_enrollment_key", message)
+            }
             HeartbeatError::GroupNotFound(_) => Self::new(StatusCode::NOT_FOUND, "not_found", message),
             HeartbeatError::NodeUnknown { .. } => Self::new(StatusCode::NOT_FOUND, "node_unknown", message),
             HeartbeatError::GroupDeleting(_) => Self::new(StatusCode::CONFLICT, "deleting", message),
-            HeartbeatError::AlreadyEnrolled(_) => Self::new(StatusCode::CONFLICT, "already_enrolled", message),
+            HeartbeatError::AlreadyEnrolled(_) => {
+                Self::new(StatusCode::CONFLICT, "already_enrolled", message)
+            }
             HeartbeatError::Replayed => Self::new(StatusCode::CONFLICT, "replayed", message),
-            HeartbeatError::Mismatch { .. } => Self::new(StatusCode::CONFLICT, "registration_mismatch", message),
+            HeartbeatError::Mismatch { .. } => {
+                Self::new(StatusCode::CONFLICT, "registration_mismatch", message)
+            }
             HeartbeatError::Raced => Self::new(StatusCode::CONFLICT, "conflict", message),
             HeartbeatError::Invalid(input) => Self::invalid(input),
             HeartbeatError::Store(store) => store.into(),
@@ -176,8 +182,10 @@ impl From<LookupError> for ApiError {
             LookupError::GroupNotFound(_) => Self::new(StatusCode::NOT_FOUND, "not_found", message),
             LookupError::GroupDeleting(_) => Self::new(StatusCode::CONFLICT, "deleting", message),
             LookupError::NotLive(_) => Self::new(StatusCode::NOT_FOUND, "not_live", message),
-            LookupError::NoRoom { retry_after, .. } => Self::new(StatusCode::SERVICE_UNAVAILABLE, "no_room", message)
-                .with_retry_after(u32::try_from(retry_after.as_secs().max(1)).unwrap_or(u32::MAX)),
+            LookupError::NoRoom { retry_after, .. } => {
+                Self::new(StatusCode::SERVICE_UNAVAILABLE, "no_room", message)
+                    .with_retry_after(u32::try_from(retry_after.as_secs().max(1)).unwrap_or(u32::MAX))
+            }
             LookupError::Forbidden => Self::forbidden(),
             LookupError::Store(store) => store.into(),
         }

@@ -40,7 +40,9 @@ impl Modify for AdminSecurity {
             SecurityScheme::Http(
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
-                    .description(Some("A node's own token (sfn.…), or its group's enrollment key (sfe.…) to enroll"))
+                    .description(Some(
+                        "A node's own token (sfn.…), or its group's enrollment key (sfe.…) to enroll",
+                    ))
                     .build(),
             ),
         );

@@ -16,6 +16,7 @@ pub const HEARTBEAT_INTERVAL_VAR: &str = "STREAMFLEET_HEARTBEAT_INTERVAL_SECS";
 pub const STALE_AFTER_VAR: &str = "STREAMFLEET_NODE_STALE_AFTER_SECS";
 pub const FLEET_CACHE_VAR: &str = "STREAMFLEET_FLEET_CACHE_MS";
 pub const PACK_CEILING_VAR: &str = "STREAMFLEET_PACK_CEILING_PCT";
+pub const GROUP_CACHE_VAR: &str = "STREAMFLEET_GROUP_CACHE_MS";
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -38,6 +39,9 @@ pub struct Tuning {
     pub fleet_cache_ttl: Duration,
     /// Edges are packed up to this % of capacity (default 80).
     pub pack_ceiling_pct: u8,
+    /// How long a warm lookup instance reuses group specs and app claims
+    /// (default 10 s): how long a group change takes to reach lookups.
+    pub group_cache_ttl: Duration,
 }
 
 impl Default for Tuning {
@@ -48,6 +52,7 @@ impl Default for Tuning {
             stale_after: heartbeat_interval * 3,
             fleet_cache_ttl: Duration::from_secs(1),
             pack_ceiling_pct: 80,
+            group_cache_ttl: Duration::from_secs(10),
         }
     }
 }
@@ -79,13 +84,21 @@ impl Tuning {
         let defaults = Tuning::default();
         let interval = number(HEARTBEAT_INTERVAL_VAR, "whole seconds from 1 to 300", 1..=300)?
             .map_or(defaults.heartbeat_interval, Duration::from_secs);
-        let stale_after =
-            number(STALE_AFTER_VAR, "whole seconds from 1 to 3600", 1..=3600)?.map_or(interval * 3, Duration::from_secs);
+        let stale_after = number(STALE_AFTER_VAR, "whole seconds from 1 to 3600", 1..=3600)?
+            .map_or(interval * 3, Duration::from_secs);
         let fleet_cache_ttl = number(FLEET_CACHE_VAR, "milliseconds from 0 to 60000", 0..=60_000)?
             .map_or(defaults.fleet_cache_ttl, Duration::from_millis);
         let pack_ceiling_pct = number(PACK_CEILING_VAR, "a percentage from 1 to 100", 1..=100)?
             .map_or(defaults.pack_ceiling_pct, |pct| pct as u8);
-        Ok(Self { heartbeat_interval: interval, stale_after, fleet_cache_ttl, pack_ceiling_pct })
+        let group_cache_ttl = number(GROUP_CACHE_VAR, "milliseconds from 0 to 300000", 0..=300_000)?
+            .map_or(defaults.group_cache_ttl, Duration::from_millis);
+        Ok(Self {
+            heartbeat_interval: interval,
+            stale_after,
+            fleet_cache_ttl,
+            pack_ceiling_pct,
+            group_cache_ttl,
+        })
     }
 }
 
@@ -95,7 +108,13 @@ fn number(
     range: std::ops::RangeInclusive<u64>,
 ) -> Result<Option<u64>, ConfigError> {
     optional(name)?
-        .map(|text| text.trim().parse::<u64>().ok().filter(|v| range.contains(v)).ok_or(ConfigError::Invalid(name, rule)))
+        .map(|text| {
+            text.trim()
+                .parse::<u64>()
+                .ok()
+                .filter(|v| range.contains(v))
+                .ok_or(ConfigError::Invalid(name, rule))
+        })
         .transpose()
 }
 

@@ -76,12 +76,26 @@ pub fn app_state_with(config: &Config, dynamodb: aws_sdk_dynamodb::Client) -> Re
         stale_after: tuning.stale_after,
         fleet_cache_ttl: tuning.fleet_cache_ttl,
         pack_ceiling_pct: tuning.pack_ceiling_pct,
+        group_cache_ttl: tuning.group_cache_ttl,
         ..LookupSettings::default()
     };
     Ok(AppState {
         groups: NodeGroups::new(store.clone(), store.clone(), clock.clone(), credentials.clone()),
-        heartbeats: Heartbeats::new(store.clone(), store.clone(), clock.clone(), credentials.clone(), heartbeat_settings),
-        lookups: Arc::new(Lookups::new(store.clone(), store.clone(), store, clock, credentials, lookup_settings)),
+        heartbeats: Heartbeats::new(
+            store.clone(),
+            store.clone(),
+            clock.clone(),
+            credentials.clone(),
+            heartbeat_settings,
+        ),
+        lookups: Arc::new(Lookups::new(
+            store.clone(),
+            store.clone(),
+            store,
+            clock,
+            credentials,
+            lookup_settings,
+        )),
         admin_token: AdminToken::new(&config.admin_token)?,
     })
 }

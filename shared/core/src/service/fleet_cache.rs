@@ -17,6 +17,8 @@ pub struct Fleet {
     pub nodes: Arc<Vec<Node>>,
     /// Sessions placed on `nodes[i]` by this instance since the load.
     pub placed: Vec<u32>,
+    /// Whether this view came from the cache rather than the store just now.
+    pub cached: bool,
 }
 
 impl Fleet {
@@ -45,11 +47,11 @@ impl FleetCache {
     ) -> StoreResult<Fleet> {
         if !fresh {
             if let Some(fleet) = self.fleets.get(group, now) {
-                return Ok(fleet);
+                return Ok(Fleet { cached: true, ..fleet });
             }
         }
         let nodes = store.all_nodes(group).await?;
-        let fleet = Fleet { placed: vec![0; nodes.len()], nodes: Arc::new(nodes) };
+        let fleet = Fleet { placed: vec![0; nodes.len()], nodes: Arc::new(nodes), cached: false };
         self.fleets.insert(group.clone(), fleet.clone(), now);
         Ok(fleet)
     }

@@ -91,7 +91,12 @@ impl Heartbeats {
     /// What `credential` proves for this node of this group. Check it
     /// first: nothing about the group or node is revealed to a caller that
     /// cannot prove it is that node (or may enroll it).
-    pub fn verify(&self, group: &GroupName, node: &NodeId, credential: &str) -> Result<NodeCredential, HeartbeatError> {
+    pub fn verify(
+        &self,
+        group: &GroupName,
+        node: &NodeId,
+        credential: &str,
+    ) -> Result<NodeCredential, HeartbeatError> {
         self.credentials.check(group, node, credential).ok_or(HeartbeatError::Forbidden)
     }
 

@@ -199,10 +199,7 @@ impl Lookups {
         let stream = StreamKey::new(request.app.clone(), request.stream.clone());
         let now = self.clock.now();
         let route = self.routes.get_route(name, &stream, false).await?;
-        let fleet = self.fleets.get(self.nodes.as_ref(), name, now, false).await?;
-        let origin = self
-            .live_origin(&fleet, route.as_ref(), &stream, now)
-            .ok_or_else(|| LookupError::NotLive(stream.clone()))?;
+        let (fleet, origin) = self.fleet_with_live_origin(name, route.as_ref(), &stream, now).await?;
 
         let want = self.want(
             &group,
@@ -244,10 +241,28 @@ impl Lookups {
         }
         let now = self.clock.now();
         let route = self.routes.get_route(group, &stream, false).await?;
-        let fleet = self.fleets.get(self.nodes.as_ref(), group, now, false).await?;
-        match self.live_origin(&fleet, route.as_ref(), &stream, now) {
-            Some(i) => Ok(Placement { group: group.clone(), stream, node: fleet.nodes[i].clone() }),
-            None => Err(LookupError::NotLive(stream)),
+        let (fleet, origin) = self.fleet_with_live_origin(group, route.as_ref(), &stream, now).await?;
+        Ok(Placement { group: group.clone(), stream, node: fleet.nodes[origin].clone() })
+    }
+
+    /// The group's fleet and the index of the origin holding the stream. A
+    /// cached view that knows no such origin is reloaded once before the
+    /// answer is "not live": a stream that just started must not wait for
+    /// the cache to expire.
+    async fn fleet_with_live_origin(
+        &self,
+        group: &GroupName,
+        route: Option<&StreamRoute>,
+        stream: &StreamKey,
+        now: OffsetDateTime,
+    ) -> Result<(Fleet, usize), LookupError> {
+        let mut fleet = self.fleets.get(self.nodes.as_ref(), group, now, false).await?;
+        if fleet.cached && self.live_origin(&fleet, route, stream, now).is_none() {
+            fleet = self.fleets.get(self.nodes.as_ref(), group, now, true).await?;
+        }
+        match self.live_origin(&fleet, route, stream, now) {
+            Some(origin) => Ok((fleet, origin)),
+            None => Err(LookupError::NotLive(stream.clone())),
         }
     }
 

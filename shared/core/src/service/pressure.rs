@@ -13,9 +13,14 @@ use crate::names::{GroupName, Region};
 
 const FLUSH_EVERY: Duration = Duration::from_secs(1);
 
+type Key = (GroupName, Role, Region);
+
+/// Refusals not written yet, and when the key was last written.
+type Pending = (u32, Option<OffsetDateTime>);
+
 #[derive(Default)]
 pub struct PressureGate {
-    pending: Mutex<HashMap<(GroupName, Role, Region), (u32, Option<OffsetDateTime>)>>,
+    pending: Mutex<HashMap<Key, Pending>>,
 }
 
 impl PressureGate {

@@ -62,6 +62,9 @@ impl<S: Send + Sync> FromRequestParts<S> for StreamPath {
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
         let segments = segments(parts, state).await?;
         let app_segment = if segments.contains_key("scope") { "scope" } else { "app" };
-        Ok(Self(segment(&segments, app_segment, AppName::parse)?, segment(&segments, "stream", StreamName::parse)?))
+        Ok(Self(
+            segment(&segments, app_segment, AppName::parse)?,
+            segment(&segments, "stream", StreamName::parse)?,
+        ))
     }
 }

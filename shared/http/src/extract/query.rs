@@ -5,7 +5,7 @@ use axum::http::request::Parts;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde::de::DeserializeOwned;
-use streamfleet_core::InvalidInput;
+use streamfleet_core::{decode, InvalidInput};
 
 use crate::error::ApiError;
 
@@ -19,16 +19,9 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for QueryParams<T>
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
         let query = parts.uri.query().unwrap_or("");
         let deserializer = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
-        serde_path_to_error::deserialize(deserializer).map(Self).map_err(|e| {
-            let field = e.path().to_string();
-            let message = e.inner().to_string();
-            let field = match message.strip_prefix("unknown field `").and_then(|r| r.split('`').next()) {
-                Some(unknown) => unknown.to_owned(),
-                None if field == "." => "query".to_owned(),
-                None => field,
-            };
-            ApiError::invalid(InvalidInput::one(field, "query_parameter", message))
-        })
+        serde_path_to_error::deserialize(deserializer)
+            .map(Self)
+            .map_err(|e| ApiError::invalid(decode::field_error(e, "query")))
     }
 }
 

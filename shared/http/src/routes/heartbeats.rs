@@ -84,6 +84,7 @@ pub async fn origin_for_edge(
                 "name the asking node in the X-Streamfleet-Node header",
             ))
         })?;
-    let placement = state.lookups.origin_for_edge(&group, &node, &credential, StreamKey::new(app, stream)).await?;
+    let placement =
+        state.lookups.origin_for_edge(&group, &node, &credential, StreamKey::new(app, stream)).await?;
     Ok(Json(placement.into()))
 }

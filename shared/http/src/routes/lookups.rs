@@ -26,6 +26,7 @@ pub enum Action {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct LookupParams {
+    #[param(inline)]
     pub action: Action,
     /// The caller's preferred region, e.g. `eu-west-1`.
     #[param(value_type = Option<String>)]
@@ -67,6 +68,7 @@ pub enum Red5Action {
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct Red5Params {
+    #[param(inline)]
     pub action: Red5Action,
     /// Optional, as in `?action=subscribe&region=…`.
     #[param(value_type = Option<String>)]

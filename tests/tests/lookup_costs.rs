@@ -1,0 +1,87 @@
+//! The hot paths' budget of DynamoDB round trips, counted on the SDK client.
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::json;
+use streamfleet_dynamo::CallCounter;
+use streamfleet_runtime::Tuning;
+use streamfleet_scenarios::nodes::Report;
+use streamfleet_scenarios::{body, group_spec, spawn_counted_app, TestApp};
+
+const GROUP: &str = "live-eu";
+
+/// A group with one origin and one edge; stream `live/cam1` is live.
+async fn live_fleet(tuning: Tuning) -> (TestApp, CallCounter) {
+    let (app, counter) = spawn_counted_app(tuning).await;
+    let mut spec = group_spec(GROUP);
+    spec["apps"] = json!(["live"]);
+    app.create_group(&spec).await;
+    let origin = Report::new("origin", "eu-west-1", "198.51.100.1");
+    let token = app.enroll(GROUP, "o-1", &origin).await;
+    app.enroll(GROUP, "e-1", &Report::new("edge", "eu-west-1", "203.0.113.1")).await;
+    assert_eq!(app.lookup("/v1/streams/live/cam1?action=publish").await.status(), StatusCode::OK);
+    let live = Report { publishers: 1, streams: vec!["live/cam1".into()], ..origin };
+    app.report(GROUP, "o-1", &token, &live).await;
+    (app, counter)
+}
+
+async fn calls_for(app: &TestApp, counter: &CallCounter, path: &str) -> u64 {
+    let before = counter.count();
+    let response = app.lookup(path).await;
+    assert_eq!(response.status(), StatusCode::OK, "{}", body(response).await);
+    counter.count() - before
+}
+
+fn without_fleet_cache() -> Tuning {
+    Tuning { fleet_cache_ttl: Duration::ZERO, group_cache_ttl: Duration::from_secs(600), ..Tuning::default() }
+}
+
+#[tokio::test]
+async fn a_subscribe_takes_at_most_two_round_trips_route_and_nodes() {
+    let (app, counter) = live_fleet(without_fleet_cache()).await;
+    assert_eq!(calls_for(&app, &counter, "/v1/streams/live/cam1?action=subscribe").await, 2);
+}
+
+#[tokio::test]
+async fn a_first_publish_takes_at_most_three_round_trips_with_its_conditional_write() {
+    let (app, counter) = live_fleet(without_fleet_cache()).await;
+    assert_eq!(calls_for(&app, &counter, "/v1/streams/live/fresh-stream?action=publish").await, 3);
+    assert_eq!(
+        calls_for(&app, &counter, "/v1/streams/live/fresh-stream?action=publish").await,
+        2,
+        "then sticky"
+    );
+}
+
+#[tokio::test]
+async fn a_heartbeat_is_one_write() {
+    let (app, counter) = live_fleet(without_fleet_cache()).await;
+    let token = app.enroll(GROUP, "e-2", &Report::new("edge", "eu-west-1", "203.0.113.2")).await;
+    let before = counter.count();
+    app.report(
+        GROUP,
+        "e-2",
+        &token,
+        &Report { subscribers: 3, ..Report::new("edge", "eu-west-1", "203.0.113.2") },
+    )
+    .await;
+    assert_eq!(counter.count() - before, 1);
+}
+
+#[tokio::test]
+async fn with_the_fleet_cache_a_burst_of_subscribes_averages_about_one_round_trip() {
+    let tuning = Tuning {
+        group_cache_ttl: Duration::from_secs(600),
+        fleet_cache_ttl: Duration::from_secs(60),
+        ..Tuning::default()
+    };
+    let (app, counter) = live_fleet(tuning).await;
+    let lookups = 20;
+    let before = counter.count();
+    for _ in 0..lookups {
+        assert_eq!(app.lookup("/v1/streams/live/cam1?action=subscribe").await.status(), StatusCode::OK);
+    }
+    let average = (counter.count() - before) as f64 / f64::from(lookups);
+    assert!(average <= 1.05, "average {average} round trips per subscribe");
+}
