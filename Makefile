@@ -1,5 +1,5 @@
 # The two commands of the README. Each installs what it needs (pinned).
-.PHONY: dev test fmt lint
+.PHONY: dev test bench fmt lint
 
 ## Run the whole stack locally (AWS emulator + API on 127.0.0.1:8080).
 dev:
@@ -8,6 +8,10 @@ dev:
 ## Run every check and test (what CI runs).
 test:
 	@scripts/test.sh
+
+## Run every benchmark; prints one `name: value` line per figure.
+bench:
+	@scripts/bench.sh
 
 fmt:
 	cargo fmt --all

@@ -104,7 +104,15 @@ impl Node {
     /// Whether the node may receive new sessions at `now`: in service, not
     /// cordoned, and heard from within `stale_after`.
     pub fn is_available(&self, now: OffsetDateTime, stale_after: Duration) -> bool {
-        self.state == NodeState::InService && !self.cordoned && self.is_fresh(now, stale_after)
+        self.is_available_since(now - stale_after)
+    }
+
+    /// The same, with the cut-off instant computed once by a caller that
+    /// checks many nodes.
+    pub fn is_available_since(&self, heard_since: OffsetDateTime) -> bool {
+        self.state == NodeState::InService
+            && !self.cordoned
+            && self.last_heartbeat_at.is_some_and(|at| at >= heard_since)
     }
 
     pub fn is_fresh(&self, now: OffsetDateTime, stale_after: Duration) -> bool {

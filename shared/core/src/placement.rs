@@ -54,42 +54,56 @@ pub struct Want<'a> {
 /// role is available with room. `placed[i]` counts sessions already sent to
 /// `nodes[i]` since its last report (missing entries count 0).
 pub fn place(nodes: &[Node], placed: &[u32], want: &Want<'_>, now: OffsetDateTime) -> Option<usize> {
-    nodes
-        .iter()
-        .enumerate()
-        .filter(|(_, node)| node.role == want.role && node.is_available(now, want.stale_after))
-        .filter_map(|(i, node)| {
-            let capacity = node.load.capacity.unwrap_or(want.default_capacity);
-            let load = node.load.sessions().saturating_add(placed.get(i).copied().unwrap_or(0));
-            (load < capacity).then(|| (rank(node, load, capacity, want), i))
-        })
-        .min_by_key(|(rank, _)| *rank)
-        .map(|(_, i)| i)
+    // Hoisted out of the loop: this runs over every node of a group on
+    // every lookup.
+    let heard_since = now - want.stale_after;
+    let area = want.region.map(Region::area);
+    let mut best: Option<(Rank, usize)> = None;
+    for (i, node) in nodes.iter().enumerate() {
+        if node.role != want.role || !node.is_available_since(heard_since) {
+            continue;
+        }
+        let capacity = node.load.capacity.unwrap_or(want.default_capacity);
+        let load = node.load.sessions().saturating_add(placed.get(i).copied().unwrap_or(0));
+        if load >= capacity {
+            continue;
+        }
+        let tier = match want.region {
+            None => 0,
+            Some(region) if &node.region == region => 0,
+            Some(_) if Some(node.region.area()) == area => 1,
+            Some(_) => 2,
+        };
+        let rank = rank(tier, load, capacity, want.strategy);
+        best = match best {
+            Some((best_rank, j)) if best_rank < rank => Some((best_rank, j)),
+            // Equal ranks: the seeded hash decides, computed only for ties.
+            Some((best_rank, j))
+                if best_rank == rank
+                    && tie_break(want.seed, nodes[j].node_id.as_str())
+                        <= tie_break(want.seed, node.node_id.as_str()) =>
+            {
+                Some((best_rank, j))
+            }
+            _ => Some((rank, i)),
+        };
+    }
+    best.map(|(_, i)| i)
 }
 
-/// Smaller is better: region tier, then strategy class and load, then the
-/// seeded tie-break.
-type Rank = (u8, u8, u64, Reverse<u64>, u64);
+/// Smaller is better: region tier, then strategy class, then load (in the
+/// direction the class wants).
+type Rank = (u8, u8, u64, Reverse<u64>);
 
-fn rank(node: &Node, load: u32, capacity: u32, want: &Want<'_>) -> Rank {
-    let tier = match want.region {
-        None => 0,
-        Some(region) if &node.region == region => 0,
-        Some(region) if node.region.area() == region.area() => 1,
-        Some(_) => 2,
-    };
+fn rank(tier: u8, load: u32, capacity: u32, strategy: PlacementStrategy) -> Rank {
     // Utilisation in parts per million, integer so ranks compare exactly.
     let used = u64::from(load) * 1_000_000 / u64::from(capacity.max(1));
-    let tie = tie_break(want.seed, node.node_id.as_str());
-    match want.strategy {
-        PlacementStrategy::LeastLoaded => (tier, 0, used, Reverse(0), tie),
-        PlacementStrategy::PackWithHeadroom { ceiling_pct } => {
-            if used < u64::from(ceiling_pct) * 10_000 {
-                (tier, 0, 0, Reverse(used), tie)
-            } else {
-                (tier, 1, used, Reverse(0), tie)
-            }
+    match strategy {
+        PlacementStrategy::LeastLoaded => (tier, 0, used, Reverse(0)),
+        PlacementStrategy::PackWithHeadroom { ceiling_pct } if used < u64::from(ceiling_pct) * 10_000 => {
+            (tier, 0, 0, Reverse(used))
         }
+        PlacementStrategy::PackWithHeadroom { .. } => (tier, 1, used, Reverse(0)),
     }
 }
 

@@ -89,12 +89,11 @@ const ROUTE_ATTEMPTS: usize = 3;
 
 pub struct Lookups {
     groups: Arc<dyn GroupStore>,
-    nodes: Arc<dyn NodeStore>,
     routes: Arc<dyn RouteStore>,
     clock: Arc<dyn Clock>,
     credentials: NodeCredentials,
     settings: LookupSettings,
-    fleets: FleetCache,
+    fleets: Arc<FleetCache>,
     specs: TtlCache<GroupName, Option<Arc<NodeGroup>>>,
     claims: TtlCache<Claim, Option<GroupName>>,
     pressure: super::pressure::PressureGate,
@@ -110,12 +109,11 @@ impl Lookups {
         settings: LookupSettings,
     ) -> Self {
         Self {
+            fleets: FleetCache::new(nodes, clock.clone(), settings.fleet_cache_ttl),
             groups,
-            nodes,
             routes,
             clock,
             credentials,
-            fleets: FleetCache::new(settings.fleet_cache_ttl),
             specs: TtlCache::new(settings.group_cache_ttl),
             claims: TtlCache::new(settings.group_cache_ttl),
             pressure: super::pressure::PressureGate::default(),
@@ -133,17 +131,17 @@ impl Lookups {
         let stream = StreamKey::new(request.app.clone(), request.stream.clone());
         let now = self.clock.now();
         let mut route = self.routes.get_route(name, &stream, true).await?;
-        let mut fleet = self.fleets.get(self.nodes.as_ref(), name, now, false).await?;
+        let mut fleet = self.fleets.get(name, false).await?;
         let mut reloaded = false;
         for _ in 0..ROUTE_ATTEMPTS {
             if let Some(current) = &route {
                 match fleet.position(&current.origin) {
                     Some(i) if fleet.nodes[i].is_available(now, self.settings.stale_after) => {
-                        return Ok(self.placed(name, stream, &fleet, i, now));
+                        return Ok(self.placed(name, stream, &fleet, i));
                     }
                     // Recorded on a node that enrolled after this view loaded.
                     None if !reloaded => {
-                        fleet = self.fleets.get(self.nodes.as_ref(), name, now, true).await?;
+                        fleet = self.fleets.get(name, true).await?;
                         reloaded = true;
                         continue;
                     }
@@ -181,7 +179,7 @@ impl Lookups {
                             tracing::warn!(group = %name, stream = %stream, from = %old.origin, to = %chosen.origin, "stream moved to a live origin")
                         }
                     }
-                    return Ok(self.placed(name, stream, &fleet, i, now));
+                    return Ok(self.placed(name, stream, &fleet, i));
                 }
                 // Another lookup recorded its choice first: use that one.
                 Err(StoreError::Conflict) => route = self.routes.get_route(name, &stream, true).await?,
@@ -209,7 +207,7 @@ impl Lookups {
             &stream,
         );
         if let Some(i) = place(&fleet.nodes, &fleet.placed, &want, now) {
-            return Ok(self.placed(name, stream, &fleet, i, now));
+            return Ok(self.placed(name, stream, &fleet, i));
         }
         let edges_serving = fleet
             .nodes
@@ -222,7 +220,7 @@ impl Lookups {
         let origin_node = &fleet.nodes[origin];
         let capacity = origin_node.load.capacity.unwrap_or_else(|| self.capacity_of(&group, Role::Origin));
         if origin_node.load.sessions() + fleet.placed[origin] < capacity {
-            return Ok(self.placed(name, stream, &fleet, origin, now));
+            return Ok(self.placed(name, stream, &fleet, origin));
         }
         Err(self.no_room(&group, Role::Origin, request.region.as_ref()).await)
     }
@@ -256,9 +254,9 @@ impl Lookups {
         stream: &StreamKey,
         now: OffsetDateTime,
     ) -> Result<(Fleet, usize), LookupError> {
-        let mut fleet = self.fleets.get(self.nodes.as_ref(), group, now, false).await?;
+        let mut fleet = self.fleets.get(group, false).await?;
         if fleet.cached && self.live_origin(&fleet, route, stream, now).is_none() {
-            fleet = self.fleets.get(self.nodes.as_ref(), group, now, true).await?;
+            fleet = self.fleets.get(group, true).await?;
         }
         match self.live_origin(&fleet, route, stream, now) {
             Some(origin) => Ok((fleet, origin)),
@@ -287,15 +285,8 @@ impl Lookups {
             .or_else(|| fleet.nodes.iter().position(holds))
     }
 
-    fn placed(
-        &self,
-        group: &GroupName,
-        stream: StreamKey,
-        fleet: &Fleet,
-        index: usize,
-        now: OffsetDateTime,
-    ) -> Placement {
-        self.fleets.placed(group, fleet, index, now);
+    fn placed(&self, group: &GroupName, stream: StreamKey, fleet: &Fleet, index: usize) -> Placement {
+        self.fleets.placed(group, fleet, index);
         Placement { group: group.clone(), stream, node: fleet.nodes[index].clone() }
     }
 

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# `make bench`: every benchmark, one `name: value` line per figure on stdout
+# (details on stderr). Bounded: a few minutes on 2 cores, after the build.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+"$root/scripts/ensure-emulator.sh"
+
+# Pure functions: criterion, median of its samples.
+cargo bench --locked -q -p streamfleet-core --bench placement >&2
+median_us() {
+  python3 - "target/criterion/$1/new/estimates.json" <<'PY'
+import json, sys
+median_ns = json.load(open(sys.argv[1]))["median"]["point_estimate"]
+print(f"{median_ns / 1000:.3f}")
+PY
+}
+echo "placement_1000_nodes_us: $(median_us placement_1000_nodes)"
+
+# Hot paths against the emulator, side by side with its own speed.
+cargo run --locked -q --profile bench -p streamfleet-scenarios --bin bench_lookups

@@ -1,0 +1,243 @@
+//! `make bench`: the hot paths measured side by side with the emulator's own
+//! speed, in one run, so that the ratios hold on any machine.
+//!
+//! - `lookup_subscribe_vs_getitem_ratio_p50|p99`, `lookup_publish_…`: a
+//!   lookup through the local HTTP API against a bare GetItem on the same
+//!   emulator, interleaved one for one;
+//! - `ddb_calls_per_subscribe_avg`: DynamoDB requests per subscribe, warm;
+//! - `heartbeats_per_s` beside `emulator_getitem_per_s`: heartbeats one
+//!   process accepts per second against what the emulator serves at all.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use reqwest::StatusCode;
+use serde_json::json;
+use streamfleet_runtime::Tuning;
+use streamfleet_scenarios::nodes::Report;
+use streamfleet_scenarios::{group_spec, spawn_counted_app, TestApp};
+
+const GROUP: &str = "bench";
+const EDGES: usize = 20;
+const STREAMS: usize = 50;
+const SAMPLES: usize = 600;
+const THROUGHPUT_WINDOW: Duration = Duration::from_secs(5);
+const CONCURRENCY: usize = 16;
+
+struct Fleet {
+    nodes: Vec<(String, String, Report)>,
+}
+
+async fn setup(app: &TestApp) -> Fleet {
+    let mut spec = group_spec(GROUP);
+    spec["apps"] = json!(["live"]);
+    assert_eq!(app.create_group(&spec).await.status(), StatusCode::CREATED);
+    let mut nodes = Vec::new();
+    for i in 0..2 {
+        let id = format!("o-{i}");
+        let report = Report::new("origin", "eu-west-1", &format!("198.51.100.{i}"));
+        let token = app.enroll(GROUP, &id, &report).await;
+        nodes.push((id, token, report));
+    }
+    for i in 0..EDGES {
+        let id = format!("e-{i}");
+        let report = Report {
+            subscribers: (i as u32 * 37) % 700,
+            ..Report::new("edge", "eu-west-1", &format!("203.0.113.{i}"))
+        };
+        let token = app.enroll(GROUP, &id, &report).await;
+        nodes.push((id, token, report));
+    }
+    for s in 0..STREAMS {
+        assert_eq!(
+            app.lookup(&format!("/v1/streams/live/s{s}?action=publish")).await.status(),
+            StatusCode::OK
+        );
+    }
+    let streams: Vec<String> = (0..STREAMS).map(|s| format!("live/s{s}")).collect();
+    for (id, _, report) in nodes.iter_mut().filter(|(id, _, _)| id.starts_with("o-")) {
+        report.streams = if id == "o-0" { streams.clone() } else { vec![] };
+    }
+    let fleet = Fleet { nodes };
+    refresh(app, &fleet).await;
+    fleet
+}
+
+/// Every node reports once, so that none goes stale during the run.
+async fn refresh(app: &TestApp, fleet: &Fleet) {
+    for (id, token, report) in &fleet.nodes {
+        app.report(GROUP, id, token, report).await;
+    }
+}
+
+/// A GetItem of the kind a lookup makes: one stream's route item.
+async fn bare_getitem(client: &aws_sdk_dynamodb::Client, table: &str, stream: usize) {
+    client
+        .get_item()
+        .table_name(table)
+        .key("pk", AttributeValue::S(format!("STREAM#{GROUP}#live/s{}", stream % STREAMS)))
+        .key("sk", AttributeValue::S("ROUTE".into()))
+        .send()
+        .await
+        .expect("GetItem answers")
+        .item
+        .expect("the route exists");
+}
+
+fn percentile(samples: &mut [Duration], p: f64) -> Duration {
+    samples.sort();
+    samples[((samples.len() as f64 - 1.0) * p).round() as usize]
+}
+
+/// Lookups of `path(i)` interleaved with bare GetItems; (lookup, getitem) samples.
+async fn side_by_side(
+    app: &TestApp,
+    client: &aws_sdk_dynamodb::Client,
+    path: impl Fn(usize) -> String,
+) -> (Vec<Duration>, Vec<Duration>) {
+    let (mut lookups, mut getitems) = (Vec::with_capacity(SAMPLES), Vec::with_capacity(SAMPLES));
+    for i in 0..SAMPLES {
+        // Alternate which goes first, so neither always meets a warmer emulator.
+        for lookup_first in [i % 2 == 0, i % 2 != 0] {
+            if lookup_first {
+                let started = Instant::now();
+                let response = app.lookup(&path(i)).await;
+                lookups.push(started.elapsed());
+                assert_eq!(response.status(), StatusCode::OK, "{}", path(i));
+            } else {
+                let started = Instant::now();
+                bare_getitem(client, &app.config.table, i).await;
+                getitems.push(started.elapsed());
+            }
+        }
+    }
+    (lookups, getitems)
+}
+
+fn print_ratios(name: &str, mut lookups: Vec<Duration>, mut getitems: Vec<Duration>) {
+    for (label, p) in [("p50", 0.50), ("p99", 0.99)] {
+        let (lookup, getitem) = (percentile(&mut lookups, p), percentile(&mut getitems, p));
+        println!("{name}_vs_getitem_ratio_{label}: {:.3}", lookup.as_secs_f64() / getitem.as_secs_f64());
+        eprintln!(
+            "  ({name} {label} {:.2} ms, GetItem {label} {:.2} ms)",
+            lookup.as_secs_f64() * 1e3,
+            getitem.as_secs_f64() * 1e3
+        );
+    }
+}
+
+/// Runs `task` from `CONCURRENCY` workers for the window; returns completions per second.
+async fn rate<F, Fut>(task: F) -> f64
+where
+    F: Fn(usize, u64) -> Fut + Clone + Send + 'static,
+    Fut: std::future::Future<Output = bool> + Send,
+{
+    let done = Arc::new(AtomicU64::new(0));
+    let deadline = Instant::now() + THROUGHPUT_WINDOW;
+    let workers: Vec<_> = (0..CONCURRENCY)
+        .map(|worker| {
+            let (task, done) = (task.clone(), done.clone());
+            tokio::spawn(async move {
+                let mut round = 0;
+                while Instant::now() < deadline {
+                    if task(worker, round).await {
+                        done.fetch_add(1, Ordering::Relaxed);
+                    }
+                    round += 1;
+                }
+            })
+        })
+        .collect();
+    for worker in workers {
+        worker.await.expect("worker finishes");
+    }
+    done.load(Ordering::Relaxed) as f64 / THROUGHPUT_WINDOW.as_secs_f64()
+}
+
+#[tokio::main]
+async fn main() {
+    let (app, counter) = spawn_counted_app(Tuning::default()).await;
+    let fleet = setup(&app).await;
+    let client = app.dynamodb().await;
+    for i in 0..50 {
+        app.lookup(&format!("/v1/streams/live/s{}?action=subscribe", i % STREAMS)).await;
+        bare_getitem(&client, &app.config.table, i).await;
+    }
+
+    refresh(&app, &fleet).await;
+    let before = counter.count();
+    let (lookups, getitems) =
+        side_by_side(&app, &client, |i| format!("/v1/streams/live/s{}?action=subscribe", i % STREAMS)).await;
+    println!("ddb_calls_per_subscribe_avg: {:.3}", (counter.count() - before) as f64 / SAMPLES as f64);
+    print_ratios("lookup_subscribe", lookups, getitems);
+
+    refresh(&app, &fleet).await;
+    let (lookups, getitems) =
+        side_by_side(&app, &client, |i| format!("/v1/streams/live/s{}?action=publish", i % STREAMS)).await;
+    print_ratios("lookup_publish", lookups, getitems);
+
+    refresh(&app, &fleet).await;
+    let (mut first, mut getitems) =
+        side_by_side(&app, &client, |i| format!("/v1/streams/live/new-{i}?action=publish")).await;
+    let ratio = percentile(&mut first, 0.5).as_secs_f64() / percentile(&mut getitems, 0.5).as_secs_f64();
+    println!("lookup_first_publish_vs_getitem_ratio_p50: {ratio:.3}");
+
+    // Heartbeats from nodes of their own, four per worker, so that no two
+    // workers race on one node's replay guard.
+    let mut reporters = Vec::new();
+    for i in 0..CONCURRENCY * 4 {
+        let (id, report) = (format!("hb-{i}"), Report::new("edge", "eu-west-1", &format!("192.0.2.{i}")));
+        let token = app.enroll(GROUP, &id, &report).await;
+        reporters.push((id, token, report));
+    }
+    let app = Arc::new(app);
+    let reporters = Arc::new(reporters);
+    let heartbeats = {
+        let (app, reporters) = (app.clone(), reporters.clone());
+        rate(move |worker, round| {
+            let (app, reporters) = (app.clone(), reporters.clone());
+            async move {
+                let (id, token, report) = &reporters[worker + (round as usize % 4) * CONCURRENCY];
+                app.heartbeat(GROUP, id, token, &report.json()).await.status() == StatusCode::OK
+            }
+        })
+        .await
+    };
+    let getitems = {
+        let (client, table) = (client.clone(), app.config.table.clone());
+        rate(move |worker, round| {
+            let (client, table) = (client.clone(), table.clone());
+            async move {
+                bare_getitem(&client, &table, worker + round as usize).await;
+                true
+            }
+        })
+        .await
+    };
+    let updates = {
+        let (client, table) = (client.clone(), app.config.table.clone());
+        rate(move |worker, round| {
+            let (client, table) = (client.clone(), table.clone());
+            async move {
+                client
+                    .update_item()
+                    .table_name(&table)
+                    .key("pk", AttributeValue::S(format!("BENCH#{worker}")))
+                    .key("sk", AttributeValue::S("WRITE".into()))
+                    .update_expression("SET #n = :n")
+                    .expression_attribute_names("#n", "round")
+                    .expression_attribute_values(":n", AttributeValue::N(round.to_string()))
+                    .send()
+                    .await
+                    .is_ok()
+            }
+        })
+        .await
+    };
+    println!("heartbeats_per_s: {heartbeats:.0}");
+    println!("emulator_updateitem_per_s: {updates:.0}");
+    println!("emulator_getitem_per_s: {getitems:.0}");
+    println!("heartbeats_vs_getitem_throughput_ratio: {:.3}", heartbeats / getitems);
+}
