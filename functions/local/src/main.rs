@@ -57,7 +57,7 @@ async fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// 256 random bits, hex.
+/// Two random v4 UUIDs: 244 random bits, as 64 hex digits.
 fn random_secret() -> String {
     format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple())
 }
@@ -72,7 +72,9 @@ fn print_banner(url: &str, token: &str, endpoint: &str, table: &str) {
          \nTry:\
          \n  curl -s -H 'Authorization: Bearer {token}' {url}/v1/nodegroups\
          \n  curl -s -X POST -H 'Authorization: Bearer {token}' -H 'Content-Type: application/json' \\\
-         \n       -d @events/examples/nodegroup.json {url}/v1/nodegroups\n"
+         \n       -d @events/examples/nodegroup.json {url}/v1/nodegroups\
+         \n  curl -s -H 'Authorization: Bearer {token}' {url}/v1/nodegroups/live-eu/enrollment-key\
+         \n  curl -s '{url}/v1/streams/live/cam1?action=publish&group=live-eu'\n"
     );
 }
 
