@@ -23,11 +23,13 @@ fn fleet(size: usize, now: OffsetDateTime) -> Vec<Node> {
             zone: None,
             state: if i % 37 == 0 { NodeState::Draining } else { NodeState::InService },
             cordoned: i % 53 == 0,
+            drain_cause: None,
             host: Some(format!("10.0.{}.{}", i / 256, i % 256)),
             endpoints: BTreeMap::new(),
             streams: vec![],
             load: NodeLoad { subscribers: ((i * 7919) % 1000) as u32, ..NodeLoad::default() },
             state_since: now,
+            launched_at: None,
             last_heartbeat_at: Some(now - Duration::from_secs((i % 20) as u64)),
             last_sent_at: None,
         })

@@ -14,6 +14,7 @@ pub mod page;
 pub mod placement;
 pub mod ports;
 pub mod route;
+pub mod scaling;
 pub mod service;
 pub mod validation;
 

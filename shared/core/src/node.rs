@@ -24,6 +24,10 @@ pub struct Node {
     /// Cordoned nodes keep their sessions but receive no new ones.
     #[serde(default)]
     pub cordoned: bool,
+    /// Why a draining node drains: only the scaler's own drains are undone
+    /// when load comes back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drain_cause: Option<DrainCause>,
     /// The host clients connect to (public DNS name or IP).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host: Option<String>,
@@ -39,6 +43,10 @@ pub struct Node {
     #[serde(with = "time::serde::rfc3339")]
     #[schema(value_type = String, format = DateTime)]
     pub state_since: OffsetDateTime,
+    /// When the fleet launched the node (absent for nodes that enrolled on their own).
+    #[serde(default, with = "time::serde::rfc3339::option", skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub launched_at: Option<OffsetDateTime>,
     #[serde(default, with = "time::serde::rfc3339::option", skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<String>, format = DateTime)]
     pub last_heartbeat_at: Option<OffsetDateTime>,
@@ -78,6 +86,19 @@ impl NodeState {
             NodeState::Dead => "dead",
         }
     }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum DrainCause {
+    /// The scaler chose it to scale in.
+    ScaleIn,
+    /// Its group is being deleted.
+    GroupDeletion,
+    /// EC2 Auto Scaling is terminating it (a lifecycle hook holds it).
+    Lifecycle,
+    /// An operator drained it.
+    Operator,
 }
 
 /// What a node last reported about its load.
@@ -153,11 +174,13 @@ pub(crate) mod fixtures {
             zone: None,
             state: NodeState::InService,
             cordoned: false,
+            drain_cause: None,
             host: Some("203.0.113.7".into()),
             endpoints: BTreeMap::from([("rtmp".into(), "rtmp://{host}:1935/{app}/{stream}".into())]),
             streams: vec![],
             load: NodeLoad::default(),
             state_since: at,
+            launched_at: None,
             last_heartbeat_at: Some(at),
             last_sent_at: Some(at),
         }

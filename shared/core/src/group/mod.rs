@@ -3,6 +3,7 @@
 mod claim;
 mod example;
 mod rules;
+pub mod schedule;
 mod spec;
 
 pub use claim::Claim;

@@ -27,6 +27,14 @@ pub struct NodeGroupSpec {
     /// Serves the streams of every app no group declares (at most one group).
     #[serde(default, rename = "default")]
     pub is_default: bool,
+    /// Simulated cloud: return a dead node's host to the pool (true) or mark
+    /// it terminated for an operator to look at (false).
+    #[serde(default = "yes")]
+    pub recycle_dead_nodes: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -163,6 +171,38 @@ pub struct ScalePolicy {
     /// How long a draining node may keep sessions before it is removed anyway.
     #[schema(minimum = 60, maximum = 172800, default = 21600)]
     pub drain_deadline_secs: u32,
+    /// Higher minimums for known busy windows (UTC), e.g. weekday evenings.
+    pub schedules: Vec<ScheduledMinimum>,
+}
+
+/// "Weekdays 18:00–23:00 UTC: at least 10 nodes." A window whose end is
+/// before its start runs past midnight into the next day.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ScheduledMinimum {
+    /// Days the window starts on; empty means every day.
+    #[serde(default)]
+    pub days: Vec<Weekday>,
+    /// `HH:MM`, UTC.
+    #[schema(pattern = "^([01][0-9]|2[0-3]):[0-5][0-9]$")]
+    pub from: String,
+    /// `HH:MM`, UTC.
+    #[schema(pattern = "^([01][0-9]|2[0-3]):[0-5][0-9]$")]
+    pub to: String,
+    /// Nodes per region while the window is open.
+    pub min: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Weekday {
+    Mon,
+    Tue,
+    Wed,
+    Thu,
+    Fri,
+    Sat,
+    Sun,
 }
 
 impl Default for ScalePolicy {
@@ -177,6 +217,7 @@ impl Default for ScalePolicy {
             scale_in_cooldown_secs: 300,
             warmup_secs: 120,
             drain_deadline_secs: 6 * 3600,
+            schedules: Vec::new(),
         }
     }
 }

@@ -228,6 +228,7 @@ impl Heartbeats {
             zone: report.zone,
             state: NodeState::InService,
             cordoned: false,
+            drain_cause: None,
             host: Some(report.host),
             endpoints: report.endpoints.unwrap_or_default(),
             streams: report.streams,
@@ -239,6 +240,7 @@ impl Heartbeats {
                 capacity: report.capacity,
             },
             state_since: now,
+            launched_at: None,
             last_heartbeat_at: Some(now),
             last_sent_at: Some(report.sent_at),
         };

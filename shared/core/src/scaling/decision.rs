@@ -1,0 +1,64 @@
+//! What the scaler decides, each decision with its reason and the numbers
+//! behind it: the decision log shows exactly these.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::group::Role;
+use crate::names::{NodeId, Region};
+use crate::node::DrainCause;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", tag = "type")]
+pub enum Action {
+    /// Start `count` nodes of a role in a region.
+    Launch { role: Role, region: Region, count: u32 },
+    /// Take back a node the scaler was draining, before launching anew.
+    Readmit { node: NodeId },
+    /// Route no new sessions to a node; it leaves once empty.
+    Drain { node: NodeId, cause: DrainCause },
+    /// Remove a node from the fleet. `forced` when it still had sessions
+    /// at its drain deadline.
+    Terminate { node: NodeId, forced: bool },
+    /// An in-service node stopped heart-beating.
+    MarkDead { node: NodeId },
+    /// A launched node never sent a first heartbeat.
+    MarkFailed { node: NodeId },
+    /// Drop the row of a node that is gone.
+    Forget { node: NodeId },
+    /// The group was being deleted and has no node left.
+    DeleteGroup,
+}
+
+/// The figures of one role in one region when the decision was taken.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Numbers {
+    /// In service, uncordoned, fresh.
+    pub serving: u32,
+    /// Launched, still inside their warm-up: capacity to come.
+    pub warming: u32,
+    pub draining: u32,
+    pub sessions: u64,
+    pub capacity: u64,
+    /// sessions / capacity, in percent.
+    pub load_pct: u32,
+    /// Lookups refused for want of room since the last tick.
+    pub pressure: u32,
+    pub min: u32,
+    pub max: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Decision {
+    pub action: Action,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<Role>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<Region>,
+    /// Why, in words.
+    pub reason: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub numbers: Option<Numbers>,
+}

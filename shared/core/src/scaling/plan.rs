@@ -1,0 +1,366 @@
+//! The scaler's decision core: a pure function of the group, its nodes, the
+//! scale-out pressure from lookups, what the scaler remembers, and `now`.
+//!
+//! Per role and region:
+//! - load = sessions on serving nodes / capacity of serving nodes and of
+//!   launched nodes still inside their warm-up (capacity to come);
+//! - below the (scheduled) minimum: readmit, then launch, at once;
+//! - above the maximum: drain the emptiest down to it;
+//! - load ≥ scale-out threshold, or lookups refused for want of room:
+//!   readmit nodes the scaler itself was draining, then launch, by `step`,
+//!   outside the scale-out cooldown, never above `max`;
+//! - load < scale-in threshold, outside its cooldown, nothing warming: drain
+//!   the emptiest node(s), by `step`, only while the rest would stay below the
+//!   scale-out threshold, never below the minimum.
+//!
+//! Out and in never happen for one role and region in the same tick.
+//! Draining nodes go when they report no session, or at their deadline
+//! (forced). Silent nodes are marked dead, launches that never reported are
+//! failed, and both are removed.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use time::OffsetDateTime;
+
+use super::decision::{Action, Decision, Numbers};
+use super::memory::ScalerMemory;
+use crate::group::{GroupStatus, NodeGroup, Role, ScalePolicy};
+use crate::names::Region;
+use crate::node::{DrainCause, Node, NodeState};
+
+/// Lookups refused for want of room, per role and region, since the last tick.
+pub type Pressure = BTreeMap<(Role, Region), u32>;
+
+#[derive(Debug, Clone, Copy)]
+pub struct PlanSettings {
+    /// Silence after which a node gets no new sessions (not counted as serving).
+    pub stale_after: Duration,
+    /// Silence after which an in-service node is dead.
+    pub dead_after: Duration,
+    /// Time beyond its warm-up a launched node has to send a first heartbeat.
+    pub launch_grace: Duration,
+}
+
+impl Default for PlanSettings {
+    fn default() -> Self {
+        Self {
+            stale_after: Duration::from_secs(15),
+            dead_after: Duration::from_secs(60),
+            launch_grace: Duration::from_secs(120),
+        }
+    }
+}
+
+pub struct PlanInput<'a> {
+    pub group: &'a NodeGroup,
+    pub nodes: &'a [Node],
+    pub pressure: &'a Pressure,
+    pub memory: &'a ScalerMemory,
+    pub now: OffsetDateTime,
+    pub settings: PlanSettings,
+}
+
+pub fn plan(input: &PlanInput<'_>) -> Vec<Decision> {
+    let mut decisions = Vec::new();
+    health(input, &mut decisions);
+    if input.group.status == GroupStatus::Deleting {
+        wind_down(input, &mut decisions);
+        return decisions;
+    }
+    for (role, spec) in &input.group.spec.roles {
+        for region in input.group.spec.regions.iter().map(|r| &r.region) {
+            scale(input, *role, region, &spec.scale, spec.launch.connection_capacity, &mut decisions);
+        }
+    }
+    decisions
+}
+
+fn decision(action: Action, node: &Node, reason: String) -> Decision {
+    Decision { action, role: Some(node.role), region: Some(node.region.clone()), reason, numbers: None }
+}
+
+fn since(now: OffsetDateTime, at: OffsetDateTime) -> Duration {
+    (now - at).try_into().unwrap_or(Duration::ZERO)
+}
+
+fn deadline_of(input: &PlanInput<'_>, node: &Node) -> Duration {
+    let secs = input
+        .group
+        .spec
+        .roles
+        .get(&node.role)
+        .map_or(ScalePolicy::default().drain_deadline_secs, |r| r.scale.drain_deadline_secs);
+    Duration::from_secs(u64::from(secs))
+}
+
+/// Deaths, failed launches, and draining nodes that may go.
+fn health(input: &PlanInput<'_>, out: &mut Vec<Decision>) {
+    let now = input.now;
+    for node in input.nodes {
+        let silent_for = node.last_heartbeat_at.map(|at| since(now, at));
+        match node.state {
+            NodeState::InService if silent_for.is_none_or(|s| s >= input.settings.dead_after) => {
+                let reason = format!(
+                    "no heartbeat for {}s (dead after {}s)",
+                    silent_for.unwrap_or_default().as_secs(),
+                    input.settings.dead_after.as_secs()
+                );
+                out.push(decision(Action::MarkDead { node: node.node_id.clone() }, node, reason.clone()));
+                out.push(decision(
+                    Action::Terminate { node: node.node_id.clone(), forced: false },
+                    node,
+                    reason,
+                ));
+            }
+            NodeState::Pending => {
+                let warmup = warmup_of(input, node.role);
+                let launched = node.launched_at.unwrap_or(node.state_since);
+                if since(now, launched) >= warmup + input.settings.launch_grace {
+                    let reason = format!(
+                        "no first heartbeat {}s after launch (warm-up {}s + grace {}s)",
+                        since(now, launched).as_secs(),
+                        warmup.as_secs(),
+                        input.settings.launch_grace.as_secs()
+                    );
+                    out.push(decision(
+                        Action::MarkFailed { node: node.node_id.clone() },
+                        node,
+                        reason.clone(),
+                    ));
+                    out.push(decision(
+                        Action::Terminate { node: node.node_id.clone(), forced: false },
+                        node,
+                        reason,
+                    ));
+                }
+            }
+            NodeState::Draining => {
+                let sessions = node.load.sessions();
+                let gone_silent = silent_for.is_none_or(|s| s >= input.settings.dead_after);
+                let draining_for = since(now, node.state_since);
+                let deadline = deadline_of(input, node);
+                if sessions == 0 || gone_silent {
+                    let reason = if gone_silent {
+                        "drained node went silent".to_owned()
+                    } else {
+                        "drained: no session left".to_owned()
+                    };
+                    out.push(decision(
+                        Action::Terminate { node: node.node_id.clone(), forced: false },
+                        node,
+                        reason,
+                    ));
+                } else if draining_for >= deadline {
+                    let reason = format!(
+                        "FORCED: drain deadline of {}s passed with {sessions} session(s) left",
+                        deadline.as_secs()
+                    );
+                    out.push(decision(
+                        Action::Terminate { node: node.node_id.clone(), forced: true },
+                        node,
+                        reason,
+                    ));
+                }
+            }
+            NodeState::Dead | NodeState::Failed | NodeState::Terminating => {
+                out.push(decision(
+                    Action::Terminate { node: node.node_id.clone(), forced: false },
+                    node,
+                    format!("{} node still listed", node.state.as_str()),
+                ));
+            }
+            NodeState::InService => {}
+        }
+    }
+}
+
+fn warmup_of(input: &PlanInput<'_>, role: Role) -> Duration {
+    let secs =
+        input.group.spec.roles.get(&role).map_or(ScalePolicy::default().warmup_secs, |r| r.scale.warmup_secs);
+    Duration::from_secs(u64::from(secs))
+}
+
+/// A group being deleted: drain everything, delete it once empty.
+fn wind_down(input: &PlanInput<'_>, out: &mut Vec<Decision>) {
+    if input.nodes.is_empty() {
+        out.push(Decision {
+            action: Action::DeleteGroup,
+            role: None,
+            region: None,
+            reason: "group deleted with drain, and now empty".into(),
+            numbers: None,
+        });
+        return;
+    }
+    for node in input.nodes {
+        match node.state {
+            NodeState::InService
+                if !out.iter().any(|d| d.action == Action::MarkDead { node: node.node_id.clone() }) =>
+            {
+                out.push(decision(
+                    Action::Drain { node: node.node_id.clone(), cause: DrainCause::GroupDeletion },
+                    node,
+                    "group is being deleted".into(),
+                ));
+            }
+            NodeState::Pending
+                if !out.iter().any(|d| d.action == Action::MarkFailed { node: node.node_id.clone() }) =>
+            {
+                out.push(decision(
+                    Action::Terminate { node: node.node_id.clone(), forced: false },
+                    node,
+                    "group is being deleted; the node never served".into(),
+                ));
+            }
+            _ => {}
+        }
+    }
+}
+
+/// One role in one region.
+fn scale(
+    input: &PlanInput<'_>,
+    role: Role,
+    region: &Region,
+    policy: &ScalePolicy,
+    role_capacity: u32,
+    out: &mut Vec<Decision>,
+) {
+    let now = input.now;
+    let here: Vec<&Node> = input.nodes.iter().filter(|n| n.role == role && &n.region == region).collect();
+    let capacity_of = |n: &Node| u64::from(n.load.capacity.unwrap_or(role_capacity));
+    let marked = |n: &Node| {
+        out.iter().any(|d| matches!(&d.action, Action::MarkDead { node } | Action::MarkFailed { node } if node == &n.node_id))
+    };
+    let warmup = Duration::from_secs(u64::from(policy.warmup_secs));
+
+    let mut serving: Vec<&Node> = here
+        .iter()
+        .copied()
+        .filter(|n| {
+            n.state == NodeState::InService
+                && !n.cordoned
+                && n.is_fresh(now, input.settings.stale_after)
+                && !marked(n)
+        })
+        .collect();
+    let warming: Vec<&Node> = here
+        .iter()
+        .copied()
+        .filter(|n| {
+            n.state == NodeState::Pending
+                && !marked(n)
+                && since(now, n.launched_at.unwrap_or(n.state_since)) < warmup + input.settings.launch_grace
+        })
+        .collect();
+    let mut readmittable: Vec<&Node> = here
+        .iter()
+        .copied()
+        .filter(|n| {
+            n.state == NodeState::Draining
+                && n.drain_cause == Some(DrainCause::ScaleIn)
+                && n.load.sessions() > 0
+                && n.is_fresh(now, input.settings.stale_after)
+        })
+        .collect();
+    let draining = here.iter().filter(|n| n.state == NodeState::Draining).count() as u32;
+
+    let sessions: u64 = serving.iter().map(|n| u64::from(n.load.sessions())).sum();
+    let capacity: u64 = serving.iter().chain(warming.iter()).map(|n| capacity_of(n)).sum();
+    let pressure = input.pressure.get(&(role, region.clone())).copied().unwrap_or(0);
+    let load_pct = match capacity {
+        0 if sessions > 0 || pressure > 0 => 100,
+        0 => 0,
+        _ => (sessions * 100 / capacity) as u32,
+    };
+    let count = (serving.len() + warming.len()) as u32;
+    let min = policy.min_at(now);
+    let max = policy.max;
+    let numbers = Numbers {
+        serving: serving.len() as u32,
+        warming: warming.len() as u32,
+        draining,
+        sessions,
+        capacity,
+        load_pct,
+        pressure,
+        min,
+        max,
+    };
+    let say = |action: Action, reason: String| Decision {
+        action,
+        role: Some(role),
+        region: Some(region.clone()),
+        reason,
+        numbers: Some(numbers.clone()),
+    };
+    let cooling = |last: Option<OffsetDateTime>, secs: u32| {
+        last.is_some_and(|at| since(now, at) < Duration::from_secs(u64::from(secs)))
+    };
+
+    // Grow: readmit the warmest of our own drains first, then launch.
+    let mut grow = |wanted: u32, reason: String, out: &mut Vec<Decision>| {
+        readmittable.sort_by_key(|n| std::cmp::Reverse(n.load.sessions()));
+        let readmit = (wanted as usize).min(readmittable.len());
+        for node in &readmittable[..readmit] {
+            out.push(say(
+                Action::Readmit { node: node.node_id.clone() },
+                format!("{reason}; readmitting a node being drained"),
+            ));
+        }
+        let launch = wanted - readmit as u32;
+        if launch > 0 {
+            out.push(say(Action::Launch { role, region: region.clone(), count: launch }, reason));
+        }
+    };
+
+    if count < min {
+        let wanted = (min - count).min(max.saturating_sub(count));
+        if wanted > 0 {
+            grow(wanted, format!("{count} node(s) below the minimum of {min}"), out);
+        }
+    } else if count > max {
+        serving.sort_by_key(|n| (n.load.sessions(), n.node_id.clone()));
+        for node in serving.iter().take((count - max) as usize) {
+            out.push(say(
+                Action::Drain { node: node.node_id.clone(), cause: DrainCause::ScaleIn },
+                format!("{count} node(s) above the maximum of {max}"),
+            ));
+        }
+    } else if (load_pct >= u32::from(policy.scale_out_threshold_pct) || pressure > 0)
+        && count < max
+        && !cooling(input.memory.scaled_out(role, region), policy.scale_out_cooldown_secs)
+    {
+        let why = if pressure > 0 {
+            format!("{pressure} lookup(s) refused for want of room; load {load_pct}%")
+        } else {
+            format!("load {load_pct}% ≥ scale-out threshold {}%", policy.scale_out_threshold_pct)
+        };
+        grow(policy.step.min(max - count), why, out);
+    } else if load_pct < u32::from(policy.scale_in_threshold_pct)
+        && pressure == 0
+        && warming.is_empty()
+        && count > min
+        && !cooling(input.memory.scaled_in(role, region), policy.scale_in_cooldown_secs)
+    {
+        serving.sort_by_key(|n| (n.load.sessions(), n.node_id.clone()));
+        let mut remaining_capacity = capacity;
+        let mut remaining_count = count;
+        for node in serving.iter().take(policy.step as usize) {
+            let after = remaining_capacity - capacity_of(node);
+            let stays_below = after > 0 && sessions * 100 < after * u64::from(policy.scale_out_threshold_pct);
+            if remaining_count <= min || !stays_below {
+                break;
+            }
+            remaining_capacity = after;
+            remaining_count -= 1;
+            let reason = format!(
+                "load {load_pct}% < scale-in threshold {}%; the rest stay at {}%",
+                policy.scale_in_threshold_pct,
+                sessions * 100 / after
+            );
+            out.push(say(Action::Drain { node: node.node_id.clone(), cause: DrainCause::ScaleIn }, reason));
+        }
+    }
+}

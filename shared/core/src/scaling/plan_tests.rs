@@ -1,0 +1,313 @@
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use proptest::prelude::*;
+use time::macros::datetime;
+use time::OffsetDateTime;
+
+use super::*;
+use crate::group::{example_spec, GroupStatus, NodeGroup, Role};
+use crate::names::{NodeId, Region};
+use crate::node::fixtures::node;
+use crate::node::{DrainCause, Node, NodeState};
+
+const NOW: OffsetDateTime = datetime!(2026-11-21 06:00 UTC);
+
+/// The example group (edges: min 2, max 20, step 2, capacity 1000) in eu-west-1 only.
+fn group() -> NodeGroup {
+    let mut spec = example_spec("live");
+    spec.regions.truncate(1);
+    NodeGroup {
+        spec,
+        version: 1,
+        status: GroupStatus::Active,
+        node_count: 0,
+        enroll_generation: 1,
+        created_at: NOW,
+        updated_at: NOW,
+    }
+}
+
+fn edge(id: &str, subscribers: u32) -> Node {
+    let mut n = node(id, NOW);
+    n.load.subscribers = subscribers;
+    n
+}
+
+fn origin(id: &str) -> Node {
+    Node { role: Role::Origin, ..node(id, NOW) }
+}
+
+fn run(group: &NodeGroup, nodes: &[Node], pressure: &Pressure, memory: &ScalerMemory) -> Vec<Decision> {
+    plan(&PlanInput { group, nodes, pressure, memory, now: NOW, settings: PlanSettings::default() })
+}
+
+fn actions(decisions: &[Decision]) -> Vec<Action> {
+    decisions.iter().map(|d| d.action.clone()).collect()
+}
+
+fn eu() -> Region {
+    Region::parse("eu-west-1").unwrap()
+}
+
+fn id(s: &str) -> NodeId {
+    NodeId::parse(s).unwrap()
+}
+
+#[test]
+fn a_busy_role_scales_out_by_step() {
+    let nodes = [origin("o"), edge("a", 700), edge("b", 600)];
+    let decisions = run(&group(), &nodes, &Pressure::new(), &ScalerMemory::default());
+    assert_eq!(actions(&decisions), [Action::Launch { role: Role::Edge, region: eu(), count: 2 }]);
+    let numbers = decisions[0].numbers.clone().unwrap();
+    assert_eq!((numbers.load_pct, numbers.serving), (65, 2));
+    assert!(decisions[0].reason.contains("65%"), "{}", decisions[0].reason);
+}
+
+#[test]
+fn refused_lookups_scale_out_even_at_low_load() {
+    let nodes = [origin("o"), edge("a", 100), edge("b", 100)];
+    let pressure = Pressure::from([((Role::Edge, eu()), 3)]);
+    assert_eq!(
+        actions(&run(&group(), &nodes, &pressure, &ScalerMemory::default())),
+        [Action::Launch { role: Role::Edge, region: eu(), count: 2 }]
+    );
+}
+
+#[test]
+fn the_scale_out_cooldown_holds_and_max_caps() {
+    let nodes = [origin("o"), edge("a", 900), edge("b", 900)];
+    let mut memory = ScalerMemory::default();
+    memory.record_scale_out(Role::Edge, &eu(), NOW - Duration::from_secs(30));
+    assert_eq!(actions(&run(&group(), &nodes, &Pressure::new(), &memory)), []);
+
+    let mut capped = group();
+    capped.spec.roles.get_mut(&Role::Edge).unwrap().scale.max = 3;
+    assert_eq!(
+        actions(&run(&capped, &nodes, &Pressure::new(), &ScalerMemory::default())),
+        [Action::Launch { role: Role::Edge, region: eu(), count: 1 }]
+    );
+}
+
+#[test]
+fn warming_nodes_count_as_capacity_to_come() {
+    let mut pending = node("p", NOW);
+    pending.state = NodeState::Pending;
+    pending.launched_at = Some(NOW - Duration::from_secs(30));
+    pending.last_heartbeat_at = None;
+    let nodes = [origin("o"), edge("a", 700), edge("b", 600), pending];
+    assert_eq!(
+        actions(&run(&group(), &nodes, &Pressure::new(), &ScalerMemory::default())),
+        [],
+        "1300 of 3000 = 43%"
+    );
+}
+
+#[test]
+fn own_drains_are_readmitted_before_launching() {
+    let mut drained = edge("d", 50);
+    drained.state = NodeState::Draining;
+    drained.drain_cause = Some(DrainCause::ScaleIn);
+    let nodes = [origin("o"), edge("a", 700), edge("b", 700), drained];
+    let got = actions(&run(&group(), &nodes, &Pressure::new(), &ScalerMemory::default()));
+    assert_eq!(
+        got,
+        [Action::Readmit { node: id("d") }, Action::Launch { role: Role::Edge, region: eu(), count: 1 }]
+    );
+}
+
+#[test]
+fn low_load_drains_the_emptiest_while_the_rest_stay_below_scale_out() {
+    let nodes = [origin("o"), edge("a", 100), edge("b", 50), edge("c", 200), edge("d", 0)];
+    let got = actions(&run(&group(), &nodes, &Pressure::new(), &ScalerMemory::default()));
+    assert_eq!(
+        got,
+        [
+            Action::Drain { node: id("d"), cause: DrainCause::ScaleIn },
+            Action::Drain { node: id("b"), cause: DrainCause::ScaleIn }
+        ]
+    );
+}
+
+#[test]
+fn scale_in_stops_at_the_minimum_and_respects_its_cooldown() {
+    let nodes = [origin("o"), edge("a", 10), edge("b", 10)];
+    assert_eq!(actions(&run(&group(), &nodes, &Pressure::new(), &ScalerMemory::default())), [], "min is 2");
+    let nodes = [origin("o"), edge("a", 10), edge("b", 10), edge("c", 0)];
+    let mut memory = ScalerMemory::default();
+    memory.record_scale_in(Role::Edge, &eu(), NOW - Duration::from_secs(100));
+    assert_eq!(actions(&run(&group(), &nodes, &Pressure::new(), &memory)), []);
+}
+
+#[test]
+fn below_the_minimum_launches_at_once_even_in_cooldown() {
+    let mut memory = ScalerMemory::default();
+    memory.record_scale_out(Role::Edge, &eu(), NOW);
+    let got = actions(&run(&group(), &[origin("o")], &Pressure::new(), &memory));
+    assert_eq!(got, [Action::Launch { role: Role::Edge, region: eu(), count: 2 }]);
+}
+
+#[test]
+fn a_drained_node_goes_when_empty_or_at_its_deadline_and_not_before() {
+    let mut empty = edge("e", 0);
+    empty.state = NodeState::Draining;
+    let mut busy = edge("b", 5);
+    busy.state = NodeState::Draining;
+    busy.state_since = NOW - Duration::from_secs(3600);
+    let mut overdue = edge("o2", 5);
+    overdue.state = NodeState::Draining;
+    overdue.state_since = NOW - Duration::from_secs(6 * 3600);
+    let decisions = run(
+        &group(),
+        &[origin("o"), edge("a", 1), edge("c", 1), empty, busy, overdue],
+        &Pressure::new(),
+        &ScalerMemory::default(),
+    );
+    let terminated: Vec<_> = decisions
+        .iter()
+        .filter_map(|d| match &d.action {
+            Action::Terminate { node, forced } => Some((node.as_str().to_owned(), *forced)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(terminated, [("e".to_owned(), false), ("o2".to_owned(), true)]);
+    assert!(decisions.iter().any(|d| d.reason.starts_with("FORCED")));
+}
+
+#[test]
+fn silent_nodes_die_and_launches_that_never_report_fail() {
+    let silent = node("s", NOW - Duration::from_secs(61));
+    let mut never = node("n", NOW);
+    never.state = NodeState::Pending;
+    never.last_heartbeat_at = None;
+    never.launched_at = Some(NOW - Duration::from_secs(241));
+    let got = actions(&run(
+        &group(),
+        &[origin("o"), edge("a", 1), edge("b", 1), silent, never],
+        &Pressure::new(),
+        &ScalerMemory::default(),
+    ));
+    assert!(got.contains(&Action::MarkDead { node: id("s") }));
+    assert!(got.contains(&Action::Terminate { node: id("s"), forced: false }));
+    assert!(got.contains(&Action::MarkFailed { node: id("n") }));
+}
+
+#[test]
+fn scheduled_minimums_apply_inside_their_window() {
+    let mut scheduled = group();
+    scheduled.spec.roles.get_mut(&Role::Edge).unwrap().scale.schedules =
+        vec![crate::group::ScheduledMinimum {
+            days: vec![],
+            from: "05:00".into(),
+            to: "07:00".into(),
+            min: 6,
+        }];
+    let got = actions(&run(
+        &scheduled,
+        &[origin("o"), edge("a", 1), edge("b", 1)],
+        &Pressure::new(),
+        &ScalerMemory::default(),
+    ));
+    assert_eq!(got, [Action::Launch { role: Role::Edge, region: eu(), count: 4 }]);
+}
+
+#[test]
+fn a_group_being_deleted_drains_then_goes() {
+    let mut deleting = group();
+    deleting.status = GroupStatus::Deleting;
+    let got = actions(&run(&deleting, &[edge("a", 3)], &Pressure::new(), &ScalerMemory::default()));
+    assert_eq!(got, [Action::Drain { node: id("a"), cause: DrainCause::GroupDeletion }]);
+    assert_eq!(
+        actions(&run(&deleting, &[], &Pressure::new(), &ScalerMemory::default())),
+        [Action::DeleteGroup]
+    );
+}
+
+fn arb_node(i: usize) -> impl Strategy<Value = Node> {
+    (
+        0u32..1200,
+        prop::sample::select(vec![
+            NodeState::InService,
+            NodeState::InService,
+            NodeState::Pending,
+            NodeState::Draining,
+            NodeState::Dead,
+        ]),
+        0u64..120,
+        0u64..30_000,
+        any::<bool>(),
+        prop::option::of(prop::sample::select(vec![DrainCause::ScaleIn, DrainCause::Operator])),
+    )
+        .prop_map(move |(subscribers, state, silent, state_age, cordoned, cause)| {
+            let mut n = edge(&format!("n{i}"), subscribers);
+            n.state = state;
+            n.last_heartbeat_at = Some(NOW - Duration::from_secs(silent));
+            n.state_since = NOW - Duration::from_secs(state_age);
+            n.cordoned = cordoned && subscribers % 5 == 0;
+            n.drain_cause = cause;
+            if state == NodeState::Pending {
+                n.last_heartbeat_at = None;
+                n.launched_at = Some(NOW - Duration::from_secs(silent * 3));
+            }
+            n
+        })
+}
+
+fn arb_nodes() -> impl Strategy<Value = Vec<Node>> {
+    (0usize..30).prop_flat_map(|len| (0..len).map(arb_node).collect::<Vec<_>>())
+}
+
+proptest! {
+    #[test]
+    fn plans_keep_the_invariants(
+        nodes in arb_nodes(),
+        pressure in 0u32..3,
+        min in 0u32..6,
+        span in 0u32..10,
+        out_cooling in any::<bool>(),
+    ) {
+        let mut g = group();
+        let scale = &mut g.spec.roles.get_mut(&Role::Edge).unwrap().scale;
+        scale.min = min;
+        scale.max = (min + span).max(1);
+        let (min, max) = (scale.min, scale.max);
+        let pressure = Pressure::from([((Role::Edge, eu()), pressure)]);
+        let mut memory = ScalerMemory::default();
+        if out_cooling {
+            memory.record_scale_out(Role::Edge, &eu(), NOW);
+        }
+        let decisions = run(&g, &nodes, &pressure, &memory);
+        prop_assert_eq!(&decisions, &run(&g, &nodes, &pressure, &memory), "deterministic");
+
+        let by_id: BTreeMap<_, _> = nodes.iter().map(|n| (n.node_id.clone(), n)).collect();
+        let mut launched = 0;
+        let (mut grew, mut shrank) = (false, false);
+        // Every generated node is an edge; origins (none here) are launched
+        // to their own minimum, which is another role's business.
+        for d in decisions.iter().filter(|d| d.role == Some(Role::Edge)) {
+            match &d.action {
+                Action::Terminate { node, forced } => {
+                    let n = by_id[node];
+                    let deadline = Duration::from_secs(u64::from(g.spec.roles[&Role::Edge].scale.drain_deadline_secs));
+                    let silent = n.last_heartbeat_at.is_none_or(|at| NOW - at >= Duration::from_secs(60));
+                    let overdue = NOW - n.state_since >= deadline;
+                    prop_assert!(n.load.sessions() == 0 || silent || (overdue && *forced) || n.state != NodeState::Draining && n.state != NodeState::InService,
+                        "terminated {} with {} sessions before its deadline", node, n.load.sessions());
+                }
+                Action::Launch { count, .. } => { launched += count; grew = true; }
+                Action::Readmit { .. } => { launched += 1; grew = true; }
+                Action::Drain { cause: DrainCause::ScaleIn, .. } => shrank = true,
+                _ => {}
+            }
+        }
+        prop_assert!(!(grew && shrank), "out and in in one tick");
+        let n = decisions.iter().filter(|d| d.role == Some(Role::Edge)).find_map(|d| d.numbers.clone());
+        if let Some(numbers) = n {
+            let active = numbers.serving + numbers.warming;
+            let drained = decisions.iter().filter(|d| matches!(d.action, Action::Drain { cause: DrainCause::ScaleIn, .. })).count() as u32;
+            let after = active + launched - drained;
+            if grew { prop_assert!(after <= max, "launched above max"); }
+            if shrank && active <= max { prop_assert!(after >= min, "drained below min"); }
+        }
+    }
+}
