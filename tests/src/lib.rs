@@ -3,6 +3,7 @@
 
 pub mod nodes;
 pub mod routes;
+pub mod scaling;
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;

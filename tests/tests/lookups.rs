@@ -163,7 +163,7 @@ async fn when_every_edge_is_full_the_answer_is_503_and_the_scaler_is_told() {
         .get_item()
         .table_name(&app.config.table)
         .key("pk", aws_sdk_dynamodb::types::AttributeValue::S(format!("GROUP#{GROUP}")))
-        .key("sk", aws_sdk_dynamodb::types::AttributeValue::S("GROUP".into()))
+        .key("sk", aws_sdk_dynamodb::types::AttributeValue::S("SCALER".into()))
         .send()
         .await
         .unwrap()

@@ -7,11 +7,12 @@ use time::OffsetDateTime;
 
 use crate::group::{Claim, NodeGroup, Role};
 use crate::heartbeat::HeartbeatReport;
-use crate::names::StreamKey;
-use crate::names::{GroupName, NodeId, Region};
-use crate::node::Node;
+use crate::names::{GroupName, NodeId, Region, StreamKey};
+use crate::node::{DrainCause, Node, NodeState};
 use crate::page::{Page, PageSize};
+use crate::pool::{HostState, PoolHost};
 use crate::route::StreamRoute;
+use crate::scaling::{DecisionRecord, Pressure, ScalerMemory};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -144,4 +145,138 @@ pub trait RouteStore: Send + Sync {
         from: &NodeId,
         expires_at: OffsetDateTime,
     ) -> StoreResult<()>;
+}
+
+/// Writes of a node's life that the control plane owns.
+#[async_trait]
+pub trait NodeLifecycleStore: Send + Sync {
+    /// Adds a node the fleet launched (pending) and counts it on its group.
+    /// MUST return `Conflict` if the node exists or the group is absent.
+    async fn add_launched(&self, node: &Node, expires_at: OffsetDateTime) -> StoreResult<()>;
+
+    /// Moves a node to `to` (with its drain cause, cordoned when draining).
+    /// MUST return `Conflict` unless the node is in one of `from`.
+    async fn transition(
+        &self,
+        group: &GroupName,
+        node: &NodeId,
+        from: &[NodeState],
+        to: NodeState,
+        cause: Option<DrainCause>,
+        now: OffsetDateTime,
+    ) -> StoreResult<()>;
+
+    /// Removes a node and uncounts it. MUST return `Conflict` if absent.
+    async fn forget_node(&self, group: &GroupName, node: &NodeId) -> StoreResult<()>;
+
+    /// Enrolls a node the fleet launched: its first report, pending → in
+    /// service. MUST return `Conflict` unless it is pending and never reported.
+    async fn claim_launched(&self, node: &Node, expires_at: OffsetDateTime) -> StoreResult<()>;
+}
+
+/// The scaler's per-group item: its lease, its memory, and the scale-out
+/// pressure lookups add to it.
+#[async_trait]
+pub trait ScalerStore: Send + Sync {
+    /// Takes the group's lease until `until` unless another holder has it;
+    /// returns the memory and pending pressure, or `None` when held elsewhere.
+    async fn acquire_lease(
+        &self,
+        group: &GroupName,
+        holder: &str,
+        now: OffsetDateTime,
+        until: OffsetDateTime,
+    ) -> StoreResult<Option<(ScalerMemory, Pressure)>>;
+
+    /// Saves the memory, subtracts the pressure this tick consumed, and
+    /// frees the lease. MUST return `Conflict` if `holder` lost the lease.
+    async fn release_lease(
+        &self,
+        group: &GroupName,
+        holder: &str,
+        memory: &ScalerMemory,
+        consumed: &Pressure,
+    ) -> StoreResult<()>;
+
+    /// Appends decisions to the group's log (kept for `ttl`).
+    async fn record_decisions(
+        &self,
+        group: &GroupName,
+        records: &[DecisionRecord],
+        ttl: std::time::Duration,
+    ) -> StoreResult<()>;
+
+    /// The group's log, newest first, starting after the cursor.
+    async fn list_decisions(
+        &self,
+        group: &GroupName,
+        after: Option<&str>,
+        size: PageSize,
+    ) -> StoreResult<Page<DecisionRecord, String>>;
+}
+
+/// The provision pool of the simulated cloud: operator-registered hosts.
+#[async_trait]
+pub trait PoolStore: Send + Sync {
+    /// MUST return `Conflict` when the host id is registered already.
+    async fn add_host(&self, host: &PoolHost) -> StoreResult<()>;
+    async fn list_hosts(&self) -> StoreResult<Vec<PoolHost>>;
+    async fn get_host(&self, id: &NodeId) -> StoreResult<Option<PoolHost>>;
+    /// Moves a host between states. MUST return `Conflict` unless it is in `from`.
+    async fn set_host_state(
+        &self,
+        id: &NodeId,
+        from: HostState,
+        to: HostState,
+        user: Option<(&GroupName, Role)>,
+    ) -> StoreResult<PoolHost>;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum FleetError {
+    /// The cloud API could not be reached or throttled; the next tick retries.
+    #[error("the cloud backend is unavailable")]
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The cloud refused the request as made (a bad launch template, a quota).
+    #[error("the cloud backend refused: {0}")]
+    Refused(String),
+}
+
+/// A machine the cloud runs for a group, as the cloud sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Instance {
+    pub node_id: NodeId,
+    pub role: Role,
+    pub region: Region,
+    pub zone: Option<crate::names::Zone>,
+    pub host: Option<String>,
+    /// Protected from scale-in the cloud starts on its own.
+    pub protected: bool,
+}
+
+/// A cloud backend: EC2 Auto Scaling, or the simulated provision pool.
+#[async_trait]
+pub trait Fleet: Send + Sync {
+    /// Brings the cloud's groups in line with the node group (created or updated).
+    async fn prepare(&self, group: &NodeGroup) -> Result<(), FleetError>;
+
+    /// What the cloud runs for the group now.
+    async fn instances(&self, group: &NodeGroup) -> Result<Vec<Instance>, FleetError>;
+
+    /// Starts `count` nodes; returns those known at once (a cloud that
+    /// reports its instances later returns none: they show in `instances`).
+    async fn launch(
+        &self,
+        group: &NodeGroup,
+        role: Role,
+        region: &Region,
+        count: u32,
+    ) -> Result<Vec<Instance>, FleetError>;
+
+    /// Shields a node with sessions from scale-in the cloud starts itself.
+    async fn set_protection(&self, group: &NodeGroup, node: &Node, protected: bool)
+        -> Result<(), FleetError>;
+
+    /// Removes a node; `dead` when it stopped answering rather than drained.
+    async fn terminate(&self, group: &NodeGroup, node: &Node, dead: bool) -> Result<(), FleetError>;
 }

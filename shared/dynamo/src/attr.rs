@@ -51,3 +51,22 @@ pub fn decode<T: DeserializeOwned>(what: &str, item: Item) -> StoreResult<T> {
 fn corrupt(what: &str, error: serde_dynamo::Error) -> StoreError {
     StoreError::Corrupt(format!("{what}: {error}"))
 }
+
+/// `SET #f0 = :f0, …` for those of `fields` present in `item`, with their
+/// names and values.
+pub fn set_expression(
+    item: &Item,
+    fields: &[&str],
+) -> (String, HashMap<String, String>, HashMap<String, AttributeValue>) {
+    let mut names = HashMap::new();
+    let mut values = HashMap::new();
+    let mut parts = Vec::new();
+    for (i, field) in fields.iter().enumerate() {
+        if let Some(value) = item.get(*field) {
+            names.insert(format!("#f{i}"), (*field).to_owned());
+            values.insert(format!(":f{i}"), value.clone());
+            parts.push(format!("#f{i} = :f{i}"));
+        }
+    }
+    (format!("SET {}", parts.join(", ")), names, values)
+}

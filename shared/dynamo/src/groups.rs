@@ -14,7 +14,7 @@ use streamfleet_core::ports::{GroupStore, StoreError, StoreResult};
 
 use crate::attr::{decode, encode, encode_value, key, n, rfc3339, s, Item};
 use crate::error::store_error;
-use crate::keys::{claim_pk, group_pk, CLAIM_SK, GROUPS_INDEX_PK, GROUP_SK};
+use crate::keys::{claim_pk, group_pk, CLAIM_SK, GROUPS_INDEX_PK, GROUP_SK, SCALER_SK};
 use crate::schema::{GSI1, GSI1_PK, GSI1_SK, PK};
 use crate::DynamoStore;
 
@@ -177,7 +177,15 @@ impl GroupStore for DynamoStore {
             .table_name(&self.table)
             .build()
             .expect("delete is complete");
-        let mut items = vec![TransactWriteItem::builder().delete(delete).build()];
+        let scaler = Delete::builder()
+            .set_key(Some(key(group_pk(group.name()), SCALER_SK)))
+            .table_name(&self.table)
+            .build()
+            .expect("delete is complete");
+        let mut items = vec![
+            TransactWriteItem::builder().delete(delete).build(),
+            TransactWriteItem::builder().delete(scaler).build(),
+        ];
         items.extend(group.spec.claims().iter().map(|claim| claim_delete(&self.table, claim, group.name())));
         self.transact(items).await
     }
@@ -226,23 +234,6 @@ impl GroupStore for DynamoStore {
         region: &Region,
         lookups: u32,
     ) -> StoreResult<()> {
-        self.client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(group_key(name)))
-            .update_expression("ADD #pressure :count")
-            .condition_expression("attribute_exists(#pk)")
-            .expression_attribute_names("#pk", PK)
-            .expression_attribute_names("#pressure", pressure_attribute(role, region))
-            .expression_attribute_values(":count", n(lookups))
-            .send()
-            .await
-            .map_err(|e| store_error("UpdateItem", &self.table, e))?;
-        Ok(())
+        self.add_scaler_pressure(name, role, region, lookups).await
     }
-}
-
-/// The group item's counter of refused lookups for one role and region.
-pub fn pressure_attribute(role: Role, region: &Region) -> String {
-    format!("pressure:{role}:{region}")
 }

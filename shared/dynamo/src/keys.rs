@@ -34,3 +34,25 @@ pub fn claim_pk(claim: &Claim) -> String {
 pub fn route_pk(group: &GroupName, stream: &StreamKey) -> String {
     format!("STREAM#{group}#{stream}")
 }
+
+pub const SCALER_SK: &str = "SCALER";
+pub const EVENT_SK_PREFIX: &str = "EVENT#";
+pub const POOL_PK: &str = "POOL";
+pub const HOST_SK_PREFIX: &str = "HOST#";
+
+/// Newest last in key order; the log is read backwards.
+pub fn event_sk(at_millis: i128, seq: usize) -> String {
+    format!("{EVENT_SK_PREFIX}{at_millis:013}#{seq:04}")
+}
+
+/// Whether `sk` is an event key as `event_sk` makes them (a paging cursor
+/// must be one, so that it cannot point anywhere else).
+pub fn is_event_sk(sk: &str) -> bool {
+    sk.strip_prefix(EVENT_SK_PREFIX).and_then(|rest| rest.split_once('#')).is_some_and(|(ms, seq)| {
+        ms.len() == 13 && seq.len() == 4 && (ms.to_owned() + seq).bytes().all(|b| b.is_ascii_digit())
+    })
+}
+
+pub fn host_sk(host: &NodeId) -> String {
+    format!("{HOST_SK_PREFIX}{host}")
+}

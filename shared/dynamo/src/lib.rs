@@ -7,12 +7,15 @@ mod counter;
 mod error;
 mod groups;
 mod keys;
+mod lifecycle;
 mod nodes;
+mod pool;
 mod routes;
+mod scaler;
 pub mod schema;
 
 pub use counter::CallCounter;
-pub use groups::pressure_attribute;
+pub use scaler::pressure_attribute;
 
 use aws_sdk_dynamodb::Client;
 

@@ -28,7 +28,7 @@ fn node_key(group: &GroupName, node: &NodeId) -> Item {
     key(group_pk(group), &node_sk(node))
 }
 
-fn to_item(node: &Node, expires_at: OffsetDateTime) -> StoreResult<Item> {
+pub(crate) fn to_item(node: &Node, expires_at: OffsetDateTime) -> StoreResult<Item> {
     let mut item = encode("node", node)?;
     item.extend(node_key(&node.group, &node.node_id));
     item.insert(GSI1_PK.to_owned(), s(instance_index_pk(&node.node_id)));

@@ -6,7 +6,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Serialize;
 use streamfleet_core::ports::StoreError;
-use streamfleet_core::service::{GroupError, HeartbeatError, LookupError};
+use streamfleet_core::service::{GroupError, HeartbeatError, LookupError, PoolError, ScalerError};
 use streamfleet_core::{FieldError, InvalidInput};
 use utoipa::ToSchema;
 
@@ -202,5 +202,36 @@ impl IntoResponse for ApiError {
             response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
         response
+    }
+}
+
+impl From<PoolError> for ApiError {
+    fn from(error: PoolError) -> Self {
+        let message = error.to_string();
+        match error {
+            PoolError::Exists(_) => Self::new(StatusCode::CONFLICT, "already_exists", message),
+            PoolError::NotFound(_) => Self::new(StatusCode::NOT_FOUND, "not_found", message),
+            PoolError::NotTerminated(..) => Self::new(StatusCode::CONFLICT, "not_terminated", message),
+            PoolError::Invalid(input) => Self::invalid(input),
+            PoolError::Store(store) => store.into(),
+        }
+    }
+}
+
+impl From<ScalerError> for ApiError {
+    fn from(error: ScalerError) -> Self {
+        match error {
+            ScalerError::Store(store) => store.into(),
+            ScalerError::Fleet(e) => {
+                tracing::error!(error = %e, "the cloud backend failed");
+                Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "cloud_unavailable",
+                    "the cloud backend failed; the next tick retries",
+                )
+                .with_retry_after(5)
+            }
+            ScalerError::NoBackend(_) => Self::new(StatusCode::CONFLICT, "no_backend", error.to_string()),
+        }
     }
 }

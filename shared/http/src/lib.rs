@@ -22,7 +22,9 @@ pub use error::ApiError;
 pub use openapi::api_doc;
 pub use state::AppState;
 
-use routes::{enrollment, health, heartbeats, lookups, nodegroups, nodes, openapi as openapi_route};
+use routes::{
+    enrollment, health, heartbeats, lookups, nodegroups, nodes, openapi as openapi_route, pool, scaler,
+};
 
 /// Routes every function serves: health and the API document.
 fn meta_routes() -> OpenApiRouter<AppState> {
@@ -44,6 +46,11 @@ fn nodegroup_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(nodes::cordon))
         .routes(routes!(nodes::uncordon))
         .routes(routes!(enrollment::get_enrollment_key, enrollment::rotate_enrollment_key))
+        .routes(routes!(scaler::events))
+        .routes(routes!(scaler::tick_group))
+        .routes(routes!(scaler::tick))
+        .routes(routes!(pool::add_host, pool::list_hosts))
+        .routes(routes!(pool::reset_host))
 }
 
 /// What media nodes call.

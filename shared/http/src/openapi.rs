@@ -16,6 +16,8 @@ use crate::routes::openapi::OpenApiJson;
         (name = "node groups", description = "Operators manage node groups: regions, launch settings, scale policies"),
         (name = "nodes", description = "The media nodes of a group: heartbeats, enrollment, cordon"),
         (name = "streams", description = "Where to publish or play a stream (public)"),
+        (name = "scaler", description = "Scaling decisions and ticks on demand"),
+        (name = "pool", description = "The simulated cloud's provision pool"),
         (name = "meta", description = "Health and this document"),
     )
 )]

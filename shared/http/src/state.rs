@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use axum::extract::FromRef;
-use streamfleet_core::service::{Heartbeats, Lookups, NodeGroups};
+use streamfleet_core::service::{Heartbeats, Lookups, NodeGroups, Pool, Scaler};
 
 use crate::auth::AdminToken;
 
@@ -13,6 +13,8 @@ pub struct AppState {
     pub heartbeats: Heartbeats,
     /// Shared: its caches serve every request of this instance.
     pub lookups: Arc<Lookups>,
+    pub scaler: Arc<Scaler>,
+    pub pool: Pool,
     pub admin_token: AdminToken,
 }
 

@@ -131,3 +131,11 @@ pub struct Red5Answer {
     pub server_address: String,
     pub region: String,
 }
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DecisionPage {
+    pub items: Vec<streamfleet_core::scaling::DecisionRecord>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}

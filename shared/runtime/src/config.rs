@@ -17,6 +17,7 @@ pub const STALE_AFTER_VAR: &str = "STREAMFLEET_NODE_STALE_AFTER_SECS";
 pub const FLEET_CACHE_VAR: &str = "STREAMFLEET_FLEET_CACHE_MS";
 pub const PACK_CEILING_VAR: &str = "STREAMFLEET_PACK_CEILING_PCT";
 pub const GROUP_CACHE_VAR: &str = "STREAMFLEET_GROUP_CACHE_MS";
+pub const DEAD_AFTER_VAR: &str = "STREAMFLEET_NODE_DEAD_AFTER_SECS";
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -42,6 +43,8 @@ pub struct Tuning {
     /// How long a warm lookup instance reuses group specs and app claims
     /// (default 10 s): how long a group change takes to reach lookups.
     pub group_cache_ttl: Duration,
+    /// Silence after which the scaler declares an in-service node dead (default 60 s).
+    pub dead_after: Duration,
 }
 
 impl Default for Tuning {
@@ -53,6 +56,7 @@ impl Default for Tuning {
             fleet_cache_ttl: Duration::from_secs(1),
             pack_ceiling_pct: 80,
             group_cache_ttl: Duration::from_secs(10),
+            dead_after: Duration::from_secs(60),
         }
     }
 }
@@ -92,12 +96,15 @@ impl Tuning {
             .map_or(defaults.pack_ceiling_pct, |pct| pct as u8);
         let group_cache_ttl = number(GROUP_CACHE_VAR, "milliseconds from 0 to 300000", 0..=300_000)?
             .map_or(defaults.group_cache_ttl, Duration::from_millis);
+        let dead_after = number(DEAD_AFTER_VAR, "whole seconds from 1 to 86400", 1..=86_400)?
+            .map_or(defaults.dead_after, Duration::from_secs);
         Ok(Self {
             heartbeat_interval: interval,
             stale_after,
             fleet_cache_ttl,
             pack_ceiling_pct,
             group_cache_ttl,
+            dead_after,
         })
     }
 }

@@ -9,7 +9,11 @@ use std::sync::Arc;
 use aws_config::BehaviorVersion;
 use aws_sdk_dynamodb::config::Credentials;
 use streamfleet_core::credentials::{NodeCredentials, WeakSecret};
-use streamfleet_core::service::{HeartbeatSettings, Heartbeats, LookupSettings, Lookups, NodeGroups};
+use streamfleet_core::fleet::SimulatedFleet;
+use streamfleet_core::service::{
+    Fleets, HeartbeatSettings, Heartbeats, LookupSettings, Lookups, NodeGroups, Pool, Scaler, ScalerSettings,
+    ScalerStores,
+};
 use streamfleet_core::SystemClock;
 use streamfleet_dynamo::DynamoStore;
 use streamfleet_http::{AdminToken, AppState};
@@ -79,9 +83,27 @@ pub fn app_state_with(config: &Config, dynamodb: aws_sdk_dynamodb::Client) -> Re
         group_cache_ttl: tuning.group_cache_ttl,
         ..LookupSettings::default()
     };
+    let fleets = Fleets { aws: None, simulated: Arc::new(SimulatedFleet::new(store.clone())) };
+    let stores = ScalerStores {
+        groups: store.clone(),
+        nodes: store.clone(),
+        lifecycle: store.clone(),
+        scaler: store.clone(),
+    };
+    let scaler_settings = ScalerSettings {
+        plan: streamfleet_core::scaling::PlanSettings {
+            stale_after: tuning.stale_after,
+            dead_after: tuning.dead_after,
+            ..Default::default()
+        },
+        ..ScalerSettings::default()
+    };
+    // Names this process on the scaler leases it takes.
+    let holder = format!("scaler-{}", uuid::Uuid::new_v4().simple());
     Ok(AppState {
         groups: NodeGroups::new(store.clone(), store.clone(), clock.clone(), credentials.clone()),
         heartbeats: Heartbeats::new(
+            store.clone(),
             store.clone(),
             store.clone(),
             clock.clone(),
@@ -91,11 +113,13 @@ pub fn app_state_with(config: &Config, dynamodb: aws_sdk_dynamodb::Client) -> Re
         lookups: Arc::new(Lookups::new(
             store.clone(),
             store.clone(),
-            store,
-            clock,
+            store.clone(),
+            clock.clone(),
             credentials,
             lookup_settings,
         )),
+        scaler: Arc::new(Scaler::new(stores, fleets, clock, scaler_settings, holder)),
+        pool: Pool::new(store),
         admin_token: AdminToken::new(&config.admin_token)?,
     })
 }

@@ -26,6 +26,8 @@ pub enum Action {
     MarkFailed { node: NodeId },
     /// Drop the row of a node that is gone.
     Forget { node: NodeId },
+    /// List an instance the cloud runs for the group but the table did not.
+    Adopt { node: NodeId },
     /// The group was being deleted and has no node left.
     DeleteGroup,
 }
@@ -61,4 +63,17 @@ pub struct Decision {
     pub reason: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub numbers: Option<Numbers>,
+}
+
+/// A decision as the log keeps it: when, and how carrying it out went.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DecisionRecord {
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub at: time::OffsetDateTime,
+    #[serde(flatten)]
+    pub decision: Decision,
+    /// `done`, or what went wrong (the next tick retries).
+    pub outcome: String,
 }

@@ -4,7 +4,7 @@ mod decision;
 mod memory;
 mod plan;
 
-pub use decision::{Action, Decision, Numbers};
+pub use decision::{Action, Decision, DecisionRecord, Numbers};
 pub use memory::ScalerMemory;
 pub use plan::{plan, PlanInput, PlanSettings, Pressure};
 

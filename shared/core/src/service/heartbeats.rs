@@ -12,7 +12,7 @@ use crate::group::GroupStatus;
 use crate::heartbeat::HeartbeatReport;
 use crate::names::{GroupName, NodeId};
 use crate::node::{Node, NodeLoad, NodeState};
-use crate::ports::{GroupStore, NodeStore, StoreError};
+use crate::ports::{GroupStore, NodeLifecycleStore, NodeStore, StoreError};
 use crate::validation::{InvalidInput, Violations};
 
 #[derive(Debug, Clone, Copy)]
@@ -68,6 +68,7 @@ pub struct HeartbeatAck {
 pub struct Heartbeats {
     groups: Arc<dyn GroupStore>,
     nodes: Arc<dyn NodeStore>,
+    lifecycle: Arc<dyn NodeLifecycleStore>,
     clock: Arc<dyn Clock>,
     credentials: NodeCredentials,
     settings: HeartbeatSettings,
@@ -77,11 +78,12 @@ impl Heartbeats {
     pub fn new(
         groups: Arc<dyn GroupStore>,
         nodes: Arc<dyn NodeStore>,
+        lifecycle: Arc<dyn NodeLifecycleStore>,
         clock: Arc<dyn Clock>,
         credentials: NodeCredentials,
         settings: HeartbeatSettings,
     ) -> Self {
-        Self { groups, nodes, clock, credentials, settings }
+        Self { groups, nodes, lifecycle, clock, credentials, settings }
     }
 
     pub fn settings(&self) -> HeartbeatSettings {
@@ -244,17 +246,36 @@ impl Heartbeats {
             last_heartbeat_at: Some(now),
             last_sent_at: Some(report.sent_at),
         };
-        match self.nodes.register_node(&node, generation, now + self.settings.item_ttl).await {
-            Ok(()) => {
-                tracing::info!(group = %group_name, node = %node_id, role = %node.role, region = %node.region, "node enrolled");
-                let node_token = Some(self.credentials.node_token(group_name, node_id));
-                Ok(HeartbeatAck { node, node_token, interval: self.settings.interval })
-            }
-            Err(StoreError::Conflict) => Err(match self.nodes.get_node(group_name, node_id).await? {
-                Some(_) => HeartbeatError::AlreadyEnrolled(node_id.clone()),
-                None => HeartbeatError::Raced,
-            }),
+        let expires = now + self.settings.item_ttl;
+        match self.nodes.register_node(&node, generation, expires).await {
+            Ok(()) => Ok(self.enrolled(node)),
+            Err(StoreError::Conflict) => match self.nodes.get_node(group_name, node_id).await? {
+                // Launched by the fleet and waiting for this first report.
+                Some(launched) if launched.state == NodeState::Pending && launched.last_sent_at.is_none() => {
+                    if launched.role != node.role || launched.region != node.region {
+                        return Err(HeartbeatError::Mismatch {
+                            field: "role or region",
+                            registered: format!("{} in {}", launched.role, launched.region),
+                            reported: format!("{} in {}", node.role, node.region),
+                        });
+                    }
+                    let node = Node { launched_at: launched.launched_at, ..node };
+                    match self.lifecycle.claim_launched(&node, expires).await {
+                        Ok(()) => Ok(self.enrolled(node)),
+                        Err(StoreError::Conflict) => Err(HeartbeatError::AlreadyEnrolled(node_id.clone())),
+                        Err(e) => Err(e.into()),
+                    }
+                }
+                Some(_) => Err(HeartbeatError::AlreadyEnrolled(node_id.clone())),
+                None => Err(HeartbeatError::Raced),
+            },
             Err(e) => Err(e.into()),
         }
+    }
+
+    fn enrolled(&self, node: Node) -> HeartbeatAck {
+        tracing::info!(group = %node.group, node = %node.node_id, role = %node.role, region = %node.region, "node enrolled");
+        let node_token = Some(self.credentials.node_token(&node.group, &node.node_id));
+        HeartbeatAck { node, node_token, interval: self.settings.interval }
     }
 }

@@ -5,8 +5,12 @@ mod fleet_cache;
 mod heartbeats;
 mod lookups;
 mod node_groups;
+mod pool;
 mod pressure;
+mod scaler;
 
 pub use heartbeats::{HeartbeatAck, HeartbeatError, HeartbeatSettings, Heartbeats};
 pub use lookups::{LookupError, LookupSettings, Lookups, Placement, StreamRequest};
 pub use node_groups::{Deletion, EnrollmentKey, GroupError, NodeGroups};
+pub use pool::{Pool, PoolError};
+pub use scaler::{Fleets, Scaler, ScalerError, ScalerSettings, ScalerStores, TickReport};

@@ -7,6 +7,8 @@ pub mod lookups;
 pub mod nodegroups;
 pub mod nodes;
 pub mod openapi;
+pub mod pool;
+pub mod scaler;
 
 /// Paging parameters shared by listings.
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]

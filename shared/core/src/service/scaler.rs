@@ -1,0 +1,418 @@
+//! The scaler's tick: for every group, under a lease so that two ticks
+//! never act on one group at once, reconcile the table with the cloud, plan,
+//! carry the plan out, and log every decision with how it went. A failure in
+//! one group is logged and left to the next tick; the others go on.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::stream::{self, StreamExt};
+use time::OffsetDateTime;
+
+use crate::clock::Clock;
+use crate::group::{Cloud, NodeGroup};
+use crate::names::{GroupName, NodeId};
+use crate::node::{DrainCause, Node, NodeLoad, NodeState};
+use crate::page::PageSize;
+use crate::ports::{
+    Fleet, FleetError, GroupStore, Instance, NodeLifecycleStore, NodeStore, ScalerStore, StoreError,
+};
+use crate::scaling::{
+    plan, Action, Decision, DecisionRecord, PlanInput, PlanSettings, Pressure, ScalerMemory,
+};
+
+#[derive(Debug, Clone, Copy)]
+pub struct ScalerSettings {
+    pub plan: PlanSettings,
+    /// Longer than any tick: a crashed tick's lease lapses after it.
+    pub lease_for: Duration,
+    /// How long decisions stay in the log.
+    pub log_ttl: Duration,
+    /// Groups ticked at once.
+    pub concurrency: usize,
+    /// TTL of node rows the scaler writes.
+    pub node_ttl: Duration,
+}
+
+impl Default for ScalerSettings {
+    fn default() -> Self {
+        Self {
+            plan: PlanSettings::default(),
+            lease_for: Duration::from_secs(300),
+            log_ttl: Duration::from_secs(14 * 24 * 3600),
+            concurrency: 8,
+            node_ttl: Duration::from_secs(24 * 3600),
+        }
+    }
+}
+
+/// The cloud backends, chosen per group by its `cloud`.
+#[derive(Clone)]
+pub struct Fleets {
+    /// Absent where no AWS backend is configured (the local stack).
+    pub aws: Option<Arc<dyn Fleet>>,
+    pub simulated: Arc<dyn Fleet>,
+}
+
+/// The stores the scaler writes to.
+#[derive(Clone)]
+pub struct ScalerStores {
+    pub groups: Arc<dyn GroupStore>,
+    pub nodes: Arc<dyn NodeStore>,
+    pub lifecycle: Arc<dyn NodeLifecycleStore>,
+    pub scaler: Arc<dyn ScalerStore>,
+}
+
+#[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TickReport {
+    pub groups: u32,
+    /// Groups another tick was working on.
+    pub skipped: u32,
+    pub decisions: u32,
+    /// Groups whose tick failed (retried next tick).
+    pub failed: u32,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ScalerError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Fleet(#[from] FleetError),
+    #[error("no AWS backend is configured for group {0}")]
+    NoBackend(GroupName),
+}
+
+enum GroupTick {
+    Done(usize),
+    Skipped,
+}
+
+pub struct Scaler {
+    stores: ScalerStores,
+    fleets: Fleets,
+    clock: Arc<dyn Clock>,
+    settings: ScalerSettings,
+    /// This process's name on the leases it takes.
+    holder: String,
+    /// Numbers this process's ticks, so that two ticks of one process are
+    /// two holders too.
+    ticks: std::sync::atomic::AtomicU64,
+}
+
+impl Scaler {
+    pub fn new(
+        stores: ScalerStores,
+        fleets: Fleets,
+        clock: Arc<dyn Clock>,
+        settings: ScalerSettings,
+        holder: String,
+    ) -> Self {
+        Self { stores, fleets, clock, settings, holder, ticks: std::sync::atomic::AtomicU64::new(0) }
+    }
+
+    /// One tick over every group.
+    pub async fn tick(&self) -> Result<TickReport, ScalerError> {
+        let mut report = TickReport::default();
+        let mut after: Option<GroupName> = None;
+        let page_size = PageSize::parse(Some(100)).expect("100 is a valid page size");
+        loop {
+            let page = self.stores.groups.list_groups(after.as_ref(), page_size).await?;
+            let outcomes: Vec<_> = stream::iter(page.items.into_iter().map(|group| async move {
+                let name = group.name().clone();
+                (name, self.tick_group(&group).await)
+            }))
+            .buffer_unordered(self.settings.concurrency.max(1))
+            .collect()
+            .await;
+            for (name, outcome) in outcomes {
+                report.groups += 1;
+                match outcome {
+                    Ok(GroupTick::Done(decisions)) => report.decisions += decisions as u32,
+                    Ok(GroupTick::Skipped) => report.skipped += 1,
+                    Err(e) => {
+                        report.failed += 1;
+                        tracing::error!(group = %name, error = %e, "scaler tick of the group failed; the next tick retries");
+                    }
+                }
+            }
+            match page.next {
+                Some(next) => after = Some(next),
+                None => return Ok(report),
+            }
+        }
+    }
+
+    /// One tick of one group, if no other tick holds it.
+    pub async fn tick_one(&self, name: &GroupName) -> Result<Option<Vec<DecisionRecord>>, ScalerError> {
+        let Some(group) = self.stores.groups.get_group(name).await? else { return Ok(None) };
+        let now = self.clock.now();
+        let tick = self.ticks.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let holder = format!("{}#{tick}", self.holder);
+        let Some((mut memory, pressure)) =
+            self.stores.scaler.acquire_lease(name, &holder, now, now + self.settings.lease_for).await?
+        else {
+            return Ok(None);
+        };
+        let outcome = self.run(&group, &mut memory, &pressure, now).await;
+        let consumed = if outcome.is_ok() { pressure } else { Pressure::new() };
+        match self.stores.scaler.release_lease(name, &holder, &memory, &consumed).await {
+            // The group was deleted by this tick, or the lease lapsed: the
+            // next tick starts from what is stored.
+            Ok(()) | Err(StoreError::Conflict) => {}
+            Err(e) => return Err(e.into()),
+        }
+        outcome.map(Some)
+    }
+
+    /// The group's decision log, newest first.
+    pub async fn decisions(
+        &self,
+        name: &GroupName,
+        after: Option<&str>,
+        size: PageSize,
+    ) -> Result<Option<crate::page::Page<DecisionRecord, String>>, ScalerError> {
+        if self.stores.groups.get_group(name).await?.is_none() {
+            return Ok(None);
+        }
+        Ok(Some(self.stores.scaler.list_decisions(name, after, size).await?))
+    }
+
+    async fn tick_group(&self, group: &NodeGroup) -> Result<GroupTick, ScalerError> {
+        Ok(match self.tick_one(group.name()).await? {
+            Some(records) => GroupTick::Done(records.len()),
+            None => GroupTick::Skipped,
+        })
+    }
+
+    fn fleet_for(&self, group: &NodeGroup) -> Result<&Arc<dyn Fleet>, ScalerError> {
+        match group.spec.cloud {
+            Cloud::Aws => {
+                self.fleets.aws.as_ref().ok_or_else(|| ScalerError::NoBackend(group.name().clone()))
+            }
+            Cloud::Simulated => Ok(&self.fleets.simulated),
+        }
+    }
+
+    async fn run(
+        &self,
+        group: &NodeGroup,
+        memory: &mut ScalerMemory,
+        pressure: &Pressure,
+        now: OffsetDateTime,
+    ) -> Result<Vec<DecisionRecord>, ScalerError> {
+        let fleet = self.fleet_for(group)?;
+        fleet.prepare(group).await?;
+        let mut nodes = self.stores.nodes.all_nodes(group.name()).await?;
+        let mut records = self.reconcile(group, fleet.as_ref(), &mut nodes, now).await?;
+        let decisions =
+            plan(&PlanInput { group, nodes: &nodes, pressure, memory, now, settings: self.settings.plan });
+        let by_id: BTreeMap<NodeId, Node> = nodes.into_iter().map(|n| (n.node_id.clone(), n)).collect();
+        let mut dead = HashSet::new();
+        for decision in decisions {
+            let outcome = match self
+                .execute(group, fleet.as_ref(), &decision.action, &by_id, &mut dead, memory, now)
+                .await
+            {
+                Ok(outcome) => outcome,
+                Err(e) => format!("failed: {e}"),
+            };
+            tracing::info!(
+                group = %group.name(),
+                role = ?decision.role,
+                region = ?decision.region,
+                action = ?decision.action,
+                reason = %decision.reason,
+                %outcome,
+                "scaler decision"
+            );
+            records.push(DecisionRecord { at: now, decision, outcome });
+        }
+        if !records.is_empty() {
+            self.stores.scaler.record_decisions(group.name(), &records, self.settings.log_ttl).await?;
+        }
+        Ok(records)
+    }
+
+    /// Lines the table up with what the cloud really runs: instances it
+    /// never saw are listed as pending, nodes whose instance is gone are
+    /// dropped, and protection follows sessions.
+    async fn reconcile(
+        &self,
+        group: &NodeGroup,
+        fleet: &dyn Fleet,
+        nodes: &mut Vec<Node>,
+        now: OffsetDateTime,
+    ) -> Result<Vec<DecisionRecord>, ScalerError> {
+        let instances = fleet.instances(group).await?;
+        let mut records = Vec::new();
+        let mut log = |action: Action, node: &Node, reason: &str| {
+            records.push(DecisionRecord {
+                at: now,
+                decision: Decision {
+                    action,
+                    role: Some(node.role),
+                    region: Some(node.region.clone()),
+                    reason: reason.to_owned(),
+                    numbers: None,
+                },
+                outcome: "done".into(),
+            })
+        };
+        for instance in &instances {
+            if nodes.iter().any(|n| n.node_id == instance.node_id) {
+                continue;
+            }
+            let node = launched_node(group, instance, now);
+            match self.stores.lifecycle.add_launched(&node, now + self.settings.node_ttl).await {
+                Ok(()) | Err(StoreError::Conflict) => {}
+                Err(e) => return Err(e.into()),
+            }
+            log(
+                Action::Adopt { node: node.node_id.clone() },
+                &node,
+                "the cloud runs an instance the table did not list",
+            );
+            nodes.push(node);
+        }
+        let running: HashSet<&NodeId> = instances.iter().map(|i| &i.node_id).collect();
+        let mut gone = Vec::new();
+        for node in nodes.iter().filter(|n| n.launched_at.is_some() && !running.contains(&n.node_id)) {
+            match self.stores.lifecycle.forget_node(group.name(), &node.node_id).await {
+                Ok(()) | Err(StoreError::Conflict) => {}
+                Err(e) => return Err(e.into()),
+            }
+            log(Action::Forget { node: node.node_id.clone() }, node, "its instance is gone from the cloud");
+            gone.push(node.node_id.clone());
+        }
+        nodes.retain(|n| !gone.contains(&n.node_id));
+        for instance in &instances {
+            let Some(node) = nodes.iter().find(|n| n.node_id == instance.node_id) else { continue };
+            let wanted =
+                node.load.sessions() > 0 && matches!(node.state, NodeState::InService | NodeState::Draining);
+            if instance.protected != wanted {
+                fleet.set_protection(group, node, wanted).await?;
+                tracing::info!(group = %group.name(), node = %node.node_id, protected = wanted, "scale-in protection follows sessions");
+            }
+        }
+        Ok(records)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn execute(
+        &self,
+        group: &NodeGroup,
+        fleet: &dyn Fleet,
+        action: &Action,
+        nodes: &BTreeMap<NodeId, Node>,
+        dead: &mut HashSet<NodeId>,
+        memory: &mut ScalerMemory,
+        now: OffsetDateTime,
+    ) -> Result<String, ScalerError> {
+        let name = group.name();
+        let lifecycle = &self.stores.lifecycle;
+        let changed = |result: Result<(), StoreError>| match result {
+            Ok(()) => Ok("done".to_owned()),
+            Err(StoreError::Conflict) => Ok("skipped: the node changed meanwhile".to_owned()),
+            Err(e) => Err(ScalerError::from(e)),
+        };
+        match action {
+            Action::Launch { role, region, count } => {
+                memory.record_scale_out(*role, region, now);
+                let started = fleet.launch(group, *role, region, *count).await?;
+                for instance in &started {
+                    lifecycle
+                        .add_launched(&launched_node(group, instance, now), now + self.settings.node_ttl)
+                        .await?;
+                }
+                Ok(match (group.spec.cloud, started.len() as u32) {
+                    (Cloud::Aws, _) => format!("done: desired capacity raised by {count}"),
+                    (Cloud::Simulated, got) if got == *count => format!("done: launched {count}"),
+                    (Cloud::Simulated, got) => {
+                        format!("partial: launched {got} of {count} (provision pool exhausted)")
+                    }
+                })
+            }
+            Action::Readmit { node } => {
+                if let Some(n) = nodes.get(node) {
+                    memory.record_scale_out(n.role, &n.region, now);
+                }
+                changed(
+                    lifecycle
+                        .transition(name, node, &[NodeState::Draining], NodeState::InService, None, now)
+                        .await,
+                )
+            }
+            Action::Drain { node, cause } => {
+                if let (Some(n), DrainCause::ScaleIn) = (nodes.get(node), cause) {
+                    memory.record_scale_in(n.role, &n.region, now);
+                }
+                changed(
+                    lifecycle
+                        .transition(
+                            name,
+                            node,
+                            &[NodeState::InService],
+                            NodeState::Draining,
+                            Some(*cause),
+                            now,
+                        )
+                        .await,
+                )
+            }
+            Action::MarkDead { node } => {
+                dead.insert(node.clone());
+                changed(
+                    lifecycle
+                        .transition(name, node, &[NodeState::InService], NodeState::Dead, None, now)
+                        .await,
+                )
+            }
+            Action::MarkFailed { node } => {
+                dead.insert(node.clone());
+                changed(
+                    lifecycle
+                        .transition(name, node, &[NodeState::Pending], NodeState::Failed, None, now)
+                        .await,
+                )
+            }
+            Action::Terminate { node, .. } => {
+                let Some(n) = nodes.get(node) else { return Ok("skipped: unknown node".into()) };
+                let is_dead = dead.contains(node) || matches!(n.state, NodeState::Dead | NodeState::Failed);
+                fleet.terminate(group, n, is_dead).await?;
+                changed(lifecycle.forget_node(name, node).await)
+            }
+            // Reconciliation carries these out itself; a plan never holds them.
+            Action::Forget { .. } | Action::Adopt { .. } => Ok("done".into()),
+            Action::DeleteGroup => match self.stores.groups.delete_group(group).await {
+                Ok(()) => Ok("done: group deleted".into()),
+                Err(StoreError::Conflict) => Ok("skipped: the group changed meanwhile".into()),
+                Err(e) => Err(e.into()),
+            },
+        }
+    }
+}
+
+/// The row of a node the cloud started: pending until its first heartbeat.
+fn launched_node(group: &NodeGroup, instance: &Instance, now: OffsetDateTime) -> Node {
+    Node {
+        group: group.name().clone(),
+        node_id: instance.node_id.clone(),
+        role: instance.role,
+        region: instance.region.clone(),
+        zone: instance.zone.clone(),
+        state: NodeState::Pending,
+        cordoned: false,
+        drain_cause: None,
+        host: instance.host.clone(),
+        endpoints: BTreeMap::new(),
+        streams: vec![],
+        load: NodeLoad::default(),
+        state_since: now,
+        launched_at: Some(now),
+        last_heartbeat_at: None,
+        last_sent_at: None,
+    }
+}

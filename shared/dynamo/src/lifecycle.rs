@@ -1,0 +1,131 @@
+//! Node writes the control plane owns: launched rows, state transitions,
+//! removal, and the first report of a launched node. Every change of the
+//! node count happens in the same transaction as the node write.
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem, Update};
+use streamfleet_core::names::{GroupName, NodeId};
+use streamfleet_core::node::{DrainCause, Node, NodeState};
+use streamfleet_core::ports::{NodeLifecycleStore, StoreResult};
+use time::OffsetDateTime;
+
+use crate::attr::{encode_value, key, n, rfc3339, set_expression, Item};
+use crate::error::store_error;
+use crate::keys::{group_pk, node_sk, GROUP_SK};
+use crate::nodes::to_item;
+use crate::schema::PK;
+use crate::DynamoStore;
+
+impl DynamoStore {
+    fn count_nodes(&self, group: &GroupName, by: i64) -> TransactWriteItem {
+        let update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(group_pk(group), GROUP_SK)))
+            .update_expression("ADD #nodes :by")
+            .condition_expression("attribute_exists(#pk)")
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_names("#nodes", "nodeCount")
+            .expression_attribute_values(":by", n(by))
+            .build()
+            .expect("update is complete");
+        TransactWriteItem::builder().update(update).build()
+    }
+}
+
+#[async_trait]
+impl NodeLifecycleStore for DynamoStore {
+    async fn add_launched(&self, node: &Node, expires_at: OffsetDateTime) -> StoreResult<()> {
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(to_item(node, expires_at)?))
+            .condition_expression("attribute_not_exists(#pk)")
+            .expression_attribute_names("#pk", PK)
+            .build()
+            .expect("put is complete");
+        self.transact(vec![TransactWriteItem::builder().put(put).build(), self.count_nodes(&node.group, 1)])
+            .await
+    }
+
+    async fn transition(
+        &self,
+        group: &GroupName,
+        node: &NodeId,
+        from: &[NodeState],
+        to: NodeState,
+        cause: Option<DrainCause>,
+        now: OffsetDateTime,
+    ) -> StoreResult<()> {
+        let allowed: Vec<String> = (0..from.len()).map(|i| format!(":from{i}")).collect();
+        let mut request = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(group_pk(group), &node_sk(node))))
+            .condition_expression(format!("#state IN ({})", allowed.join(", ")))
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_names("#since", "stateSince")
+            .expression_attribute_names("#cause", "drainCause")
+            .expression_attribute_values(":to", encode_value("state", &to)?)
+            .expression_attribute_values(":now", rfc3339(now));
+        for (name, state) in allowed.iter().zip(from) {
+            request = request.expression_attribute_values(name, encode_value("state", state)?);
+        }
+        request = match cause {
+            Some(cause) => request
+                .update_expression("SET #state = :to, #since = :now, #cause = :cause")
+                .expression_attribute_values(":cause", encode_value("drain cause", &cause)?),
+            None => request.update_expression("SET #state = :to, #since = :now REMOVE #cause"),
+        };
+        request.send().await.map_err(|e| store_error("UpdateItem", &self.table, e))?;
+        Ok(())
+    }
+
+    async fn forget_node(&self, group: &GroupName, node: &NodeId) -> StoreResult<()> {
+        let delete = Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(group_pk(group), &node_sk(node))))
+            .condition_expression("attribute_exists(#pk)")
+            .expression_attribute_names("#pk", PK)
+            .build()
+            .expect("delete is complete");
+        self.transact(vec![TransactWriteItem::builder().delete(delete).build(), self.count_nodes(group, -1)])
+            .await
+    }
+
+    async fn claim_launched(&self, node: &Node, expires_at: OffsetDateTime) -> StoreResult<()> {
+        let item: Item = to_item(node, expires_at)?;
+        let fields = [
+            "state",
+            "stateSince",
+            "host",
+            "endpoints",
+            "streams",
+            "load",
+            "zone",
+            "lastHeartbeatAt",
+            "lastSentAt",
+            "sentMs",
+            crate::schema::TTL,
+        ];
+        let (expression, names, mut values) = set_expression(&item, &fields);
+        values.insert(":pending".into(), encode_value("state", &NodeState::Pending)?);
+        let mut names = names;
+        names.insert("#pk".into(), PK.into());
+        names.insert("#cstate".into(), "state".into());
+        names.insert("#csent".into(), "sentMs".into());
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(group_pk(&node.group), &node_sk(&node.node_id))))
+            .update_expression(expression)
+            .condition_expression(
+                "attribute_exists(#pk) AND #cstate = :pending AND attribute_not_exists(#csent)",
+            )
+            .set_expression_attribute_names(Some(names))
+            .set_expression_attribute_values(Some(values))
+            .send()
+            .await
+            .map_err(|e| store_error("UpdateItem", &self.table, e))?;
+        Ok(())
+    }
+}

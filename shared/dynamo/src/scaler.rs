@@ -1,0 +1,208 @@
+//! The scaler's item per group (`pk = GROUP#<name>, sk = SCALER`: lease,
+//! memory, and the pressure lookups add) and the decision log
+//! (`sk = EVENT#<ms>#<seq>`, read newest first, kept by TTL).
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, ReturnValue, WriteRequest};
+use streamfleet_core::group::Role;
+use streamfleet_core::names::{GroupName, Region};
+use streamfleet_core::page::{Page, PageSize};
+use streamfleet_core::ports::{ScalerStore, StoreError, StoreResult};
+use streamfleet_core::scaling::{DecisionRecord, Pressure, ScalerMemory};
+use time::OffsetDateTime;
+
+use crate::attr::{decode, encode, encode_value, epoch_millis, epoch_secs, key, n, s, Item};
+use crate::error::store_error;
+use crate::keys::{event_sk, group_pk, is_event_sk, EVENT_SK_PREFIX, SCALER_SK};
+use crate::schema::{PK, SK, TTL};
+use crate::DynamoStore;
+
+const PRESSURE_PREFIX: &str = "pressure:";
+
+/// The scaler item's counter of refused lookups for one role and region.
+pub fn pressure_attribute(role: Role, region: &Region) -> String {
+    format!("{PRESSURE_PREFIX}{role}:{region}")
+}
+
+fn pressure_of(item: &Item) -> Pressure {
+    item.iter()
+        .filter_map(|(name, value)| {
+            let (role, region) = name.strip_prefix(PRESSURE_PREFIX)?.split_once(':')?;
+            let role = Role::try_from(role.to_owned()).ok()?;
+            let region = Region::parse(region).ok()?;
+            let count: u32 = value.as_n().ok()?.parse().ok()?;
+            (count > 0).then_some(((role, region), count))
+        })
+        .collect()
+}
+
+impl DynamoStore {
+    pub(crate) async fn add_scaler_pressure(
+        &self,
+        group: &GroupName,
+        role: Role,
+        region: &Region,
+        lookups: u32,
+    ) -> StoreResult<()> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(group_pk(group), SCALER_SK)))
+            .update_expression("ADD #pressure :count")
+            .expression_attribute_names("#pressure", pressure_attribute(role, region))
+            .expression_attribute_values(":count", n(lookups))
+            .send()
+            .await
+            .map_err(|e| store_error("UpdateItem", &self.table, e))?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl ScalerStore for DynamoStore {
+    async fn acquire_lease(
+        &self,
+        group: &GroupName,
+        holder: &str,
+        now: OffsetDateTime,
+        until: OffsetDateTime,
+    ) -> StoreResult<Option<(ScalerMemory, Pressure)>> {
+        let taken = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(group_pk(group), SCALER_SK)))
+            .update_expression("SET #holder = :me, #until = :until")
+            .condition_expression("attribute_not_exists(#until) OR #until < :now OR #holder = :me")
+            .expression_attribute_names("#holder", "leaseHolder")
+            .expression_attribute_names("#until", "leaseUntil")
+            .expression_attribute_values(":me", s(holder))
+            .expression_attribute_values(":until", epoch_millis(until))
+            .expression_attribute_values(":now", epoch_millis(now))
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await;
+        let item = match taken {
+            Ok(output) => output.attributes.unwrap_or_default(),
+            Err(e) => {
+                return match store_error("UpdateItem", &self.table, e) {
+                    StoreError::Conflict => Ok(None),
+                    other => Err(other),
+                }
+            }
+        };
+        let memory = match item.get("memory") {
+            Some(AttributeValue::M(map)) => decode("scaler memory", map.clone())?,
+            _ => ScalerMemory::default(),
+        };
+        Ok(Some((memory, pressure_of(&item))))
+    }
+
+    async fn release_lease(
+        &self,
+        group: &GroupName,
+        holder: &str,
+        memory: &ScalerMemory,
+        consumed: &Pressure,
+    ) -> StoreResult<()> {
+        let mut expression = String::from("SET #memory = :memory, #until = :zero");
+        let mut request = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(group_pk(group), SCALER_SK)))
+            .condition_expression("#holder = :me")
+            .expression_attribute_names("#holder", "leaseHolder")
+            .expression_attribute_names("#until", "leaseUntil")
+            .expression_attribute_names("#memory", "memory")
+            .expression_attribute_values(":me", s(holder))
+            .expression_attribute_values(":zero", n(0))
+            .expression_attribute_values(":memory", encode_value("scaler memory", memory)?);
+        // Subtract what this tick consumed, so that refusals counted
+        // meanwhile are kept for the next one.
+        for (i, ((role, region), count)) in consumed.iter().enumerate() {
+            expression.push_str(if i == 0 { " ADD " } else { ", " });
+            expression.push_str(&format!("#p{i} :p{i}"));
+            request = request
+                .expression_attribute_names(format!("#p{i}"), pressure_attribute(*role, region))
+                .expression_attribute_values(format!(":p{i}"), n(-i64::from(*count)));
+        }
+        request
+            .update_expression(expression)
+            .send()
+            .await
+            .map_err(|e| store_error("UpdateItem", &self.table, e))?;
+        Ok(())
+    }
+
+    async fn record_decisions(
+        &self,
+        group: &GroupName,
+        records: &[DecisionRecord],
+        ttl: Duration,
+    ) -> StoreResult<()> {
+        let mut requests = Vec::with_capacity(records.len());
+        for (seq, record) in records.iter().enumerate() {
+            let mut item = encode("decision", record)?;
+            item.extend(key(group_pk(group), &event_sk(record.at.unix_timestamp_nanos() / 1_000_000, seq)));
+            item.insert(TTL.to_owned(), epoch_secs(record.at + ttl));
+            let put = PutRequest::builder().set_item(Some(item)).build().expect("put request is complete");
+            requests.push(WriteRequest::builder().put_request(put).build());
+        }
+        for chunk in requests.chunks(25) {
+            let mut pending = HashMap::from([(self.table.clone(), chunk.to_vec())]);
+            // Unprocessed items (throttling) are retried a few times.
+            for _ in 0..5 {
+                let output = self
+                    .client
+                    .batch_write_item()
+                    .set_request_items(Some(pending))
+                    .send()
+                    .await
+                    .map_err(|e| store_error("BatchWriteItem", &self.table, e))?;
+                match output.unprocessed_items.filter(|left| left.values().any(|v| !v.is_empty())) {
+                    Some(left) => {
+                        pending = left;
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
+                    None => break,
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn list_decisions(
+        &self,
+        group: &GroupName,
+        after: Option<&str>,
+        size: PageSize,
+    ) -> StoreResult<Page<DecisionRecord, String>> {
+        let start = after.filter(|sk| is_event_sk(sk)).map(|sk| key(group_pk(group), sk));
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("#pk = :pk AND begins_with(#sk, :event)")
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_names("#sk", SK)
+            .expression_attribute_values(":pk", s(group_pk(group)))
+            .expression_attribute_values(":event", s(EVENT_SK_PREFIX))
+            .scan_index_forward(false)
+            .set_exclusive_start_key(start)
+            .limit(i32::from(size.get()))
+            .send()
+            .await
+            .map_err(|e| store_error("Query", &self.table, e))?;
+        let mut items = Vec::new();
+        let mut last_sk = None;
+        for item in output.items.unwrap_or_default() {
+            last_sk = item.get(SK).and_then(|v| v.as_s().ok()).cloned();
+            items.push(decode("decision", item)?);
+        }
+        Ok(Page { items, next: output.last_evaluated_key.and(last_sk) })
+    }
+}

@@ -1,0 +1,81 @@
+//! Driving the scaler in tests: a simulated-cloud group, its pool, ticks.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+use crate::nodes::Report;
+use crate::{body, group_spec, TestApp};
+
+/// A simulated-cloud group in eu-west-1: origins 1–2 (capacity 100), edges
+/// 1–`edge_max` (capacity 10, step 1), no cooldowns unless set.
+pub fn simulated_group(name: &str, edge_max: u32) -> Value {
+    let mut spec = group_spec(name);
+    spec["cloud"] = json!("simulated");
+    spec["regions"] = json!([{"region": "eu-west-1"}]);
+    spec["roles"] = json!({
+        "origin": {
+            "launch": {"instanceType": "c6i.large", "connectionCapacity": 100},
+            "scale": {"min": 1, "max": 2, "scaleOutCooldownSecs": 0, "scaleInCooldownSecs": 0}
+        },
+        "edge": {
+            "launch": {"instanceType": "c6i.large", "connectionCapacity": 10},
+            "scale": {"min": 1, "max": edge_max, "step": 1, "scaleOutCooldownSecs": 0, "scaleInCooldownSecs": 0}
+        }
+    });
+    spec
+}
+
+impl TestApp {
+    pub async fn add_pool_hosts(&self, count: usize, region: &str) {
+        for i in 0..count {
+            let host =
+                json!({"hostId": format!("h-{i}"), "region": region, "address": format!("10.0.0.{i}")});
+            let response = self.admin(Method::POST, "/v1/pool/hosts").json(&host).send().await.unwrap();
+            assert_eq!(response.status(), StatusCode::CREATED);
+        }
+    }
+
+    pub async fn pool(&self) -> Vec<Value> {
+        body(self.admin(Method::GET, "/v1/pool/hosts").send().await.unwrap())
+            .await
+            .as_array()
+            .unwrap()
+            .clone()
+    }
+
+    /// One scaler tick of the group; returns its decisions.
+    pub async fn tick(&self, group: &str) -> Vec<Value> {
+        let response =
+            self.admin(Method::POST, &format!("/v1/nodegroups/{group}/tick")).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        body(response).await.as_array().unwrap().clone()
+    }
+
+    pub async fn nodes(&self, group: &str) -> Vec<Value> {
+        let page =
+            body(self.admin(Method::GET, &format!("/v1/nodegroups/{group}/nodes")).send().await.unwrap())
+                .await;
+        page["items"].as_array().unwrap().clone()
+    }
+
+    /// The ids of the group's nodes of a role in a state.
+    pub async fn node_ids(&self, group: &str, role: &str, state: &str) -> Vec<String> {
+        self.nodes(group)
+            .await
+            .into_iter()
+            .filter(|n| n["role"] == role && n["state"] == state)
+            .map(|n| n["nodeId"].as_str().unwrap().to_owned())
+            .collect()
+    }
+}
+
+/// The actions of some decisions, as `type` strings.
+pub fn action_types(decisions: &[Value]) -> Vec<String> {
+    decisions.iter().map(|d| d["action"]["type"].as_str().unwrap().to_owned()).collect()
+}
+
+/// A pool host's report as a node of `role`, by its host id.
+pub fn host_report(role: &'static str, host: &str) -> Report {
+    let address = format!("10.0.0.{}", host.trim_start_matches("h-"));
+    Report::new(role, "eu-west-1", &address)
+}
