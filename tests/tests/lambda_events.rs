@@ -87,6 +87,13 @@ async fn every_fixture_runs_through_its_function() {
         2
     );
     assert_eq!(body(&expect(&nodegroups, "enrollment-key-rotate", 200).await)["generation"], 2);
+    assert_eq!(body(&expect(&nodegroups, "pool-add", 201).await)["state"], "available");
+    assert_eq!(body(&expect(&nodegroups, "pool-list", 200).await)[0]["hostId"], "host-1");
+    assert_eq!(body(&expect(&nodegroups, "pool-reset", 409).await)["code"], "not_terminated");
+    // The group is on AWS and this stack has no AWS backend: logged, not fatal.
+    assert_eq!(body(&expect(&nodegroups, "scaler-tick", 200).await)["failed"], 1);
+    assert_eq!(body(&expect(&nodegroups, "nodegroups-tick", 409).await)["code"], "no_backend");
+    assert!(body(&expect(&nodegroups, "nodegroups-events", 200).await)["items"].is_array());
     assert_eq!(body(&expect(&nodegroups, "nodegroups-delete", 202).await)["status"], "deleting");
 
     assert_eq!(body(&expect(&nodegroups, "health", 200).await)["status"], "ok");
@@ -100,4 +107,18 @@ async fn each_function_serves_only_its_own_routes() {
     let heartbeat = streamfleet_http::heartbeat_app(state);
     assert_eq!(status(&invoke(&lookup, "nodegroups-list").await), 404);
     assert_eq!(status(&invoke(&heartbeat, "lookup-publish").await), 404);
+}
+
+#[tokio::test]
+async fn the_scheduled_event_ticks_every_group() {
+    let state = state(&fresh_config().await).await;
+    let event: Value = fixture_at("events/eventbridge/scheduled.json");
+    let report = streamfleet_runtime::scheduled_tick(&state.scaler, LambdaEvent::new(event, Context::default()))
+        .await
+        .expect("the tick runs");
+    assert_eq!((report.groups, report.failed), (0, 0));
+}
+
+fn fixture_at(path: &str) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(repo_root().join(path)).unwrap()).unwrap()
 }

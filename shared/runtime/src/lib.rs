@@ -132,3 +132,36 @@ pub async fn run_http_function(app: fn(AppState) -> axum::Router) -> Result<(), 
     let state = app_state(&config).await?;
     lambda_http::run(app(state)).await
 }
+
+/// One scheduled tick: the event only says "now"; every group is ticked.
+/// A failed group is logged and retried next tick, so the invocation fails
+/// only when the groups could not even be listed (then the Lambda retry and
+/// its dead-letter target see it).
+pub async fn scheduled_tick(
+    scaler: &streamfleet_core::service::Scaler,
+    event: lambda_runtime::LambdaEvent<serde_json::Value>,
+) -> Result<streamfleet_core::service::TickReport, lambda_runtime::Error> {
+    let (payload, context) = event.into_parts();
+    tracing::info!(
+        request = %context.request_id,
+        event = payload.get("id").and_then(|v| v.as_str()).unwrap_or("-"),
+        time = payload.get("time").and_then(|v| v.as_str()).unwrap_or("-"),
+        "scheduled scaler tick"
+    );
+    let report = scaler.tick().await?;
+    tracing::info!(groups = report.groups, decisions = report.decisions, skipped = report.skipped, failed = report.failed, "tick done");
+    Ok(report)
+}
+
+/// The whole `main` of the scaler function.
+pub async fn run_scheduled_scaler() -> Result<(), lambda_runtime::Error> {
+    init_tracing();
+    let config = Config::from_env()?;
+    let state = app_state(&config).await?;
+    let scaler = state.scaler.clone();
+    lambda_runtime::run(lambda_runtime::service_fn(move |event| {
+        let scaler = scaler.clone();
+        async move { scheduled_tick(&scaler, event).await }
+    }))
+    .await
+}
