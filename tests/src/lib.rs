@@ -45,7 +45,14 @@ pub async fn fresh_config() -> Config {
     fresh_config_with(Tuning::default()).await
 }
 
+/// Logs of the code under test, shown for failing tests (`RUST_LOG` sets the level).
+fn init_test_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into());
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_test_writer().try_init();
+}
+
 pub async fn fresh_config_with(tuning: Tuning) -> Config {
+    init_test_tracing();
     let config = Config {
         table: format!("test-{}", uuid::Uuid::new_v4().simple()),
         admin_token: SecretString::from(ADMIN_TOKEN),
@@ -80,8 +87,9 @@ pub async fn spawn_app_with(tuning: Tuning) -> TestApp {
 pub async fn spawn_counted_app(tuning: Tuning) -> (TestApp, CallCounter) {
     let config = fresh_config_with(tuning).await;
     let counter = CallCounter::default();
-    let client = counter.instrument(&aws_sdk_dynamodb::Client::new(&aws_config(&config).await));
-    let state = app_state_with(&config, client).expect("application state builds");
+    let sdk = aws_config(&config).await;
+    let client = counter.instrument(&aws_sdk_dynamodb::Client::new(&sdk));
+    let state = app_state_with(&config, &sdk, client).expect("application state builds");
     (serve(config, state).await, counter)
 }
 

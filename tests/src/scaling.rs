@@ -79,3 +79,59 @@ pub fn host_report(role: &'static str, host: &str) -> Report {
     let address = format!("10.0.0.{}", host.trim_start_matches("h-"));
     Report::new(role, "eu-west-1", &address)
 }
+
+/// The moto region the AWS scenarios run in.
+pub const AWS_REGION: &str = "us-east-1";
+
+impl TestApp {
+    pub async fn autoscaling(&self) -> aws_sdk_autoscaling::Client {
+        let sdk = streamfleet_runtime::aws_config(&self.config).await;
+        let config = aws_sdk_autoscaling::config::Builder::from(&sdk).region(aws_config_region()).build();
+        aws_sdk_autoscaling::Client::from_conf(config)
+    }
+
+    /// An AMI the emulator knows.
+    pub async fn some_image(&self) -> String {
+        let sdk = streamfleet_runtime::aws_config(&self.config).await;
+        let ec2 = aws_sdk_ec2::Client::from_conf(
+            aws_sdk_ec2::config::Builder::from(&sdk).region(aws_config_region()).build(),
+        );
+        let images = ec2.describe_images().owners("amazon").send().await.unwrap();
+        images.images().iter().filter_map(|i| i.image_id()).find(|id| id.len() <= 21).unwrap().to_owned()
+    }
+
+    /// The ASG's desired capacity and its instances as (id, protected).
+    pub async fn asg(&self, name: &str) -> (i32, Vec<(String, bool)>) {
+        let output = self
+            .autoscaling()
+            .await
+            .describe_auto_scaling_groups()
+            .auto_scaling_group_names(name)
+            .send()
+            .await
+            .unwrap();
+        let asg = output.auto_scaling_groups().first().expect("the ASG exists").clone();
+        let instances = asg
+            .instances()
+            .iter()
+            .filter(|i| !i.lifecycle_state().is_some_and(|s| s.as_str().starts_with("Terminat")))
+            .map(|i| (i.instance_id().unwrap().to_owned(), i.protected_from_scale_in().unwrap_or(false)))
+            .collect();
+        (asg.desired_capacity().unwrap_or(0), instances)
+    }
+}
+
+fn aws_config_region() -> aws_sdk_autoscaling::config::Region {
+    aws_sdk_autoscaling::config::Region::new(AWS_REGION)
+}
+
+/// An AWS group in `AWS_REGION` with the same shape as `simulated_group`.
+pub fn aws_group(name: &str, image: &str) -> Value {
+    let mut spec = simulated_group(name, 4);
+    spec["cloud"] = json!("aws");
+    spec["regions"] = json!([{"region": AWS_REGION}]);
+    for role in ["origin", "edge"] {
+        spec["roles"][role]["launch"]["imageId"] = json!(image);
+    }
+    spec
+}

@@ -222,6 +222,9 @@ impl From<ScalerError> for ApiError {
     fn from(error: ScalerError) -> Self {
         match error {
             ScalerError::Store(store) => store.into(),
+            ScalerError::Fleet(e @ streamfleet_core::ports::FleetError::Refused(_)) => {
+                Self::new(StatusCode::CONFLICT, "cloud_refused", e.to_string())
+            }
             ScalerError::Fleet(e) => {
                 tracing::error!(error = %e, "the cloud backend failed");
                 Self::new(

@@ -64,12 +64,17 @@ pub enum StartError {
 /// Builds the store and services from a configuration.
 pub async fn app_state(config: &Config) -> Result<AppState, StartError> {
     let sdk = aws_config(config).await;
-    app_state_with(config, aws_sdk_dynamodb::Client::new(&sdk))
+    let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
+    app_state_with(config, &sdk, dynamodb)
 }
 
 /// Builds the services on a given DynamoDB client (the benchmarks pass one
 /// that counts its calls).
-pub fn app_state_with(config: &Config, dynamodb: aws_sdk_dynamodb::Client) -> Result<AppState, StartError> {
+pub fn app_state_with(
+    config: &Config,
+    sdk: &aws_config::SdkConfig,
+    dynamodb: aws_sdk_dynamodb::Client,
+) -> Result<AppState, StartError> {
     let store = Arc::new(DynamoStore::new(dynamodb, config.table.clone()));
     let clock = Arc::new(SystemClock);
     let credentials = NodeCredentials::new(config.node_secret.clone())?;
@@ -83,7 +88,10 @@ pub fn app_state_with(config: &Config, dynamodb: aws_sdk_dynamodb::Client) -> Re
         group_cache_ttl: tuning.group_cache_ttl,
         ..LookupSettings::default()
     };
-    let fleets = Fleets { aws: None, simulated: Arc::new(SimulatedFleet::new(store.clone())) };
+    let fleets = Fleets {
+        aws: Some(Arc::new(streamfleet_aws_fleet::AwsFleet::new(sdk.clone()))),
+        simulated: Arc::new(SimulatedFleet::new(store.clone())),
+    };
     let stores = ScalerStores {
         groups: store.clone(),
         nodes: store.clone(),
@@ -149,7 +157,13 @@ pub async fn scheduled_tick(
         "scheduled scaler tick"
     );
     let report = scaler.tick().await?;
-    tracing::info!(groups = report.groups, decisions = report.decisions, skipped = report.skipped, failed = report.failed, "tick done");
+    tracing::info!(
+        groups = report.groups,
+        decisions = report.decisions,
+        skipped = report.skipped,
+        failed = report.failed,
+        "tick done"
+    );
     Ok(report)
 }
 

@@ -1,0 +1,318 @@
+//! The AWS cloud backend: one EC2 Auto Scaling group per (node group, role,
+//! region), `sf-<group>-<role>-<region>`, created from the role's launch
+//! settings. streamfleet drives desired capacity itself (min size 0), removes
+//! exactly the instances it chose (`TerminateInstanceInAutoScalingGroup`
+//! with decrement), and keeps instances with sessions protected from any
+//! scale-in the ASG would start on its own.
+
+mod clients;
+mod names;
+
+use async_trait::async_trait;
+use aws_sdk_autoscaling::types::{LaunchTemplateSpecification, Tag};
+use aws_sdk_ec2::types::{RequestLaunchTemplateData, ResourceType, TagSpecification};
+use streamfleet_core::group::{LaunchSettings, NodeGroup, Role};
+use streamfleet_core::names::{NodeId, Region, Zone};
+use streamfleet_core::node::Node;
+use streamfleet_core::ports::{Fleet, FleetError, Instance};
+
+pub use clients::Clients;
+pub use names::{asg_name, template_name};
+
+pub struct AwsFleet {
+    clients: Clients,
+}
+
+impl AwsFleet {
+    pub fn new(sdk: aws_config::SdkConfig) -> Self {
+        Self { clients: Clients::new(sdk) }
+    }
+}
+
+/// A refusal (a bad template, a quota) is the operator's to fix and says so
+/// with the AWS error code; anything else (network, throttling) is retried
+/// by the next tick. The SDK's full text goes to the log only.
+fn failed<E, R>(operation: &'static str, error: aws_sdk_autoscaling::error::SdkError<E, R>) -> FleetError
+where
+    E: aws_sdk_autoscaling::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    tracing::error!(operation, error = %aws_sdk_autoscaling::error::DisplayErrorContext(&error), "AWS call failed");
+    let code = error.as_service_error().and_then(|e| e.code()).map(str::to_owned);
+    match code {
+        Some(code)
+            if !code.contains("Throttl")
+                && !code.contains("Unavailable")
+                && !code.contains("InternalFailure") =>
+        {
+            FleetError::Refused(format!("{operation}: {code}"))
+        }
+        _ => FleetError::Unavailable(Box::new(error)),
+    }
+}
+
+/// The instance's address for clients: public DNS, public IP, else private IP.
+fn address(instance: &aws_sdk_ec2::types::Instance) -> Option<String> {
+    [instance.public_dns_name(), instance.public_ip_address(), instance.private_ip_address()]
+        .into_iter()
+        .flatten()
+        .find(|a| !a.is_empty())
+        .map(str::to_owned)
+}
+
+impl AwsFleet {
+    /// The launch template a role launches from: the operator's, or one
+    /// streamfleet keeps from `imageId` + `instanceType`.
+    async fn template(
+        &self,
+        group: &NodeGroup,
+        role: Role,
+        region: &Region,
+        launch: &LaunchSettings,
+    ) -> Result<LaunchTemplateSpecification, FleetError> {
+        if let Some(reference) = &launch.launch_template {
+            return Ok(LaunchTemplateSpecification::builder()
+                .set_launch_template_id(reference.id.clone())
+                .set_launch_template_name(reference.name.clone())
+                .version(reference.version.clone().unwrap_or_else(|| "$Default".into()))
+                .build());
+        }
+        let name = template_name(group.name(), role);
+        let ec2 = self.clients.ec2(region);
+        let existing = ec2.describe_launch_templates().launch_template_names(&name).send().await;
+        let exists = existing.as_ref().is_ok_and(|o| !o.launch_templates().is_empty());
+        if !exists {
+            let image = launch.image_id.as_ref().ok_or_else(|| {
+                FleetError::Refused(format!("role {role} has neither imageId nor launchTemplate"))
+            })?;
+            let data = RequestLaunchTemplateData::builder()
+                .image_id(image.as_str())
+                .instance_type(launch.instance_type.as_str().into())
+                .build();
+            ec2.create_launch_template()
+                .launch_template_name(&name)
+                .launch_template_data(data)
+                .tag_specifications(
+                    TagSpecification::builder()
+                        .resource_type(ResourceType::LaunchTemplate)
+                        .tags(
+                            aws_sdk_ec2::types::Tag::builder()
+                                .key("streamfleet:group")
+                                .value(group.name().as_str())
+                                .build(),
+                        )
+                        .build(),
+                )
+                .send()
+                .await
+                .map_err(|e| failed("CreateLaunchTemplate", e))?;
+        }
+        Ok(LaunchTemplateSpecification::builder().launch_template_name(name).version("$Latest").build())
+    }
+
+    async fn zones(&self, region: &Region, wanted: &[Zone]) -> Result<Vec<String>, FleetError> {
+        if !wanted.is_empty() {
+            return Ok(wanted.iter().map(|z| z.to_string()).collect());
+        }
+        let zones = self
+            .clients
+            .ec2(region)
+            .describe_availability_zones()
+            .send()
+            .await
+            .map_err(|e| failed("DescribeAvailabilityZones", e))?;
+        Ok(zones
+            .availability_zones()
+            .iter()
+            .filter_map(|z| z.zone_name().map(str::to_owned))
+            .take(3)
+            .collect())
+    }
+
+    async fn describe(
+        &self,
+        group: &NodeGroup,
+        role: Role,
+        region: &Region,
+    ) -> Result<Option<aws_sdk_autoscaling::types::AutoScalingGroup>, FleetError> {
+        let output = self
+            .clients
+            .autoscaling(region)
+            .describe_auto_scaling_groups()
+            .auto_scaling_group_names(asg_name(group.name(), role, region))
+            .send()
+            .await
+            .map_err(|e| failed("DescribeAutoScalingGroups", e))?;
+        Ok(output.auto_scaling_groups().first().cloned())
+    }
+
+    /// The node groups' roles and regions, with their ASG names.
+    fn slots(group: &NodeGroup) -> Vec<(Role, &Region, &[Zone])> {
+        group
+            .spec
+            .roles
+            .keys()
+            .flat_map(|role| group.spec.regions.iter().map(move |r| (*role, &r.region, r.zones.as_slice())))
+            .collect()
+    }
+}
+
+#[async_trait]
+impl Fleet for AwsFleet {
+    async fn prepare(&self, group: &NodeGroup) -> Result<(), FleetError> {
+        for (role, region, zones) in Self::slots(group) {
+            let spec = &group.spec.roles[&role];
+            let name = asg_name(group.name(), role, region);
+            let autoscaling = self.clients.autoscaling(region);
+            match self.describe(group, role, region).await? {
+                Some(existing) if existing.max_size() == Some(spec.scale.max as i32) => {}
+                Some(_) => {
+                    autoscaling
+                        .update_auto_scaling_group()
+                        .auto_scaling_group_name(&name)
+                        .max_size(spec.scale.max as i32)
+                        .send()
+                        .await
+                        .map_err(|e| failed("UpdateAutoScalingGroup", e))?;
+                }
+                None => {
+                    let template = self.template(group, role, region, &spec.launch).await?;
+                    let tag = |key: &str, value: &str| {
+                        Tag::builder()
+                            .key(key)
+                            .value(value)
+                            .propagate_at_launch(true)
+                            .resource_id(&name)
+                            .resource_type("auto-scaling-group")
+                            .build()
+                    };
+                    autoscaling
+                        .create_auto_scaling_group()
+                        .auto_scaling_group_name(&name)
+                        .launch_template(template)
+                        .min_size(0)
+                        .max_size(spec.scale.max as i32)
+                        .desired_capacity(0)
+                        .set_availability_zones(Some(self.zones(region, zones).await?))
+                        .tags(tag("streamfleet:group", group.name().as_str()))
+                        .tags(tag("streamfleet:role", role.as_str()))
+                        .send()
+                        .await
+                        .map_err(|e| failed("CreateAutoScalingGroup", e))?;
+                    tracing::info!(group = %group.name(), asg = %name, "auto scaling group created");
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn instances(&self, group: &NodeGroup) -> Result<Vec<Instance>, FleetError> {
+        let mut found = Vec::new();
+        for (role, region, _) in Self::slots(group) {
+            let Some(asg) = self.describe(group, role, region).await? else { continue };
+            let running: Vec<_> = asg
+                .instances()
+                .iter()
+                .filter(|i| !i.lifecycle_state().is_some_and(|s| s.as_str().starts_with("Terminat")))
+                .collect();
+            if running.is_empty() {
+                continue;
+            }
+            let ids: Vec<String> =
+                running.iter().filter_map(|i| i.instance_id().map(str::to_owned)).collect();
+            let described = self
+                .clients
+                .ec2(region)
+                .describe_instances()
+                .set_instance_ids(Some(ids))
+                .send()
+                .await
+                .map_err(|e| failed("DescribeInstances", e))?;
+            let addresses: std::collections::HashMap<String, Option<String>> = described
+                .reservations()
+                .iter()
+                .flat_map(|r| r.instances())
+                .filter_map(|i| i.instance_id().map(|id| (id.to_owned(), address(i))))
+                .collect();
+            for instance in running {
+                let Some(id) = instance.instance_id().and_then(|id| NodeId::parse(id).ok()) else { continue };
+                found.push(Instance {
+                    host: addresses.get(id.as_str()).cloned().flatten(),
+                    zone: instance.availability_zone().and_then(|z| Zone::parse(z).ok()),
+                    protected: instance.protected_from_scale_in().unwrap_or(false),
+                    node_id: id,
+                    role,
+                    region: region.clone(),
+                });
+            }
+        }
+        Ok(found)
+    }
+
+    async fn launch(
+        &self,
+        group: &NodeGroup,
+        role: Role,
+        region: &Region,
+        count: u32,
+    ) -> Result<Vec<Instance>, FleetError> {
+        let asg = self
+            .describe(group, role, region)
+            .await?
+            .ok_or_else(|| FleetError::Refused(format!("no auto scaling group for {role} in {region}")))?;
+        let desired = asg.desired_capacity().unwrap_or(0) + count as i32;
+        self.clients
+            .autoscaling(region)
+            .set_desired_capacity()
+            .auto_scaling_group_name(asg_name(group.name(), role, region))
+            .desired_capacity(desired)
+            .honor_cooldown(false)
+            .send()
+            .await
+            .map_err(|e| failed("SetDesiredCapacity", e))?;
+        // The new instances show up in `instances` once the ASG starts them.
+        Ok(Vec::new())
+    }
+
+    async fn set_protection(
+        &self,
+        group: &NodeGroup,
+        node: &Node,
+        protected: bool,
+    ) -> Result<(), FleetError> {
+        self.clients
+            .autoscaling(&node.region)
+            .set_instance_protection()
+            .auto_scaling_group_name(asg_name(group.name(), node.role, &node.region))
+            .instance_ids(node.node_id.as_str())
+            .protected_from_scale_in(protected)
+            .send()
+            .await
+            .map_err(|e| failed("SetInstanceProtection", e))?;
+        Ok(())
+    }
+
+    async fn terminate(&self, _: &NodeGroup, node: &Node, _dead: bool) -> Result<(), FleetError> {
+        let result = self
+            .clients
+            .autoscaling(&node.region)
+            .terminate_instance_in_auto_scaling_group()
+            .instance_id(node.node_id.as_str())
+            .should_decrement_desired_capacity(true)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            // Already gone from the group: what we wanted.
+            Err(e)
+                if e.as_service_error().is_some_and(|s| {
+                    aws_sdk_autoscaling::error::ProvideErrorMetadata::code(s) == Some("ValidationError")
+                }) =>
+            {
+                tracing::warn!(node = %node.node_id, "instance already out of its auto scaling group");
+                Ok(())
+            }
+            Err(e) => Err(failed("TerminateInstanceInAutoScalingGroup", e)),
+        }
+    }
+}

@@ -1,0 +1,103 @@
+//! The scaler on EC2 Auto Scaling, against the emulator's ASG and EC2 APIs.
+
+use futures::future::join_all;
+use reqwest::{Method, StatusCode};
+use streamfleet_scenarios::nodes::Report;
+use streamfleet_scenarios::scaling::{action_types, aws_group, AWS_REGION};
+use streamfleet_scenarios::{spawn_app, TestApp};
+
+/// ASG names are account-wide, and tests share one emulator: each test's
+/// group gets a name of its own.
+fn unique_group() -> String {
+    format!("aws-{}", &uuid::Uuid::new_v4().simple().to_string()[..8])
+}
+
+fn edge_asg(group: &str) -> String {
+    format!("sf-{group}-edge-{AWS_REGION}")
+}
+
+fn report(role: &'static str, subscribers: u32) -> Report {
+    Report { subscribers, ..Report::new(role, AWS_REGION, "198.51.100.20") }
+}
+
+/// The group at its minimum, its instances enrolled; the edge's (id, token).
+async fn at_minimum(app: &TestApp, group: &str) -> (String, String) {
+    let image = app.some_image().await;
+    assert_eq!(app.create_group(&aws_group(group, &image)).await.status(), StatusCode::CREATED);
+    assert_eq!(action_types(&app.tick(group).await), ["launch", "launch"]);
+    assert_eq!(app.asg(&edge_asg(group)).await.0, 1, "desired capacity raised");
+    let adopted = app.tick(group).await;
+    assert_eq!(action_types(&adopted), ["adopt", "adopt"], "the ASG's instances are listed as pending");
+    let origin = app.node_ids(group, "origin", "pending").await.remove(0);
+    let edge = app.node_ids(group, "edge", "pending").await.remove(0);
+    assert!(edge.starts_with("i-"), "nodes are EC2 instances: {edge}");
+    app.enroll(group, &origin, &report("origin", 0)).await;
+    let token = app.enroll(group, &edge, &report("edge", 0)).await;
+    (edge, token)
+}
+
+#[tokio::test]
+async fn rising_load_raises_desired_capacity_by_step_within_one_tick() {
+    let app = spawn_app().await;
+    let group = &unique_group();
+    let (edge, token) = at_minimum(&app, group).await;
+    app.report(group, &edge, &token, &report("edge", 7)).await;
+    assert_eq!(action_types(&app.tick(group).await), ["launch"]);
+    assert_eq!(app.asg(&edge_asg(group)).await.0, 2);
+}
+
+#[tokio::test]
+async fn nodes_with_sessions_are_protected_and_a_drained_one_goes_only_once_empty() {
+    let app = spawn_app().await;
+    let group = &unique_group();
+    let (first, first_token) = at_minimum(&app, group).await;
+    app.report(group, &first, &first_token, &report("edge", 8)).await;
+    app.tick(group).await;
+    app.tick(group).await;
+    let second = app.node_ids(group, "edge", "pending").await.remove(0);
+    let second_token = app.enroll(group, &second, &report("edge", 0)).await;
+
+    app.report(group, &first, &first_token, &report("edge", 3)).await;
+    app.report(group, &second, &second_token, &report("edge", 2)).await;
+    let decisions = app.tick(group).await;
+    assert_eq!(action_types(&decisions), ["drain"]);
+    assert_eq!(decisions[0]["action"]["node"], second.as_str());
+    let (_, instances) = app.asg(&edge_asg(group)).await;
+    assert!(instances.iter().all(|(_, protected)| *protected), "both carry sessions: {instances:?}");
+
+    app.report(group, &second, &second_token, &report("edge", 2)).await;
+    assert_eq!(app.tick(group).await.len(), 0, "kept while viewers remain");
+
+    app.report(group, &second, &second_token, &report("edge", 0)).await;
+    assert_eq!(action_types(&app.tick(group).await), ["terminate"]);
+    let (desired, instances) = app.asg(&edge_asg(group)).await;
+    assert_eq!(desired, 1, "terminated with decrement");
+    assert_eq!(instances.iter().map(|(id, _)| id.as_str()).collect::<Vec<_>>(), [first.as_str()]);
+    assert!(instances[0].1, "the node with viewers stays protected");
+}
+
+#[tokio::test]
+async fn protection_is_lifted_once_a_node_has_no_session() {
+    let app = spawn_app().await;
+    let group = &unique_group();
+    let (edge, token) = at_minimum(&app, group).await;
+    app.report(group, &edge, &token, &report("edge", 2)).await;
+    app.tick(group).await;
+    assert!(app.asg(&edge_asg(group)).await.1.iter().any(|(id, p)| id == &edge && *p));
+    app.report(group, &edge, &token, &report("edge", 0)).await;
+    app.tick(group).await;
+    assert!(app.asg(&edge_asg(group)).await.1.iter().any(|(id, p)| id == &edge && !*p));
+}
+
+#[tokio::test]
+async fn concurrent_ticks_raise_desired_capacity_once() {
+    let app = spawn_app().await;
+    let group = &unique_group();
+    let image = app.some_image().await;
+    app.create_group(&aws_group(group, &image)).await;
+    let ticks = (0..4).map(|_| app.admin(Method::POST, "/v1/scaler/tick").send());
+    for response in join_all(ticks).await {
+        assert_eq!(response.unwrap().status(), StatusCode::OK);
+    }
+    assert_eq!(app.asg(&edge_asg(group)).await.0, 1);
+}
