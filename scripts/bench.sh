@@ -7,7 +7,7 @@ cd "$root"
 "$root/scripts/ensure-emulator.sh"
 
 # Pure functions: criterion, median of its samples.
-cargo bench --locked -q -p streamfleet-core --bench placement >&2
+cargo bench --locked -q -p streamfleet-core --bench placement --bench plan >&2
 median_us() {
   python3 - "target/criterion/$1/new/estimates.json" <<'PY'
 import json, sys
@@ -16,6 +16,11 @@ print(f"{median_ns / 1000:.3f}")
 PY
 }
 echo "placement_1000_nodes_us: $(median_us placement_1000_nodes)"
+plan_us="$(median_us plan_10000_nodes)"
+echo "plan_10000_nodes_ms: $(python3 -c "print(f'{$plan_us / 1000:.3f}')")"
 
 # Hot paths against the emulator, side by side with its own speed.
 cargo run --locked -q --profile bench -p streamfleet-scenarios --bin bench_lookups
+
+# One scaler tick over 1,000 groups × 20 nodes (about 2 minutes on the emulator).
+cargo run --locked -q --profile bench -p streamfleet-scenarios --bin bench_scaler

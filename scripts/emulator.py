@@ -18,6 +18,8 @@ import threading
 
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
+import moto_speedups  # noqa: F401  (patches moto's Query; see the module)
+
 
 def main() -> int:
     parser = argparse.ArgumentParser()

@@ -221,6 +221,8 @@ pub trait PoolStore: Send + Sync {
     /// MUST return `Conflict` when the host id is registered already.
     async fn add_host(&self, host: &PoolHost) -> StoreResult<()>;
     async fn list_hosts(&self) -> StoreResult<Vec<PoolHost>>;
+    /// The hosts serving one group (one query, whatever the pool's size).
+    async fn hosts_of(&self, group: &GroupName) -> StoreResult<Vec<PoolHost>>;
     async fn get_host(&self, id: &NodeId) -> StoreResult<Option<PoolHost>>;
     /// Moves a host between states. MUST return `Conflict` unless it is in `from`.
     async fn set_host_state(

@@ -69,6 +69,13 @@ fn claim_changes(before: &[Claim], after: &[Claim]) -> (Vec<Claim>, Vec<Claim>) 
 }
 
 impl DynamoStore {
+    /// Writes many groups at once, unconditionally and without their claims:
+    /// for bulk loads (benchmarks, imports) of groups that declare no apps.
+    pub async fn import_groups(&self, groups: &[NodeGroup]) -> StoreResult<()> {
+        let items = groups.iter().map(to_item).collect::<StoreResult<Vec<_>>>()?;
+        self.batch_put(items).await
+    }
+
     pub(crate) async fn transact(&self, items: Vec<TransactWriteItem>) -> StoreResult<()> {
         self.client
             .transact_write_items()

@@ -56,3 +56,10 @@ pub fn is_event_sk(sk: &str) -> bool {
 pub fn host_sk(host: &NodeId) -> String {
     format!("{HOST_SK_PREFIX}{host}")
 }
+
+pub const HOST_USE_SK_PREFIX: &str = "HOSTUSE#";
+
+/// The marker of a pool host serving a group, in the group's partition.
+pub fn host_use_sk(host: &NodeId) -> String {
+    format!("{HOST_USE_SK_PREFIX}{host}")
+}

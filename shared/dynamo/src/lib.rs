@@ -3,6 +3,7 @@
 //! patterns; `schema` is the single source of truth for names.
 
 mod attr;
+mod batch;
 mod counter;
 mod error;
 mod groups;

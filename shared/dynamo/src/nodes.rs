@@ -45,6 +45,13 @@ fn decode_node(item: Option<Item>) -> StoreResult<Node> {
 }
 
 impl DynamoStore {
+    /// Writes many nodes at once, unconditionally and without counting them
+    /// on their groups: for bulk loads (benchmarks, imports) only.
+    pub async fn import_nodes(&self, nodes: &[Node], expires_at: OffsetDateTime) -> StoreResult<()> {
+        let items = nodes.iter().map(|node| to_item(node, expires_at)).collect::<StoreResult<Vec<_>>>()?;
+        self.batch_put(items).await
+    }
+
     fn update_node(&self, group: &GroupName, node: &NodeId) -> UpdateItemFluentBuilder {
         self.client
             .update_item()

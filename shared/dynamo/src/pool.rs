@@ -1,15 +1,16 @@
-//! The provision pool: `pk = POOL, sk = HOST#<id>`.
+//! The provision pool: `pk = POOL, sk = HOST#<id>`; a host in use also has
+//! a copy in its group's partition (`sk = HOSTUSE#<id>`).
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::ReturnValue;
+use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem};
 use streamfleet_core::group::Role;
 use streamfleet_core::names::{GroupName, NodeId};
 use streamfleet_core::pool::{HostState, PoolHost};
-use streamfleet_core::ports::{PoolStore, StoreResult};
+use streamfleet_core::ports::{PoolStore, StoreError, StoreResult};
 
 use crate::attr::{decode, encode, encode_value, key, s, Item};
 use crate::error::store_error;
-use crate::keys::{host_sk, HOST_SK_PREFIX, POOL_PK};
+use crate::keys::{group_pk, host_sk, host_use_sk, HOST_SK_PREFIX, HOST_USE_SK_PREFIX, POOL_PK};
 use crate::schema::{PK, SK};
 use crate::DynamoStore;
 
@@ -62,6 +63,23 @@ impl PoolStore for DynamoStore {
         }
     }
 
+    async fn hosts_of(&self, group: &GroupName) -> StoreResult<Vec<PoolHost>> {
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("#pk = :group AND begins_with(#sk, :use)")
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_names("#sk", SK)
+            .expression_attribute_values(":group", s(group_pk(group)))
+            .expression_attribute_values(":use", s(HOST_USE_SK_PREFIX))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| store_error("Query", &self.table, e))?;
+        output.items.unwrap_or_default().into_iter().map(|item| decode("pool host", item)).collect()
+    }
+
     async fn get_host(&self, id: &NodeId) -> StoreResult<Option<PoolHost>> {
         let output = self
             .client
@@ -82,26 +100,49 @@ impl PoolStore for DynamoStore {
         to: HostState,
         user: Option<(&GroupName, Role)>,
     ) -> StoreResult<PoolHost> {
-        let request = self
-            .client
-            .update_item()
+        // A host in use also has a marker in its group's partition, written
+        // in the same transaction, so that a group lists its hosts with one
+        // consistent query, whatever the pool's size.
+        let current = self.get_host(id).await?.ok_or(StoreError::Conflict)?;
+        if current.state != from {
+            return Err(StoreError::Conflict);
+        }
+        let next = PoolHost {
+            state: to,
+            group: user.map(|(g, _)| g.clone()),
+            role: user.map(|(_, r)| r),
+            ..current.clone()
+        };
+        let mut item = encode("pool host", &next)?;
+        item.extend(host_key(id));
+        let put = Put::builder()
             .table_name(&self.table)
-            .set_key(Some(host_key(id)))
+            .set_item(Some(item))
             .condition_expression("#state = :from")
             .expression_attribute_names("#state", "state")
-            .expression_attribute_names("#group", "group")
-            .expression_attribute_names("#role", "role")
             .expression_attribute_values(":from", encode_value("host state", &from)?)
-            .expression_attribute_values(":to", encode_value("host state", &to)?)
-            .return_values(ReturnValue::AllNew);
-        let request = match user {
-            Some((group, role)) => request
-                .update_expression("SET #state = :to, #group = :group, #role = :role")
-                .expression_attribute_values(":group", s(group.as_str()))
-                .expression_attribute_values(":role", encode_value("role", &role)?),
-            None => request.update_expression("SET #state = :to REMOVE #group, #role"),
-        };
-        let output = request.send().await.map_err(|e| store_error("UpdateItem", &self.table, e))?;
-        decode("pool host", output.attributes.unwrap_or_default())
+            .build()
+            .expect("put is complete");
+        let mut items = vec![TransactWriteItem::builder().put(put).build()];
+        if let Some(group) = &current.group {
+            let delete = Delete::builder()
+                .table_name(&self.table)
+                .set_key(Some(key(group_pk(group), &host_use_sk(id))))
+                .build()
+                .expect("delete is complete");
+            items.push(TransactWriteItem::builder().delete(delete).build());
+        }
+        if let Some(group) = &next.group {
+            let mut marker = encode("pool host", &next)?;
+            marker.extend(key(group_pk(group), &host_use_sk(id)));
+            let put = Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(marker))
+                .build()
+                .expect("put is complete");
+            items.push(TransactWriteItem::builder().put(put).build());
+        }
+        self.transact(items).await?;
+        Ok(next)
     }
 }

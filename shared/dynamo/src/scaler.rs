@@ -2,11 +2,10 @@
 //! memory, and the pressure lookups add) and the decision log
 //! (`sk = EVENT#<ms>#<seq>`, read newest first, kept by TTL).
 
-use std::collections::HashMap;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, ReturnValue, WriteRequest};
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use streamfleet_core::group::Role;
 use streamfleet_core::names::{GroupName, Region};
 use streamfleet_core::page::{Page, PageSize};
@@ -144,35 +143,14 @@ impl ScalerStore for DynamoStore {
         records: &[DecisionRecord],
         ttl: Duration,
     ) -> StoreResult<()> {
-        let mut requests = Vec::with_capacity(records.len());
+        let mut items = Vec::with_capacity(records.len());
         for (seq, record) in records.iter().enumerate() {
             let mut item = encode("decision", record)?;
             item.extend(key(group_pk(group), &event_sk(record.at.unix_timestamp_nanos() / 1_000_000, seq)));
             item.insert(TTL.to_owned(), epoch_secs(record.at + ttl));
-            let put = PutRequest::builder().set_item(Some(item)).build().expect("put request is complete");
-            requests.push(WriteRequest::builder().put_request(put).build());
+            items.push(item);
         }
-        for chunk in requests.chunks(25) {
-            let mut pending = HashMap::from([(self.table.clone(), chunk.to_vec())]);
-            // Unprocessed items (throttling) are retried a few times.
-            for _ in 0..5 {
-                let output = self
-                    .client
-                    .batch_write_item()
-                    .set_request_items(Some(pending))
-                    .send()
-                    .await
-                    .map_err(|e| store_error("BatchWriteItem", &self.table, e))?;
-                match output.unprocessed_items.filter(|left| left.values().any(|v| !v.is_empty())) {
-                    Some(left) => {
-                        pending = left;
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                    }
-                    None => break,
-                }
-            }
-        }
-        Ok(())
+        self.batch_put(items).await
     }
 
     async fn list_decisions(

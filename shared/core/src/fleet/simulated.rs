@@ -50,8 +50,10 @@ impl Fleet for SimulatedFleet {
 
     async fn instances(&self, group: &NodeGroup) -> Result<Vec<Instance>, FleetError> {
         Ok(self
-            .hosts()
-            .await?
+            .pool
+            .hosts_of(group.name())
+            .await
+            .map_err(unavailable)?
             .into_iter()
             .filter(|h| h.state == HostState::InUse && h.group.as_ref() == Some(group.name()))
             .filter_map(|h| h.role.map(|role| instance(h, role)))

@@ -18,7 +18,7 @@
 //! (forced). Silent nodes are marked dead, launches that never reported are
 //! failed, and both are removed.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
 
 use time::OffsetDateTime;
@@ -26,7 +26,7 @@ use time::OffsetDateTime;
 use super::decision::{Action, Decision, Numbers};
 use super::memory::ScalerMemory;
 use crate::group::{GroupStatus, NodeGroup, Role, ScalePolicy};
-use crate::names::Region;
+use crate::names::{NodeId, Region};
 use crate::node::{DrainCause, Node, NodeState};
 
 /// Lookups refused for want of room, per role and region, since the last tick.
@@ -64,15 +64,32 @@ pub struct PlanInput<'a> {
 pub fn plan(input: &PlanInput<'_>) -> Vec<Decision> {
     let mut decisions = Vec::new();
     health(input, &mut decisions);
+    // Nodes just found dead or failed take no part in what follows.
+    let marked: HashSet<&NodeId> = decisions
+        .iter()
+        .filter_map(|d| match &d.action {
+            Action::MarkDead { node } | Action::MarkFailed { node } => Some(node),
+            _ => None,
+        })
+        .collect();
+    let mut plans = Vec::new();
     if input.group.status == GroupStatus::Deleting {
-        wind_down(input, &mut decisions);
-        return decisions;
-    }
-    for (role, spec) in &input.group.spec.roles {
-        for region in input.group.spec.regions.iter().map(|r| &r.region) {
-            scale(input, *role, region, &spec.scale, spec.launch.connection_capacity, &mut decisions);
+        wind_down(input, &marked, &mut plans);
+    } else {
+        // One pass sorts the nodes by role and region; each is then planned
+        // on its own nodes only.
+        let mut slots: BTreeMap<(Role, &Region), Vec<&Node>> = BTreeMap::new();
+        for node in input.nodes.iter().filter(|n| !marked.contains(&n.node_id)) {
+            slots.entry((node.role, &node.region)).or_default().push(node);
+        }
+        for (role, spec) in &input.group.spec.roles {
+            for region in input.group.spec.regions.iter().map(|r| &r.region) {
+                let here = slots.get(&(*role, region)).map(Vec::as_slice).unwrap_or_default();
+                scale(input, *role, region, here, &spec.scale, spec.launch.connection_capacity, &mut plans);
+            }
         }
     }
+    decisions.extend(plans);
     decisions
 }
 
@@ -182,7 +199,7 @@ fn warmup_of(input: &PlanInput<'_>, role: Role) -> Duration {
 }
 
 /// A group being deleted: drain everything, delete it once empty.
-fn wind_down(input: &PlanInput<'_>, out: &mut Vec<Decision>) {
+fn wind_down(input: &PlanInput<'_>, marked: &HashSet<&NodeId>, out: &mut Vec<Decision>) {
     if input.nodes.is_empty() {
         out.push(Decision {
             action: Action::DeleteGroup,
@@ -195,18 +212,14 @@ fn wind_down(input: &PlanInput<'_>, out: &mut Vec<Decision>) {
     }
     for node in input.nodes {
         match node.state {
-            NodeState::InService
-                if !out.iter().any(|d| d.action == Action::MarkDead { node: node.node_id.clone() }) =>
-            {
+            NodeState::InService if !marked.contains(&node.node_id) => {
                 out.push(decision(
                     Action::Drain { node: node.node_id.clone(), cause: DrainCause::GroupDeletion },
                     node,
                     "group is being deleted".into(),
                 ));
             }
-            NodeState::Pending
-                if !out.iter().any(|d| d.action == Action::MarkFailed { node: node.node_id.clone() }) =>
-            {
+            NodeState::Pending if !marked.contains(&node.node_id) => {
                 out.push(decision(
                     Action::Terminate { node: node.node_id.clone(), forced: false },
                     node,
@@ -218,21 +231,19 @@ fn wind_down(input: &PlanInput<'_>, out: &mut Vec<Decision>) {
     }
 }
 
-/// One role in one region.
+/// One role in one region, on its nodes (`here`, none of them just marked).
 fn scale(
     input: &PlanInput<'_>,
     role: Role,
     region: &Region,
+    here: &[&Node],
     policy: &ScalePolicy,
     role_capacity: u32,
     out: &mut Vec<Decision>,
 ) {
     let now = input.now;
-    let here: Vec<&Node> = input.nodes.iter().filter(|n| n.role == role && &n.region == region).collect();
     let capacity_of = |n: &Node| u64::from(n.load.capacity.unwrap_or(role_capacity));
-    let marked = |n: &Node| {
-        out.iter().any(|d| matches!(&d.action, Action::MarkDead { node } | Action::MarkFailed { node } if node == &n.node_id))
-    };
+    let heard_since = now - input.settings.stale_after;
     let warmup = Duration::from_secs(u64::from(policy.warmup_secs));
 
     let mut serving: Vec<&Node> = here
@@ -241,8 +252,7 @@ fn scale(
         .filter(|n| {
             n.state == NodeState::InService
                 && !n.cordoned
-                && n.is_fresh(now, input.settings.stale_after)
-                && !marked(n)
+                && n.last_heartbeat_at.is_some_and(|at| at >= heard_since)
         })
         .collect();
     let warming: Vec<&Node> = here
@@ -250,7 +260,6 @@ fn scale(
         .copied()
         .filter(|n| {
             n.state == NodeState::Pending
-                && !marked(n)
                 && since(now, n.launched_at.unwrap_or(n.state_since)) < warmup + input.settings.launch_grace
         })
         .collect();
@@ -261,7 +270,7 @@ fn scale(
             n.state == NodeState::Draining
                 && n.drain_cause == Some(DrainCause::ScaleIn)
                 && n.load.sessions() > 0
-                && n.is_fresh(now, input.settings.stale_after)
+                && n.last_heartbeat_at.is_some_and(|at| at >= heard_since)
         })
         .collect();
     let draining = here.iter().filter(|n| n.state == NodeState::Draining).count() as u32;
@@ -321,7 +330,7 @@ fn scale(
             grow(wanted, format!("{count} node(s) below the minimum of {min}"), out);
         }
     } else if count > max {
-        serving.sort_by_key(|n| (n.load.sessions(), n.node_id.clone()));
+        serving.sort_by(|a, b| emptiest_first(a, b));
         for node in serving.iter().take((count - max) as usize) {
             out.push(say(
                 Action::Drain { node: node.node_id.clone(), cause: DrainCause::ScaleIn },
@@ -344,7 +353,7 @@ fn scale(
         && count > min
         && !cooling(input.memory.scaled_in(role, region), policy.scale_in_cooldown_secs)
     {
-        serving.sort_by_key(|n| (n.load.sessions(), n.node_id.clone()));
+        serving.sort_by(|a, b| emptiest_first(a, b));
         let mut remaining_capacity = capacity;
         let mut remaining_count = count;
         for node in serving.iter().take(policy.step as usize) {
@@ -363,4 +372,9 @@ fn scale(
             out.push(say(Action::Drain { node: node.node_id.clone(), cause: DrainCause::ScaleIn }, reason));
         }
     }
+}
+
+/// The emptiest node first; ties by id, so that plans are deterministic.
+fn emptiest_first(a: &Node, b: &Node) -> std::cmp::Ordering {
+    (a.load.sessions(), &a.node_id).cmp(&(b.load.sessions(), &b.node_id))
 }

@@ -311,3 +311,12 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_dead_node_of_a_group_being_deleted_is_removed_not_drained() {
+    let mut deleting = group();
+    deleting.status = GroupStatus::Deleting;
+    let silent = node("s", NOW - Duration::from_secs(120));
+    let got = actions(&run(&deleting, &[silent], &Pressure::new(), &ScalerMemory::default()));
+    assert_eq!(got, [Action::MarkDead { node: id("s") }, Action::Terminate { node: id("s"), forced: false }]);
+}

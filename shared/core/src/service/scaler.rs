@@ -145,9 +145,17 @@ impl Scaler {
         }
     }
 
-    /// One tick of one group, if no other tick holds it.
+    /// One tick of one group, if no other tick holds it (`None` then, or
+    /// when there is no such group).
     pub async fn tick_one(&self, name: &GroupName) -> Result<Option<Vec<DecisionRecord>>, ScalerError> {
-        let Some(group) = self.stores.groups.get_group(name).await? else { return Ok(None) };
+        match self.stores.groups.get_group(name).await? {
+            Some(group) => self.tick_leased(&group).await,
+            None => Ok(None),
+        }
+    }
+
+    async fn tick_leased(&self, group: &NodeGroup) -> Result<Option<Vec<DecisionRecord>>, ScalerError> {
+        let name = group.name();
         let now = self.clock.now();
         let tick = self.ticks.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let holder = format!("{}#{tick}", self.holder);
@@ -156,7 +164,7 @@ impl Scaler {
         else {
             return Ok(None);
         };
-        let outcome = self.run(&group, &mut memory, &pressure, now).await;
+        let outcome = self.run(group, &mut memory, &pressure, now).await;
         let consumed = if outcome.is_ok() { pressure } else { Pressure::new() };
         match self.stores.scaler.release_lease(name, &holder, &memory, &consumed).await {
             // The group was deleted by this tick, or the lease lapsed: the
@@ -181,7 +189,9 @@ impl Scaler {
     }
 
     async fn tick_group(&self, group: &NodeGroup) -> Result<GroupTick, ScalerError> {
-        Ok(match self.tick_one(group.name()).await? {
+        // The listed group is fresh enough: a change after the listing is
+        // caught by the conditional writes, and by the next tick.
+        Ok(match self.tick_leased(group).await? {
             Some(records) => GroupTick::Done(records.len()),
             None => GroupTick::Skipped,
         })
