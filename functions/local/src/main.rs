@@ -43,7 +43,9 @@ async fn main() -> anyhow::Result<()> {
     };
     let dynamodb = aws_sdk_dynamodb::Client::new(&aws_config(&config).await);
     streamfleet_dynamo::schema::create_table_if_missing(&dynamodb, &config.table).await?;
-    let app = streamfleet_http::local_app(app_state(&config).await?);
+    let state = app_state(&config).await?;
+    spawn_scaler_ticks(state.scaler.clone())?;
+    let app = streamfleet_http::local_app(state);
 
     let listener = tokio::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, port)))
         .await
@@ -54,6 +56,34 @@ async fn main() -> anyhow::Result<()> {
     axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
     drop(emulator);
     println!("streamfleet stopped.");
+    Ok(())
+}
+
+/// The scaler on a short schedule (`STREAMFLEET_TICK_SECS`, default 5),
+/// as EventBridge runs it every minute on AWS.
+fn spawn_scaler_ticks(scaler: std::sync::Arc<streamfleet_core::service::Scaler>) -> anyhow::Result<()> {
+    let secs = match std::env::var("STREAMFLEET_TICK_SECS") {
+        Ok(secs) => secs
+            .parse::<u64>()
+            .ok()
+            .filter(|s| *s > 0)
+            .context("STREAMFLEET_TICK_SECS must be whole seconds")?,
+        Err(_) => 5,
+    };
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(std::time::Duration::from_secs(secs));
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            match scaler.tick().await {
+                Ok(report) if report.decisions > 0 || report.failed > 0 => {
+                    tracing::info!(decisions = report.decisions, failed = report.failed, "scaler tick")
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "scaler tick failed"),
+            }
+        }
+    });
     Ok(())
 }
 
