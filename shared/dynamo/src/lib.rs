@@ -11,6 +11,7 @@ mod keys;
 mod lifecycle;
 mod nodes;
 mod pool;
+mod query;
 mod routes;
 mod scaler;
 pub mod schema;

@@ -17,7 +17,7 @@ use time::OffsetDateTime;
 use crate::attr::{decode, encode, encode_value, epoch_millis, epoch_secs, key, n, rfc3339, s, Item};
 use crate::error::store_error;
 use crate::keys::{group_pk, instance_index_pk, node_sk, GROUP_SK, NODE_SK_PREFIX};
-use crate::schema::{GSI1_PK, GSI1_SK, PK, SK, TTL};
+use crate::schema::{GSI1_PK, GSI1_SK, PK, TTL};
 use crate::DynamoStore;
 
 /// The node's timestamp of its last accepted heartbeat, in epoch ms: a
@@ -71,14 +71,7 @@ impl NodeStore for DynamoStore {
         size: PageSize,
     ) -> StoreResult<Page<Node, NodeId>> {
         let output = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("#pk = :pk AND begins_with(#sk, :node)")
-            .expression_attribute_names("#pk", PK)
-            .expression_attribute_names("#sk", SK)
-            .expression_attribute_values(":pk", s(group_pk(group)))
-            .expression_attribute_values(":node", s(NODE_SK_PREFIX))
+            .query_prefix(group_pk(group), NODE_SK_PREFIX)
             .set_exclusive_start_key(after.map(|node| node_key(group, node)))
             .limit(i32::from(size.get()))
             .consistent_read(true)
@@ -96,30 +89,7 @@ impl NodeStore for DynamoStore {
     }
 
     async fn all_nodes(&self, group: &GroupName) -> StoreResult<Vec<Node>> {
-        let mut nodes = Vec::new();
-        let mut start = None;
-        loop {
-            let output = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("#pk = :pk AND begins_with(#sk, :node)")
-                .expression_attribute_names("#pk", PK)
-                .expression_attribute_names("#sk", SK)
-                .expression_attribute_values(":pk", s(group_pk(group)))
-                .expression_attribute_values(":node", s(NODE_SK_PREFIX))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| store_error("Query", &self.table, e))?;
-            for item in output.items.unwrap_or_default() {
-                nodes.push(decode("node", item)?);
-            }
-            match output.last_evaluated_key {
-                Some(next) => start = Some(next),
-                None => return Ok(nodes),
-            }
-        }
+        self.query_all("node", self.query_prefix(group_pk(group), NODE_SK_PREFIX)).await
     }
 
     async fn get_node(&self, group: &GroupName, node: &NodeId) -> StoreResult<Option<Node>> {

@@ -8,10 +8,10 @@ use streamfleet_core::names::{GroupName, NodeId};
 use streamfleet_core::pool::{HostState, PoolHost};
 use streamfleet_core::ports::{PoolStore, StoreError, StoreResult};
 
-use crate::attr::{decode, encode, encode_value, key, s, Item};
+use crate::attr::{decode, encode, encode_value, key, Item};
 use crate::error::store_error;
 use crate::keys::{group_pk, host_sk, host_use_sk, HOST_SK_PREFIX, HOST_USE_SK_PREFIX, POOL_PK};
-use crate::schema::{PK, SK};
+use crate::schema::PK;
 use crate::DynamoStore;
 
 fn host_key(id: &NodeId) -> Item {
@@ -36,48 +36,19 @@ impl PoolStore for DynamoStore {
     }
 
     async fn list_hosts(&self) -> StoreResult<Vec<PoolHost>> {
-        let mut hosts = Vec::new();
-        let mut start = None;
-        loop {
-            let output = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("#pk = :pool AND begins_with(#sk, :host)")
-                .expression_attribute_names("#pk", PK)
-                .expression_attribute_names("#sk", SK)
-                .expression_attribute_values(":pool", s(POOL_PK))
-                .expression_attribute_values(":host", s(HOST_SK_PREFIX))
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| store_error("Query", &self.table, e))?;
-            for item in output.items.unwrap_or_default() {
-                hosts.push(decode("pool host", item)?);
-            }
-            match output.last_evaluated_key {
-                Some(next) => start = Some(next),
-                None => return Ok(hosts),
-            }
-        }
+        self.query_all(
+            "pool host",
+            self.query_prefix(POOL_PK.to_owned(), HOST_SK_PREFIX).consistent_read(true),
+        )
+        .await
     }
 
     async fn hosts_of(&self, group: &GroupName) -> StoreResult<Vec<PoolHost>> {
-        let output = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("#pk = :group AND begins_with(#sk, :use)")
-            .expression_attribute_names("#pk", PK)
-            .expression_attribute_names("#sk", SK)
-            .expression_attribute_values(":group", s(group_pk(group)))
-            .expression_attribute_values(":use", s(HOST_USE_SK_PREFIX))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| store_error("Query", &self.table, e))?;
-        output.items.unwrap_or_default().into_iter().map(|item| decode("pool host", item)).collect()
+        self.query_all(
+            "pool host",
+            self.query_prefix(group_pk(group), HOST_USE_SK_PREFIX).consistent_read(true),
+        )
+        .await
     }
 
     async fn get_host(&self, id: &NodeId) -> StoreResult<Option<PoolHost>> {

@@ -16,7 +16,7 @@ use time::OffsetDateTime;
 use crate::attr::{decode, encode, encode_value, epoch_millis, epoch_secs, key, n, s, Item};
 use crate::error::store_error;
 use crate::keys::{event_sk, group_pk, is_event_sk, EVENT_SK_PREFIX, SCALER_SK};
-use crate::schema::{PK, SK, TTL};
+use crate::schema::{SK, TTL};
 use crate::DynamoStore;
 
 const PRESSURE_PREFIX: &str = "pressure:";
@@ -161,14 +161,7 @@ impl ScalerStore for DynamoStore {
     ) -> StoreResult<Page<DecisionRecord, String>> {
         let start = after.filter(|sk| is_event_sk(sk)).map(|sk| key(group_pk(group), sk));
         let output = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("#pk = :pk AND begins_with(#sk, :event)")
-            .expression_attribute_names("#pk", PK)
-            .expression_attribute_names("#sk", SK)
-            .expression_attribute_values(":pk", s(group_pk(group)))
-            .expression_attribute_values(":event", s(EVENT_SK_PREFIX))
+            .query_prefix(group_pk(group), EVENT_SK_PREFIX)
             .scan_index_forward(false)
             .set_exclusive_start_key(start)
             .limit(i32::from(size.get()))
