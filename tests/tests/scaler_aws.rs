@@ -101,3 +101,20 @@ async fn concurrent_ticks_raise_desired_capacity_once() {
     }
     assert_eq!(app.asg(&edge_asg(group)).await.0, 1);
 }
+
+#[tokio::test]
+async fn the_scale_out_cooldown_holds_on_aws_too() {
+    let app = spawn_app().await;
+    let group = &unique_group();
+    let image = app.some_image().await;
+    let mut spec = aws_group(group, &image);
+    spec["roles"]["edge"]["scale"]["scaleOutCooldownSecs"] = serde_json::json!(600);
+    app.create_group(&spec).await;
+    app.tick(group).await;
+    app.tick(group).await;
+    let edge = app.node_ids(group, "edge", "pending").await.remove(0);
+    let token = app.enroll(group, &edge, &report("edge", 9)).await;
+    app.report(group, &edge, &token, &report("edge", 9)).await;
+    assert_eq!(app.tick(group).await.len(), 0, "inside the scale-out cooldown the minimum's launch started");
+    assert_eq!(app.asg(&edge_asg(group)).await.0, 1);
+}
