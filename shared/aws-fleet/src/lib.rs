@@ -260,7 +260,10 @@ impl Fleet for AwsFleet {
             .describe(group, role, region)
             .await?
             .ok_or_else(|| FleetError::Refused(format!("no auto scaling group for {role} in {region}")))?;
-        let desired = asg.desired_capacity().unwrap_or(0) + count as i32;
+        // Never past the ASG's max: the plan counts only serving and warming
+        // nodes, the ASG also counts draining ones.
+        let desired =
+            (asg.desired_capacity().unwrap_or(0) + count as i32).min(asg.max_size().unwrap_or(i32::MAX));
         self.clients
             .autoscaling(region)
             .set_desired_capacity()

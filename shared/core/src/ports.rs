@@ -154,8 +154,10 @@ pub trait NodeLifecycleStore: Send + Sync {
     /// MUST return `Conflict` if the node exists or the group is absent.
     async fn add_launched(&self, node: &Node, expires_at: OffsetDateTime) -> StoreResult<()>;
 
-    /// Moves a node to `to` (with its drain cause, cordoned when draining).
-    /// MUST return `Conflict` unless the node is in one of `from`.
+    /// Moves a node to `to` (with its drain cause). MUST return `Conflict`
+    /// unless the node is in one of `from` and, with `ReportGuard::Unchanged`,
+    /// has sent no report since the one the caller decided on.
+    #[allow(clippy::too_many_arguments)]
     async fn transition(
         &self,
         group: &GroupName,
@@ -163,6 +165,7 @@ pub trait NodeLifecycleStore: Send + Sync {
         from: &[NodeState],
         to: NodeState,
         cause: Option<DrainCause>,
+        guard: ReportGuard,
         now: OffsetDateTime,
     ) -> StoreResult<()>;
 
@@ -172,6 +175,15 @@ pub trait NodeLifecycleStore: Send + Sync {
     /// Enrolls a node the fleet launched: its first report, pending → in
     /// service. MUST return `Conflict` unless it is pending and never reported.
     async fn claim_launched(&self, node: &Node, expires_at: OffsetDateTime) -> StoreResult<()>;
+}
+
+/// What a state change requires of the node's last report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReportGuard {
+    Any,
+    /// The node's last report is still this one (`None`: it never reported).
+    /// A decision taken on a report must not act on a node that reported since.
+    Unchanged(Option<OffsetDateTime>),
 }
 
 /// The scaler's per-group item: its lease, its memory, and the scale-out

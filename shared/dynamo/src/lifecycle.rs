@@ -6,10 +6,10 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem, Update};
 use streamfleet_core::names::{GroupName, NodeId};
 use streamfleet_core::node::{DrainCause, Node, NodeState};
-use streamfleet_core::ports::{NodeLifecycleStore, StoreResult};
+use streamfleet_core::ports::{NodeLifecycleStore, ReportGuard, StoreResult};
 use time::OffsetDateTime;
 
-use crate::attr::{encode_value, key, n, rfc3339, set_expression, Item};
+use crate::attr::{encode_value, epoch_millis, key, n, rfc3339, set_expression, Item};
 use crate::error::store_error;
 use crate::keys::{group_pk, node_sk, GROUP_SK};
 use crate::nodes::to_item;
@@ -53,15 +53,31 @@ impl NodeLifecycleStore for DynamoStore {
         from: &[NodeState],
         to: NodeState,
         cause: Option<DrainCause>,
+        guard: ReportGuard,
         now: OffsetDateTime,
     ) -> StoreResult<()> {
         let allowed: Vec<String> = (0..from.len()).map(|i| format!(":from{i}")).collect();
+        let mut condition = format!("#state IN ({})", allowed.join(", "));
         let mut request = self
             .client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(key(group_pk(group), &node_sk(node))))
-            .condition_expression(format!("#state IN ({})", allowed.join(", ")))
+            .set_key(Some(key(group_pk(group), &node_sk(node))));
+        match guard {
+            ReportGuard::Any => {}
+            ReportGuard::Unchanged(None) => {
+                condition.push_str(" AND attribute_not_exists(#sent)");
+                request = request.expression_attribute_names("#sent", "sentMs");
+            }
+            ReportGuard::Unchanged(Some(sent)) => {
+                condition.push_str(" AND #sent = :sent");
+                request = request
+                    .expression_attribute_names("#sent", "sentMs")
+                    .expression_attribute_values(":sent", epoch_millis(sent));
+            }
+        }
+        let mut request = request
+            .condition_expression(condition)
             .expression_attribute_names("#state", "state")
             .expression_attribute_names("#since", "stateSince")
             .expression_attribute_names("#cause", "drainCause")

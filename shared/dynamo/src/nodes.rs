@@ -89,7 +89,9 @@ impl NodeStore for DynamoStore {
     }
 
     async fn all_nodes(&self, group: &GroupName) -> StoreResult<Vec<Node>> {
-        self.query_all("node", self.query_prefix(group_pk(group), NODE_SK_PREFIX)).await
+        // Consistent: the scaler decides on it, and a lookup re-reads it when
+        // its cached view was contradicted.
+        self.query_all("node", self.query_prefix(group_pk(group), NODE_SK_PREFIX).consistent_read(true)).await
     }
 
     async fn get_node(&self, group: &GroupName, node: &NodeId) -> StoreResult<Option<Node>> {

@@ -268,6 +268,7 @@ fn scale(
         .copied()
         .filter(|n| {
             n.state == NodeState::Draining
+                && since(now, n.state_since) < Duration::from_secs(u64::from(policy.drain_deadline_secs))
                 && n.drain_cause == Some(DrainCause::ScaleIn)
                 && n.load.sessions() > 0
                 && n.last_heartbeat_at.is_some_and(|at| at >= heard_since)

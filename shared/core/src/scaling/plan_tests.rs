@@ -320,3 +320,20 @@ fn a_dead_node_of_a_group_being_deleted_is_removed_not_drained() {
     let got = actions(&run(&deleting, &[silent], &Pressure::new(), &ScalerMemory::default()));
     assert_eq!(got, [Action::MarkDead { node: id("s") }, Action::Terminate { node: id("s"), forced: false }]);
 }
+
+#[test]
+fn a_drain_past_its_deadline_is_not_readmitted_while_being_forced_out() {
+    let mut overdue = edge("d", 50);
+    overdue.state = NodeState::Draining;
+    overdue.drain_cause = Some(DrainCause::ScaleIn);
+    overdue.state_since = NOW - Duration::from_secs(7 * 3600);
+    let got = actions(&run(
+        &group(),
+        &[origin("o"), edge("a", 700), edge("b", 700), overdue],
+        &Pressure::new(),
+        &ScalerMemory::default(),
+    ));
+    assert!(got.contains(&Action::Terminate { node: id("d"), forced: true }), "{got:?}");
+    assert!(!got.contains(&Action::Readmit { node: id("d") }), "{got:?}");
+    assert!(got.contains(&Action::Launch { role: Role::Edge, region: eu(), count: 2 }), "{got:?}");
+}

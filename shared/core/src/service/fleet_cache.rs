@@ -71,15 +71,16 @@ impl FleetCache {
     }
 
     async fn load(&self, group: &GroupName) -> StoreResult<Fleet> {
+        // Stamped before the read: the view is as old as the read's start.
+        let loaded_at = self.clock.now();
         let nodes = self.store.all_nodes(group).await?;
-        let fleet = Fleet {
-            placed: vec![0; nodes.len()],
-            nodes: Arc::new(nodes),
-            cached: false,
-            loaded_at: self.clock.now(),
-        };
+        let fleet = Fleet { placed: vec![0; nodes.len()], nodes: Arc::new(nodes), cached: false, loaded_at };
         if !self.ttl.is_zero() {
-            self.fleets.lock().expect("fleet lock").insert(group.clone(), fleet.clone());
+            let mut fleets = self.fleets.lock().expect("fleet lock");
+            // A slow load never replaces a view read after it started.
+            if fleets.get(group).is_none_or(|cached| cached.loaded_at <= loaded_at) {
+                fleets.insert(group.clone(), fleet.clone());
+            }
         }
         Ok(fleet)
     }

@@ -148,6 +148,11 @@ impl Lookups {
                     _ => {}
                 }
             }
+            // No usable route, but an origin already holds the stream (its
+            // route expired, or its publisher bypassed the lookup): stay there.
+            let holder = self
+                .live_origin(&fleet, None, &stream, now)
+                .filter(|&i| fleet.nodes[i].is_available(now, self.settings.stale_after));
             let want = self.want(
                 &group,
                 Role::Origin,
@@ -155,7 +160,7 @@ impl Lookups {
                 PlacementStrategy::LeastLoaded,
                 &stream,
             );
-            let Some(i) = place(&fleet.nodes, &fleet.placed, &want, now) else {
+            let Some(i) = holder.or_else(|| place(&fleet.nodes, &fleet.placed, &want, now)) else {
                 return Err(self.no_room(&group, Role::Origin, request.region.as_ref()).await);
             };
             let chosen = StreamRoute {
@@ -219,7 +224,9 @@ impl Lookups {
         // No edge at all: viewers play from the origin while it has room.
         let origin_node = &fleet.nodes[origin];
         let capacity = origin_node.load.capacity.unwrap_or_else(|| self.capacity_of(&group, Role::Origin));
-        if origin_node.load.sessions() + fleet.placed[origin] < capacity {
+        if origin_node.is_available(now, self.settings.stale_after)
+            && origin_node.load.sessions() + fleet.placed[origin] < capacity
+        {
             return Ok(self.placed(name, stream, &fleet, origin));
         }
         Err(self.no_room(&group, Role::Origin, request.region.as_ref()).await)

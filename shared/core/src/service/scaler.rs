@@ -3,7 +3,7 @@
 //! carry the plan out, and log every decision with how it went. A failure in
 //! one group is logged and left to the next tick; the others go on.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,7 +16,8 @@ use crate::names::{GroupName, NodeId};
 use crate::node::{DrainCause, Node, NodeLoad, NodeState};
 use crate::page::PageSize;
 use crate::ports::{
-    Fleet, FleetError, GroupStore, Instance, NodeLifecycleStore, NodeStore, ScalerStore, StoreError,
+    Fleet, FleetError, GroupStore, Instance, NodeLifecycleStore, NodeStore, ReportGuard, ScalerStore,
+    StoreError,
 };
 use crate::scaling::{
     plan, Action, Decision, DecisionRecord, PlanInput, PlanSettings, Pressure, ScalerMemory,
@@ -220,10 +221,11 @@ impl Scaler {
         let decisions =
             plan(&PlanInput { group, nodes: &nodes, pressure, memory, now, settings: self.settings.plan });
         let by_id: BTreeMap<NodeId, Node> = nodes.into_iter().map(|n| (n.node_id.clone(), n)).collect();
-        let mut dead = HashSet::new();
+        // Nodes marked dead or failed this tick (`None`: the mark lost a race).
+        let mut marks = HashMap::new();
         for decision in decisions {
             let outcome = match self
-                .execute(group, fleet.as_ref(), &decision.action, &by_id, &mut dead, memory, now)
+                .execute(group, fleet.as_ref(), &decision.action, &by_id, &mut marks, memory, now)
                 .await
             {
                 Ok(outcome) => outcome,
@@ -317,7 +319,7 @@ impl Scaler {
         fleet: &dyn Fleet,
         action: &Action,
         nodes: &BTreeMap<NodeId, Node>,
-        dead: &mut HashSet<NodeId>,
+        marks: &mut HashMap<NodeId, Option<NodeState>>,
         memory: &mut ScalerMemory,
         now: OffsetDateTime,
     ) -> Result<String, ScalerError> {
@@ -351,7 +353,15 @@ impl Scaler {
                 }
                 changed(
                     lifecycle
-                        .transition(name, node, &[NodeState::Draining], NodeState::InService, None, now)
+                        .transition(
+                            name,
+                            node,
+                            &[NodeState::Draining],
+                            NodeState::InService,
+                            None,
+                            ReportGuard::Any,
+                            now,
+                        )
                         .await,
                 )
             }
@@ -367,31 +377,39 @@ impl Scaler {
                             &[NodeState::InService],
                             NodeState::Draining,
                             Some(*cause),
+                            ReportGuard::Any,
                             now,
                         )
                         .await,
                 )
             }
             Action::MarkDead { node } => {
-                dead.insert(node.clone());
-                changed(
-                    lifecycle
-                        .transition(name, node, &[NodeState::InService], NodeState::Dead, None, now)
-                        .await,
-                )
+                self.mark(group, nodes, node, NodeState::InService, NodeState::Dead, marks, now).await
             }
             Action::MarkFailed { node } => {
-                dead.insert(node.clone());
-                changed(
-                    lifecycle
-                        .transition(name, node, &[NodeState::Pending], NodeState::Failed, None, now)
-                        .await,
-                )
+                self.mark(group, nodes, node, NodeState::Pending, NodeState::Failed, marks, now).await
             }
-            Action::Terminate { node, .. } => {
+            Action::Terminate { node, forced } => {
                 let Some(n) = nodes.get(node) else { return Ok("skipped: unknown node".into()) };
-                let is_dead = dead.contains(node) || matches!(n.state, NodeState::Dead | NodeState::Failed);
-                fleet.terminate(group, n, is_dead).await?;
+                let from = match marks.get(node) {
+                    Some(None) => return Ok("skipped: the node reported meanwhile".into()),
+                    Some(Some(marked)) => *marked,
+                    None => n.state,
+                };
+                // Terminating first, and only if the node sent nothing since the
+                // report this decision was taken on: a node that came back, or
+                // took sessions, is left for the next tick to judge. A forced
+                // termination (deadline passed) goes on regardless.
+                let guard = if *forced { ReportGuard::Any } else { ReportGuard::Unchanged(n.last_sent_at) };
+                let began = lifecycle
+                    .transition(name, node, &[from], NodeState::Terminating, n.drain_cause, guard, now)
+                    .await;
+                match began {
+                    Ok(()) => {}
+                    Err(StoreError::Conflict) => return Ok("skipped: the node changed meanwhile".into()),
+                    Err(e) => return Err(e.into()),
+                }
+                fleet.terminate(group, n, matches!(from, NodeState::Dead | NodeState::Failed)).await?;
                 changed(lifecycle.forget_node(name, node).await)
             }
             // Reconciliation carries these out itself; a plan never holds them.
@@ -401,6 +419,40 @@ impl Scaler {
                 Err(StoreError::Conflict) => Ok("skipped: the group changed meanwhile".into()),
                 Err(e) => Err(e.into()),
             },
+        }
+    }
+}
+
+impl Scaler {
+    /// Marks a node dead or failed, if it has not reported since the plan
+    /// was made; remembers the outcome for the termination that follows.
+    #[allow(clippy::too_many_arguments)]
+    async fn mark(
+        &self,
+        group: &NodeGroup,
+        nodes: &BTreeMap<NodeId, Node>,
+        node: &NodeId,
+        from: NodeState,
+        to: NodeState,
+        marks: &mut HashMap<NodeId, Option<NodeState>>,
+        now: OffsetDateTime,
+    ) -> Result<String, ScalerError> {
+        let reported = nodes.get(node).and_then(|n| n.last_sent_at);
+        let result = self
+            .stores
+            .lifecycle
+            .transition(group.name(), node, &[from], to, None, ReportGuard::Unchanged(reported), now)
+            .await;
+        match result {
+            Ok(()) => {
+                marks.insert(node.clone(), Some(to));
+                Ok("done".into())
+            }
+            Err(StoreError::Conflict) => {
+                marks.insert(node.clone(), None);
+                Ok("skipped: the node reported meanwhile".into())
+            }
+            Err(e) => Err(e.into()),
         }
     }
 }
