@@ -8,7 +8,7 @@ use streamfleet_core::names::{GroupName, NodeId};
 use streamfleet_core::pool::{HostState, PoolHost};
 use streamfleet_core::ports::{PoolStore, StoreError, StoreResult};
 
-use crate::attr::{decode, encode, encode_value, key, Item};
+use crate::attr::{decode, encode, encode_value, key, s, Item};
 use crate::error::store_error;
 use crate::keys::{group_pk, host_sk, host_use_sk, HOST_SK_PREFIX, HOST_USE_SK_PREFIX, POOL_PK};
 use crate::schema::PK;
@@ -86,14 +86,22 @@ impl PoolStore for DynamoStore {
         };
         let mut item = encode("pool host", &next)?;
         item.extend(host_key(id));
+        // Also the same user as read: a host freed and taken by another group
+        // between the read and this write must not be freed from under it.
         let put = Put::builder()
             .table_name(&self.table)
             .set_item(Some(item))
-            .condition_expression("#state = :from")
             .expression_attribute_names("#state", "state")
-            .expression_attribute_values(":from", encode_value("host state", &from)?)
-            .build()
-            .expect("put is complete");
+            .expression_attribute_names("#group", "group")
+            .expression_attribute_values(":from", encode_value("host state", &from)?);
+        let put = match &current.group {
+            Some(group) => put
+                .condition_expression("#state = :from AND #group = :user")
+                .expression_attribute_values(":user", s(group.as_str())),
+            None => put.condition_expression("#state = :from AND attribute_not_exists(#group)"),
+        }
+        .build()
+        .expect("put is complete");
         let mut items = vec![TransactWriteItem::builder().put(put).build()];
         if let Some(group) = &current.group {
             let delete = Delete::builder()
