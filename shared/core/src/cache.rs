@@ -37,16 +37,6 @@ impl<K: Eq + Hash + Clone, V: Clone> TtlCache<K, V> {
         }
         entries.insert(key, (now, value));
     }
-
-    /// Changes a live entry in place (no effect once it expired).
-    pub fn update(&self, key: &K, now: OffsetDateTime, change: impl FnOnce(&mut V)) {
-        let mut entries = self.entries.lock().expect("cache lock is never poisoned");
-        if let Some((at, value)) = entries.get_mut(key) {
-            if now - *at < self.ttl {
-                change(value);
-            }
-        }
-    }
 }
 
 #[cfg(test)]
@@ -70,14 +60,5 @@ mod tests {
         let t0 = datetime!(2026-11-21 06:00 UTC);
         cache.insert("a", 1, t0);
         assert_eq!(cache.get(&"a", t0), None);
-    }
-
-    #[test]
-    fn updates_change_live_entries() {
-        let cache = TtlCache::new(Duration::from_secs(1));
-        let t0 = datetime!(2026-11-21 06:00 UTC);
-        cache.insert("a", 1, t0);
-        cache.update(&"a", t0, |v| *v += 1);
-        assert_eq!(cache.get(&"a", t0), Some(2));
     }
 }

@@ -13,4 +13,4 @@ pub use heartbeats::{HeartbeatAck, HeartbeatError, HeartbeatSettings, Heartbeats
 pub use lookups::{LookupError, LookupSettings, Lookups, Placement, StreamRequest};
 pub use node_groups::{Deletion, EnrollmentKey, GroupError, NodeGroups};
 pub use pool::{Pool, PoolError};
-pub use scaler::{Fleets, Scaler, ScalerError, ScalerSettings, ScalerStores, TickReport};
+pub use scaler::{Fleets, GroupTickOutcome, Scaler, ScalerError, ScalerSettings, ScalerStores, TickReport};

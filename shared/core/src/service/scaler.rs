@@ -86,6 +86,15 @@ pub enum ScalerError {
     NoBackend(GroupName),
 }
 
+/// What asking for one group's tick came to.
+#[derive(Debug)]
+pub enum GroupTickOutcome {
+    Ticked(Vec<DecisionRecord>),
+    /// Another tick holds the group's lease.
+    Leased,
+    NoSuchGroup,
+}
+
 enum GroupTick {
     Done(usize),
     Skipped,
@@ -146,13 +155,15 @@ impl Scaler {
         }
     }
 
-    /// One tick of one group, if no other tick holds it (`None` then, or
-    /// when there is no such group).
-    pub async fn tick_one(&self, name: &GroupName) -> Result<Option<Vec<DecisionRecord>>, ScalerError> {
-        match self.stores.groups.get_group(name).await? {
-            Some(group) => self.tick_leased(&group).await,
-            None => Ok(None),
-        }
+    /// One tick of one group, if it exists and no other tick holds it.
+    pub async fn tick_one(&self, name: &GroupName) -> Result<GroupTickOutcome, ScalerError> {
+        let Some(group) = self.stores.groups.get_group(name).await? else {
+            return Ok(GroupTickOutcome::NoSuchGroup);
+        };
+        Ok(match self.tick_leased(&group).await? {
+            Some(records) => GroupTickOutcome::Ticked(records),
+            None => GroupTickOutcome::Leased,
+        })
     }
 
     async fn tick_leased(&self, group: &NodeGroup) -> Result<Option<Vec<DecisionRecord>>, ScalerError> {

@@ -5,7 +5,7 @@ use axum::http::StatusCode;
 use axum::Json;
 use streamfleet_core::page::PageSize;
 use streamfleet_core::scaling::DecisionRecord;
-use streamfleet_core::service::TickReport;
+use streamfleet_core::service::{GroupTickOutcome, TickReport};
 
 use super::PageParams;
 use crate::auth::Admin;
@@ -67,19 +67,17 @@ pub async fn tick_group(
     State(state): State<AppState>,
     GroupPath(name): GroupPath,
 ) -> Result<Json<Vec<DecisionRecord>>, ApiError> {
-    if state.groups.get(&name).await.is_err() {
-        return Err(ApiError::new(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            format!("node group {name} does not exist"),
-        ));
-    }
     match state.scaler.tick_one(&name).await? {
-        Some(records) => Ok(Json(records)),
-        None => Err(ApiError::new(
+        GroupTickOutcome::Ticked(records) => Ok(Json(records)),
+        GroupTickOutcome::Leased => Err(ApiError::new(
             StatusCode::CONFLICT,
             "tick_under_way",
             "another tick is working on this group",
+        )),
+        GroupTickOutcome::NoSuchGroup => Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("node group {name} does not exist"),
         )),
     }
 }
