@@ -157,16 +157,68 @@ impl AwsFleet {
     }
 }
 
+impl AwsFleet {
+    /// The ASG's instances that are not on their way out, with addresses.
+    async fn running(
+        &self,
+        asg: &aws_sdk_autoscaling::types::AutoScalingGroup,
+        role: Role,
+        region: &Region,
+    ) -> Result<Vec<Instance>, FleetError> {
+        let running: Vec<_> = asg
+            .instances()
+            .iter()
+            .filter(|i| !i.lifecycle_state().is_some_and(|s| s.as_str().starts_with("Terminat")))
+            .collect();
+        if running.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<String> = running.iter().filter_map(|i| i.instance_id().map(str::to_owned)).collect();
+        let described = self
+            .clients
+            .ec2(region)
+            .describe_instances()
+            .set_instance_ids(Some(ids))
+            .send()
+            .await
+            .map_err(|e| failed("DescribeInstances", e))?;
+        let addresses: std::collections::HashMap<String, Option<String>> = described
+            .reservations()
+            .iter()
+            .flat_map(|r| r.instances())
+            .filter_map(|i| i.instance_id().map(|id| (id.to_owned(), address(i))))
+            .collect();
+        Ok(running
+            .into_iter()
+            .filter_map(|instance| {
+                let id = instance.instance_id().and_then(|id| NodeId::parse(id).ok())?;
+                Some(Instance {
+                    host: addresses.get(id.as_str()).cloned().flatten(),
+                    zone: instance.availability_zone().and_then(|z| Zone::parse(z).ok()),
+                    protected: instance.protected_from_scale_in().unwrap_or(false),
+                    node_id: id,
+                    role,
+                    region: region.clone(),
+                })
+            })
+            .collect())
+    }
+}
+
 #[async_trait]
 impl Fleet for AwsFleet {
-    async fn prepare(&self, group: &NodeGroup) -> Result<(), FleetError> {
+    async fn sync(&self, group: &NodeGroup) -> Result<Vec<Instance>, FleetError> {
+        let mut found = Vec::new();
         for (role, region, zones) in Self::slots(group) {
             let spec = &group.spec.roles[&role];
             let name = asg_name(group.name(), role, region);
             let autoscaling = self.clients.autoscaling(region);
+            // One describe per ASG serves both the update and the listing.
             match self.describe(group, role, region).await? {
-                Some(existing) if existing.max_size() == Some(spec.scale.max as i32) => {}
-                Some(_) => {
+                Some(existing) if existing.max_size() == Some(spec.scale.max as i32) => {
+                    found.extend(self.running(&existing, role, region).await?);
+                }
+                Some(existing) => {
                     autoscaling
                         .update_auto_scaling_group()
                         .auto_scaling_group_name(&name)
@@ -174,6 +226,7 @@ impl Fleet for AwsFleet {
                         .send()
                         .await
                         .map_err(|e| failed("UpdateAutoScalingGroup", e))?;
+                    found.extend(self.running(&existing, role, region).await?);
                 }
                 None => {
                     let template = self.template(group, role, region, &spec.launch).await?;
@@ -201,49 +254,6 @@ impl Fleet for AwsFleet {
                         .map_err(|e| failed("CreateAutoScalingGroup", e))?;
                     tracing::info!(group = %group.name(), asg = %name, "auto scaling group created");
                 }
-            }
-        }
-        Ok(())
-    }
-
-    async fn instances(&self, group: &NodeGroup) -> Result<Vec<Instance>, FleetError> {
-        let mut found = Vec::new();
-        for (role, region, _) in Self::slots(group) {
-            let Some(asg) = self.describe(group, role, region).await? else { continue };
-            let running: Vec<_> = asg
-                .instances()
-                .iter()
-                .filter(|i| !i.lifecycle_state().is_some_and(|s| s.as_str().starts_with("Terminat")))
-                .collect();
-            if running.is_empty() {
-                continue;
-            }
-            let ids: Vec<String> =
-                running.iter().filter_map(|i| i.instance_id().map(str::to_owned)).collect();
-            let described = self
-                .clients
-                .ec2(region)
-                .describe_instances()
-                .set_instance_ids(Some(ids))
-                .send()
-                .await
-                .map_err(|e| failed("DescribeInstances", e))?;
-            let addresses: std::collections::HashMap<String, Option<String>> = described
-                .reservations()
-                .iter()
-                .flat_map(|r| r.instances())
-                .filter_map(|i| i.instance_id().map(|id| (id.to_owned(), address(i))))
-                .collect();
-            for instance in running {
-                let Some(id) = instance.instance_id().and_then(|id| NodeId::parse(id).ok()) else { continue };
-                found.push(Instance {
-                    host: addresses.get(id.as_str()).cloned().flatten(),
-                    zone: instance.availability_zone().and_then(|z| Zone::parse(z).ok()),
-                    protected: instance.protected_from_scale_in().unwrap_or(false),
-                    node_id: id,
-                    role,
-                    region: region.clone(),
-                });
             }
         }
         Ok(found)

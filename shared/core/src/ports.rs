@@ -271,14 +271,13 @@ pub struct Instance {
 /// A cloud backend: EC2 Auto Scaling, or the simulated provision pool.
 #[async_trait]
 pub trait Fleet: Send + Sync {
-    /// Brings the cloud's groups in line with the node group (created or updated).
-    async fn prepare(&self, group: &NodeGroup) -> Result<(), FleetError>;
-
-    /// What the cloud runs for the group now.
-    async fn instances(&self, group: &NodeGroup) -> Result<Vec<Instance>, FleetError>;
+    /// Brings the cloud's groups in line with the node group (created or
+    /// updated) and returns what the cloud runs for it now: one pass, since
+    /// both need the same description of the cloud's groups.
+    async fn sync(&self, group: &NodeGroup) -> Result<Vec<Instance>, FleetError>;
 
     /// Starts `count` nodes; returns those known at once (a cloud that
-    /// reports its instances later returns none: they show in `instances`).
+    /// reports its instances later returns none: they show in `sync`).
     async fn launch(
         &self,
         group: &NodeGroup,

@@ -44,11 +44,8 @@ fn instance(host: PoolHost, role: Role) -> Instance {
 
 #[async_trait]
 impl Fleet for SimulatedFleet {
-    async fn prepare(&self, _: &NodeGroup) -> Result<(), FleetError> {
-        Ok(())
-    }
-
-    async fn instances(&self, group: &NodeGroup) -> Result<Vec<Instance>, FleetError> {
+    /// A pool needs no setting up: its hosts serving the group.
+    async fn sync(&self, group: &NodeGroup) -> Result<Vec<Instance>, FleetError> {
         Ok(self
             .pool
             .hosts_of(group.name())

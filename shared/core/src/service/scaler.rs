@@ -226,9 +226,9 @@ impl Scaler {
         now: OffsetDateTime,
     ) -> Result<Vec<DecisionRecord>, ScalerError> {
         let fleet = self.fleet_for(group)?;
-        fleet.prepare(group).await?;
+        let instances = fleet.sync(group).await?;
         let mut nodes = self.stores.nodes.all_nodes(group.name()).await?;
-        let mut records = self.reconcile(group, fleet.as_ref(), &mut nodes, now).await?;
+        let mut records = self.reconcile(group, fleet.as_ref(), &instances, &mut nodes, now).await?;
         let decisions =
             plan(&PlanInput { group, nodes: &nodes, pressure, memory, now, settings: self.settings.plan });
         let by_id: BTreeMap<NodeId, Node> = nodes.into_iter().map(|n| (n.node_id.clone(), n)).collect();
@@ -266,10 +266,10 @@ impl Scaler {
         &self,
         group: &NodeGroup,
         fleet: &dyn Fleet,
+        instances: &[Instance],
         nodes: &mut Vec<Node>,
         now: OffsetDateTime,
     ) -> Result<Vec<DecisionRecord>, ScalerError> {
-        let instances = fleet.instances(group).await?;
         let mut records = Vec::new();
         let mut log = |action: Action, node: &Node, reason: &str| {
             records.push(DecisionRecord {
@@ -284,7 +284,7 @@ impl Scaler {
                 outcome: "done".into(),
             })
         };
-        for instance in &instances {
+        for instance in instances {
             if nodes.iter().any(|n| n.node_id == instance.node_id) {
                 continue;
             }
@@ -311,7 +311,7 @@ impl Scaler {
             gone.push(node.node_id.clone());
         }
         nodes.retain(|n| !gone.contains(&n.node_id));
-        for instance in &instances {
+        for instance in instances {
             let Some(node) = nodes.iter().find(|n| n.node_id == instance.node_id) else { continue };
             let wanted =
                 node.load.sessions() > 0 && matches!(node.state, NodeState::InService | NodeState::Draining);
