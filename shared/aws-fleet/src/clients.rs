@@ -9,14 +9,25 @@ use streamfleet_core::names::Region;
 pub struct Clients {
     sdk: aws_config::SdkConfig,
     by_region: Mutex<HashMap<String, (aws_sdk_autoscaling::Client, aws_sdk_ec2::Client)>>,
+    /// Given clients, for every region (request-level tests).
+    fixed: Option<(aws_sdk_autoscaling::Client, aws_sdk_ec2::Client)>,
 }
 
 impl Clients {
     pub fn new(sdk: aws_config::SdkConfig) -> Self {
-        Self { sdk, by_region: Mutex::new(HashMap::new()) }
+        Self { sdk, by_region: Mutex::new(HashMap::new()), fixed: None }
+    }
+
+    /// The same two clients for every region.
+    pub fn fixed(autoscaling: aws_sdk_autoscaling::Client, ec2: aws_sdk_ec2::Client) -> Self {
+        let sdk = aws_config::SdkConfig::builder().build();
+        Self { sdk, by_region: Mutex::new(HashMap::new()), fixed: Some((autoscaling, ec2)) }
     }
 
     fn pair(&self, region: &Region) -> (aws_sdk_autoscaling::Client, aws_sdk_ec2::Client) {
+        if let Some(fixed) = &self.fixed {
+            return fixed.clone();
+        }
         let mut clients = self.by_region.lock().expect("clients lock");
         clients
             .entry(region.to_string())

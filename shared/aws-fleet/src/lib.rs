@@ -6,26 +6,42 @@
 //! scale-in the ASG would start on its own.
 
 mod clients;
+mod hooks;
 mod names;
 
 use async_trait::async_trait;
 use aws_sdk_autoscaling::types::{LaunchTemplateSpecification, Tag};
 use aws_sdk_ec2::types::{RequestLaunchTemplateData, ResourceType, TagSpecification};
 use streamfleet_core::group::{LaunchSettings, NodeGroup, Role};
+use streamfleet_core::hooks::{HookAction, HookResult};
 use streamfleet_core::names::{NodeId, Region, Zone};
 use streamfleet_core::node::Node;
 use streamfleet_core::ports::{Fleet, FleetError, Instance};
 
 pub use clients::Clients;
+pub use hooks::{LAUNCH_HOOK, TERMINATE_HOOK};
 pub use names::{asg_name, template_name};
 
 pub struct AwsFleet {
     clients: Clients,
+    /// The heartbeat timeout of the lifecycle hooks streamfleet installs.
+    hook_timeout_secs: u32,
 }
 
 impl AwsFleet {
     pub fn new(sdk: aws_config::SdkConfig) -> Self {
-        Self { clients: Clients::new(sdk) }
+        Self::with_clients(Clients::new(sdk))
+    }
+
+    pub fn with_clients(clients: Clients) -> Self {
+        Self { clients, hook_timeout_secs: streamfleet_core::hooks::DEFAULT_HEARTBEAT_TIMEOUT_SECS }
+    }
+
+    /// Sets the hooks' heartbeat timeout, within AWS's 30–7200 s.
+    pub fn hook_timeout_secs(mut self, secs: u32) -> Self {
+        use streamfleet_core::hooks::{MAX_HEARTBEAT_TIMEOUT_SECS, MIN_HEARTBEAT_TIMEOUT_SECS};
+        self.hook_timeout_secs = secs.clamp(MIN_HEARTBEAT_TIMEOUT_SECS, MAX_HEARTBEAT_TIMEOUT_SECS);
+        self
     }
 }
 
@@ -158,7 +174,8 @@ impl AwsFleet {
 }
 
 impl AwsFleet {
-    /// The ASG's instances that are not on their way out, with addresses.
+    /// The ASG's instances, with addresses; those the ASG terminates but a
+    /// hook holds are `leaving` (still serving their sessions).
     async fn running(
         &self,
         asg: &aws_sdk_autoscaling::types::AutoScalingGroup,
@@ -168,7 +185,11 @@ impl AwsFleet {
         let running: Vec<_> = asg
             .instances()
             .iter()
-            .filter(|i| !i.lifecycle_state().is_some_and(|s| s.as_str().starts_with("Terminat")))
+            .filter(|i| {
+                !i.lifecycle_state().is_some_and(|s| {
+                    matches!(s.as_str(), "Terminating:Proceed" | "Terminated" | "Detaching" | "Detached")
+                })
+            })
             .collect();
         if running.is_empty() {
             return Ok(Vec::new());
@@ -192,7 +213,9 @@ impl AwsFleet {
             .into_iter()
             .filter_map(|instance| {
                 let id = instance.instance_id().and_then(|id| NodeId::parse(id).ok())?;
+                let leaving = instance.lifecycle_state().is_some_and(|s| s.as_str().starts_with("Terminat"));
                 Some(Instance {
+                    leaving,
                     host: addresses.get(id.as_str()).cloned().flatten(),
                     zone: instance.availability_zone().and_then(|z| Zone::parse(z).ok()),
                     protected: instance.protected_from_scale_in().unwrap_or(false),
@@ -252,6 +275,7 @@ impl Fleet for AwsFleet {
                         .send()
                         .await
                         .map_err(|e| failed("CreateAutoScalingGroup", e))?;
+                    self.put_hooks(&name, group.name(), role, region).await?;
                     tracing::info!(group = %group.name(), asg = %name, "auto scaling group created");
                 }
             }
@@ -303,6 +327,14 @@ impl Fleet for AwsFleet {
             .await
             .map_err(|e| failed("SetInstanceProtection", e))?;
         Ok(())
+    }
+
+    async fn keep_action(&self, action: &HookAction) -> Result<(), FleetError> {
+        self.record_heartbeat(action).await
+    }
+
+    async fn complete_action(&self, action: &HookAction, result: HookResult) -> Result<(), FleetError> {
+        self.complete(action, result).await
     }
 
     async fn terminate(&self, _: &NodeGroup, node: &Node, _dead: bool) -> Result<(), FleetError> {

@@ -24,6 +24,7 @@ fn fleet(size: usize, now: OffsetDateTime) -> Vec<Node> {
             state: if i % 37 == 0 { NodeState::Draining } else { NodeState::InService },
             cordoned: i % 53 == 0,
             drain_cause: None,
+            hold: None,
             host: Some(format!("10.0.{}.{}", i / 256, i % 256)),
             endpoints: BTreeMap::new(),
             streams: vec![],

@@ -47,6 +47,7 @@ fn fleet(size: usize, now: OffsetDateTime) -> Vec<Node> {
             },
             cordoned: false,
             drain_cause: None,
+            hold: None,
             host: None,
             endpoints: BTreeMap::new(),
             streams: vec![],

@@ -9,6 +9,7 @@ pub mod decode;
 pub mod fleet;
 pub mod group;
 pub mod heartbeat;
+pub mod hooks;
 pub mod names;
 pub mod node;
 pub mod page;

@@ -9,6 +9,7 @@ use time::OffsetDateTime;
 use utoipa::ToSchema;
 
 use crate::group::Role;
+use crate::hooks::LifecycleHold;
 use crate::names::{AppName, GroupName, NodeId, Region, StreamKey, StreamName, Zone};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -28,6 +29,9 @@ pub struct Node {
     /// when load comes back.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub drain_cause: Option<DrainCause>,
+    /// A lifecycle action of the cloud this node holds (launch or terminate).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hold: Option<LifecycleHold>,
     /// The host clients connect to (public DNS name or IP).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host: Option<String>,
@@ -175,6 +179,7 @@ pub(crate) mod fixtures {
             state: NodeState::InService,
             cordoned: false,
             drain_cause: None,
+            hold: None,
             host: Some("203.0.113.7".into()),
             endpoints: BTreeMap::from([("rtmp".into(), "rtmp://{host}:1935/{app}/{stream}".into())]),
             streams: vec![],

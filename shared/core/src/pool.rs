@@ -30,6 +30,9 @@ pub enum HostState {
     Available,
     /// Serving a group.
     InUse,
+    /// An operator terminated it; it waits on the group's lifecycle hook
+    /// (EC2's `Terminating:Wait`) until its sessions end.
+    Terminating,
     /// Died while serving and was not recycled; an operator resets it.
     Terminated,
 }

@@ -7,6 +7,7 @@ use time::OffsetDateTime;
 
 use crate::group::{Claim, NodeGroup, Role};
 use crate::heartbeat::HeartbeatReport;
+use crate::hooks::{HookAction, HookResult, LifecycleHold};
 use crate::names::{GroupName, NodeId, Region, StreamKey};
 use crate::node::{DrainCause, Node, NodeState};
 use crate::page::{Page, PageSize};
@@ -119,6 +120,9 @@ pub trait NodeStore: Send + Sync {
         now: OffsetDateTime,
     ) -> StoreResult<Node>;
 
+    /// The group of the node with this id (an instance id for cloud nodes).
+    async fn locate(&self, node: &NodeId) -> StoreResult<Option<GroupName>>;
+
     /// Sets or clears the cordon. MUST return `Conflict` when the node is absent.
     async fn set_cordoned(&self, group: &GroupName, node: &NodeId, cordoned: bool) -> StoreResult<Node>;
 }
@@ -175,6 +179,36 @@ pub trait NodeLifecycleStore: Send + Sync {
     /// Enrolls a node the fleet launched: its first report, pending → in
     /// service. MUST return `Conflict` unless it is pending and never reported.
     async fn claim_launched(&self, node: &Node, expires_at: OffsetDateTime) -> StoreResult<()>;
+
+    /// Changes the lifecycle action a node holds, in one conditional write.
+    /// MUST return `Conflict` when the node is absent or the condition of
+    /// the `HoldWrite` variant does not hold.
+    async fn write_hold(
+        &self,
+        group: &GroupName,
+        node: &NodeId,
+        write: HoldWrite<'_>,
+        now: OffsetDateTime,
+    ) -> StoreResult<()>;
+}
+
+/// One change of a held lifecycle action. Every variant after `Begin` is
+/// keyed on the action's token, so that a late or repeated step of another
+/// action changes nothing.
+#[derive(Debug, Clone, Copy)]
+pub enum HoldWrite<'a> {
+    /// Stores a new hold and moves the node from `seen` to `to` (with
+    /// `cause`), cordoned if `cordon`. Condition: the node is in `seen` and
+    /// does not hold this action already (a repeated event).
+    Begin { hold: &'a LifecycleHold, seen: NodeState, to: NodeState, cause: Option<DrainCause>, cordon: bool },
+    /// The cloud was told the action is still held. Condition: open, this token.
+    KeptAlive { token: &'a str },
+    /// Claims the answer, once: condition open, this token; the node moves to `to`.
+    Claim { token: &'a str, result: HookResult, forced: bool, to: Option<NodeState> },
+    /// The cloud accepted the answer. Condition: this token.
+    Completed { token: &'a str },
+    /// Drops an answered hold (a launch that went on). Condition: this token.
+    Release { token: &'a str },
 }
 
 /// What a state change requires of the node's last report.
@@ -266,6 +300,9 @@ pub struct Instance {
     pub host: Option<String>,
     /// Protected from scale-in the cloud starts on its own.
     pub protected: bool,
+    /// The cloud is terminating it (held by a lifecycle hook): still there,
+    /// never adopted.
+    pub leaving: bool,
 }
 
 /// A cloud backend: EC2 Auto Scaling, or the simulated provision pool.
@@ -292,4 +329,11 @@ pub trait Fleet: Send + Sync {
 
     /// Removes a node; `dead` when it stopped answering rather than drained.
     async fn terminate(&self, group: &NodeGroup, node: &Node, dead: bool) -> Result<(), FleetError>;
+
+    /// Tells the cloud a held lifecycle action is still held.
+    async fn keep_action(&self, action: &HookAction) -> Result<(), FleetError>;
+
+    /// Answers a held lifecycle action. An action the cloud no longer
+    /// waits on (answered already, timed out) is not an error.
+    async fn complete_action(&self, action: &HookAction, result: HookResult) -> Result<(), FleetError>;
 }

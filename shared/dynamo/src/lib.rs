@@ -7,6 +7,7 @@ mod batch;
 mod counter;
 mod error;
 mod groups;
+mod holds;
 mod keys;
 mod lifecycle;
 mod nodes;

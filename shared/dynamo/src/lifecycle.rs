@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem, Update};
 use streamfleet_core::names::{GroupName, NodeId};
 use streamfleet_core::node::{DrainCause, Node, NodeState};
-use streamfleet_core::ports::{NodeLifecycleStore, ReportGuard, StoreResult};
+use streamfleet_core::ports::{HoldWrite, NodeLifecycleStore, ReportGuard, StoreResult};
 use time::OffsetDateTime;
 
 use crate::attr::{encode_value, epoch_millis, key, n, rfc3339, set_expression, Item};
@@ -106,6 +106,16 @@ impl NodeLifecycleStore for DynamoStore {
             .expect("delete is complete");
         self.transact(vec![TransactWriteItem::builder().delete(delete).build(), self.count_nodes(group, -1)])
             .await
+    }
+
+    async fn write_hold(
+        &self,
+        group: &GroupName,
+        node: &NodeId,
+        write: HoldWrite<'_>,
+        now: OffsetDateTime,
+    ) -> StoreResult<()> {
+        self.write_hold_item(group, node, write, now).await
     }
 
     async fn claim_launched(&self, node: &Node, expires_at: OffsetDateTime) -> StoreResult<()> {

@@ -17,7 +17,7 @@ use time::OffsetDateTime;
 use crate::attr::{decode, encode, encode_value, epoch_millis, epoch_secs, key, n, rfc3339, s, Item};
 use crate::error::store_error;
 use crate::keys::{group_pk, instance_index_pk, node_sk, GROUP_SK, NODE_SK_PREFIX};
-use crate::schema::{GSI1_PK, GSI1_SK, PK, TTL};
+use crate::schema::{GSI1, GSI1_PK, GSI1_SK, PK, TTL};
 use crate::DynamoStore;
 
 /// The node's timestamp of its last accepted heartbeat, in epoch ms: a
@@ -223,6 +223,28 @@ impl NodeStore for DynamoStore {
             .await
             .map_err(|e| store_error("UpdateItem", &self.table, e))?;
         decode_node(output.attributes)
+    }
+
+    async fn locate(&self, node: &NodeId) -> StoreResult<Option<GroupName>> {
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(GSI1)
+            .key_condition_expression("#ipk = :instance")
+            .expression_attribute_names("#ipk", GSI1_PK)
+            .expression_attribute_values(":instance", s(instance_index_pk(node)))
+            .limit(1)
+            .send()
+            .await
+            .map_err(|e| store_error("Query", &self.table, e))?;
+        let Some(item) = output.items.unwrap_or_default().into_iter().next() else { return Ok(None) };
+        let group = item
+            .get("group")
+            .and_then(|v| v.as_s().ok())
+            .and_then(|g| GroupName::parse(g).ok())
+            .ok_or_else(|| StoreError::Corrupt(format!("node {node} has no valid group")))?;
+        Ok(Some(group))
     }
 
     async fn set_cordoned(&self, group: &GroupName, node: &NodeId, cordoned: bool) -> StoreResult<Node> {

@@ -212,6 +212,7 @@ impl From<PoolError> for ApiError {
             PoolError::Exists(_) => Self::new(StatusCode::CONFLICT, "already_exists", message),
             PoolError::NotFound(_) => Self::new(StatusCode::NOT_FOUND, "not_found", message),
             PoolError::NotTerminated(..) => Self::new(StatusCode::CONFLICT, "not_terminated", message),
+            PoolError::NotServing(..) => Self::new(StatusCode::CONFLICT, "not_serving", message),
             PoolError::Invalid(input) => Self::invalid(input),
             PoolError::Store(store) => store.into(),
         }
@@ -234,7 +235,9 @@ impl From<ScalerError> for ApiError {
                 )
                 .with_retry_after(5)
             }
-            ScalerError::NoBackend(_) => Self::new(StatusCode::CONFLICT, "no_backend", error.to_string()),
+            ScalerError::NoBackend(_) | ScalerError::NoCloud(_) => {
+                Self::new(StatusCode::CONFLICT, "no_backend", error.to_string())
+            }
         }
     }
 }

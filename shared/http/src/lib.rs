@@ -51,6 +51,7 @@ fn nodegroup_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(scaler::tick))
         .routes(routes!(pool::add_host, pool::list_hosts))
         .routes(routes!(pool::reset_host))
+        .routes(routes!(pool::terminate_host))
 }
 
 /// What media nodes call.

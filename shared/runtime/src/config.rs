@@ -18,6 +18,7 @@ pub const FLEET_CACHE_VAR: &str = "STREAMFLEET_FLEET_CACHE_MS";
 pub const PACK_CEILING_VAR: &str = "STREAMFLEET_PACK_CEILING_PCT";
 pub const GROUP_CACHE_VAR: &str = "STREAMFLEET_GROUP_CACHE_MS";
 pub const DEAD_AFTER_VAR: &str = "STREAMFLEET_NODE_DEAD_AFTER_SECS";
+pub const HOOK_TIMEOUT_VAR: &str = "STREAMFLEET_HOOK_HEARTBEAT_TIMEOUT_SECS";
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -45,6 +46,10 @@ pub struct Tuning {
     pub group_cache_ttl: Duration,
     /// Silence after which the scaler declares an in-service node dead (default 60 s).
     pub dead_after: Duration,
+    /// Heartbeat timeout of the lifecycle hooks streamfleet installs (AWS
+    /// bounds: 30–7200 s; default 300 s). Held actions are renewed at half of it,
+    /// so the scaler's schedule must tick more often than that.
+    pub hook_heartbeat_timeout_secs: u32,
 }
 
 impl Default for Tuning {
@@ -57,6 +62,7 @@ impl Default for Tuning {
             pack_ceiling_pct: 80,
             group_cache_ttl: Duration::from_secs(10),
             dead_after: Duration::from_secs(60),
+            hook_heartbeat_timeout_secs: streamfleet_core::hooks::DEFAULT_HEARTBEAT_TIMEOUT_SECS,
         }
     }
 }
@@ -98,7 +104,10 @@ impl Tuning {
             .map_or(defaults.group_cache_ttl, Duration::from_millis);
         let dead_after = number(DEAD_AFTER_VAR, "whole seconds from 1 to 86400", 1..=86_400)?
             .map_or(defaults.dead_after, Duration::from_secs);
+        let hook_heartbeat_timeout_secs = number(HOOK_TIMEOUT_VAR, "whole seconds from 30 to 7200", 30..=7200)?
+            .map_or(defaults.hook_heartbeat_timeout_secs, |secs| secs as u32);
         Ok(Self {
+            hook_heartbeat_timeout_secs,
             heartbeat_interval: interval,
             stale_after,
             fleet_cache_ttl,

@@ -3,6 +3,7 @@
 //! once, and assemble the application state.
 
 mod config;
+mod lifecycle_event;
 
 use std::sync::Arc;
 
@@ -19,6 +20,7 @@ use streamfleet_dynamo::DynamoStore;
 use streamfleet_http::{AdminToken, AppState};
 
 pub use config::{Config, ConfigError, Tuning};
+pub use lifecycle_event::{handle_lifecycle_event, parse_lifecycle_event, run_lifecycle_function, EventError};
 
 /// Logs as JSON on Lambda (CloudWatch parses it), as text elsewhere; the
 /// level comes from `RUST_LOG` (or `AWS_LAMBDA_LOG_LEVEL`), default `info`.
@@ -89,7 +91,9 @@ pub fn app_state_with(
         ..LookupSettings::default()
     };
     let fleets = Fleets {
-        aws: Some(Arc::new(streamfleet_aws_fleet::AwsFleet::new(sdk.clone()))),
+        aws: Some(Arc::new(
+            streamfleet_aws_fleet::AwsFleet::new(sdk.clone()).hook_timeout_secs(tuning.hook_heartbeat_timeout_secs),
+        )),
         simulated: Arc::new(SimulatedFleet::new(store.clone())),
     };
     let stores = ScalerStores {
@@ -104,6 +108,7 @@ pub fn app_state_with(
             dead_after: tuning.dead_after,
             ..Default::default()
         },
+        hook_heartbeat_timeout_secs: tuning.hook_heartbeat_timeout_secs,
         ..ScalerSettings::default()
     };
     // Names this process on the scaler leases it takes.

@@ -53,6 +53,7 @@ fn nodes(group: &GroupName, now: OffsetDateTime) -> Vec<Node> {
                 state: NodeState::InService,
                 cordoned: false,
                 drain_cause: None,
+                hold: None,
                 host: Some(format!("10.1.0.{n}")),
                 endpoints: BTreeMap::new(),
                 streams: vec![],

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use crate::group::{NodeGroup, Role};
+use crate::hooks::{HookAction, HookResult};
 use crate::names::Region;
 use crate::node::Node;
 use crate::pool::{HostState, PoolHost};
@@ -37,6 +38,7 @@ fn instance(host: PoolHost, role: Role) -> Instance {
         role,
         region: host.region,
         zone: None,
+        leaving: host.state == HostState::Terminating,
         host: Some(host.address),
         protected: false,
     }
@@ -52,7 +54,10 @@ impl Fleet for SimulatedFleet {
             .await
             .map_err(unavailable)?
             .into_iter()
-            .filter(|h| h.state == HostState::InUse && h.group.as_ref() == Some(group.name()))
+            .filter(|h| {
+                matches!(h.state, HostState::InUse | HostState::Terminating)
+                    && h.group.as_ref() == Some(group.name())
+            })
             .filter_map(|h| h.role.map(|role| instance(h, role)))
             .collect())
     }
@@ -96,6 +101,21 @@ impl Fleet for SimulatedFleet {
     async fn set_protection(&self, _: &NodeGroup, _: &Node, _: bool) -> Result<(), FleetError> {
         // A pool never removes a host on its own: nothing to protect from.
         Ok(())
+    }
+
+    /// A pool has no hook timeout: nothing to renew.
+    async fn keep_action(&self, _: &HookAction) -> Result<(), FleetError> {
+        Ok(())
+    }
+
+    /// The held host goes, whatever the answer (as on EC2, where both end
+    /// in termination).
+    async fn complete_action(&self, action: &HookAction, _: HookResult) -> Result<(), FleetError> {
+        match self.pool.set_host_state(&action.instance, HostState::Terminating, HostState::Terminated, None).await {
+            // Answered already, or never held.
+            Ok(_) | Err(StoreError::Conflict) => Ok(()),
+            Err(e) => Err(unavailable(e)),
+        }
     }
 
     async fn terminate(&self, group: &NodeGroup, node: &Node, dead: bool) -> Result<(), FleetError> {

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::group::Role;
+use crate::hooks::{HookKind, HookResult, InterruptionKind};
 use crate::names::{NodeId, Region};
 use crate::node::DrainCause;
 
@@ -30,6 +31,14 @@ pub enum Action {
     Adopt { node: NodeId },
     /// The group was being deleted and has no node left.
     DeleteGroup,
+    /// The cloud waits on streamfleet before it launches or terminates the
+    /// node (a lifecycle hook); a terminating node is cordoned and drains.
+    Hold { node: NodeId, kind: HookKind },
+    /// streamfleet answered a held lifecycle action. `forced` when the node
+    /// still had sessions (its drain deadline, or AWS's global timeout, came).
+    Answer { node: NodeId, kind: HookKind, result: HookResult, forced: bool },
+    /// The cloud warned the node may vanish soon: it gets no new sessions.
+    Cordon { node: NodeId, kind: InterruptionKind },
 }
 
 /// The figures of one role in one region when the decision was taken.

@@ -114,7 +114,9 @@ fn deadline_of(input: &PlanInput<'_>, node: &Node) -> Duration {
 /// Deaths, failed launches, and draining nodes that may go.
 fn health(input: &PlanInput<'_>, out: &mut Vec<Decision>) {
     let now = input.now;
-    for node in input.nodes {
+    // A node holding a lifecycle action is the cloud's to remove, or to put
+    // in service: the hold settles it.
+    for node in input.nodes.iter().filter(|n| n.hold.is_none()) {
         let silent_for = node.last_heartbeat_at.map(|at| since(now, at));
         match node.state {
             NodeState::InService if silent_for.is_none_or(|s| s >= input.settings.dead_after) => {
@@ -210,7 +212,7 @@ fn wind_down(input: &PlanInput<'_>, marked: &HashSet<&NodeId>, out: &mut Vec<Dec
         });
         return;
     }
-    for node in input.nodes {
+    for node in input.nodes.iter().filter(|n| n.hold.is_none()) {
         match node.state {
             NodeState::InService if !marked.contains(&node.node_id) => {
                 out.push(decision(

@@ -230,6 +230,7 @@ impl Heartbeats {
             zone: report.zone,
             state: NodeState::InService,
             cordoned: false,
+            hold: None,
             drain_cause: None,
             host: Some(report.host),
             endpoints: report.endpoints.unwrap_or_default(),

@@ -3,6 +3,7 @@
 
 mod fleet_cache;
 mod heartbeats;
+mod hooks;
 mod lookups;
 mod node_groups;
 mod pool;
@@ -10,6 +11,7 @@ mod pressure;
 mod scaler;
 
 pub use heartbeats::{HeartbeatAck, HeartbeatError, HeartbeatSettings, Heartbeats};
+pub use hooks::{HookOutcome, HookSettings, LifecycleHooks};
 pub use lookups::{LookupError, LookupSettings, Lookups, Placement, StreamRequest};
 pub use node_groups::{Deletion, EnrollmentKey, GroupError, NodeGroups};
 pub use pool::{Pool, PoolError};

@@ -2,6 +2,10 @@
 
 use std::sync::Arc;
 
+use time::OffsetDateTime;
+
+use crate::group::Cloud;
+use crate::hooks::{HookAction, HookTarget, LifecycleEvent};
 use crate::names::NodeId;
 use crate::pool::{HostState, NewHost, PoolHost};
 use crate::ports::{PoolStore, StoreError};
@@ -15,6 +19,8 @@ pub enum PoolError {
     NotFound(NodeId),
     #[error("host {0} is {1:?}; only a terminated host can be reset")]
     NotTerminated(NodeId, HostState),
+    #[error("host {0} is {1:?}; only a host in use or available can be terminated")]
+    NotServing(NodeId, HostState),
     #[error(transparent)]
     Invalid(#[from] InvalidInput),
     #[error("the store failed")]
@@ -59,6 +65,51 @@ impl Pool {
 
     pub async fn list(&self) -> Result<Vec<PoolHost>, PoolError> {
         Ok(self.store.list_hosts().await?)
+    }
+
+    /// Terminates a host out of band, as an operator or EC2 itself would:
+    /// a host serving a group waits on the group's lifecycle hook (the
+    /// returned event, for the lifecycle function); a free one goes at once.
+    pub async fn terminate(&self, id: &NodeId, now: OffsetDateTime) -> Result<(PoolHost, Option<LifecycleEvent>), PoolError> {
+        let host = self.store.get_host(id).await?.ok_or_else(|| PoolError::NotFound(id.clone()))?;
+        let changed = match (&host.state, &host.group, host.role) {
+            (HostState::InUse, Some(group), Some(role)) => {
+                self.store.set_host_state(id, HostState::InUse, HostState::Terminating, Some((group, role))).await
+            }
+            (HostState::Available, _, _) => {
+                self.store.set_host_state(id, HostState::Available, HostState::Terminated, None).await
+            }
+            _ => return Err(PoolError::NotServing(id.clone(), host.state)),
+        };
+        let held = match changed {
+            Ok(held) => held,
+            Err(StoreError::Conflict) => return Err(PoolError::NotServing(id.clone(), host.state)),
+            Err(e) => return Err(e.into()),
+        };
+        let event = match (&held.group, held.role) {
+            (Some(group), Some(role)) if held.state == HostState::Terminating => Some(LifecycleEvent::Terminate {
+                cloud: Cloud::Simulated,
+                action: HookAction {
+                    hook: "pool-terminate".into(),
+                    asg: "pool".into(),
+                    token: format!("pool-{id}-{}", now.unix_timestamp_nanos()),
+                    instance: id.clone(),
+                    region: held.region.clone(),
+                },
+                target: Some(HookTarget {
+                    group: group.clone(),
+                    role,
+                    region: held.region.clone(),
+                    heartbeat_timeout_secs: None,
+                }),
+            }),
+            _ => None,
+        };
+        Ok((held, event))
+    }
+
+    pub async fn get(&self, id: &NodeId) -> Result<PoolHost, PoolError> {
+        self.store.get_host(id).await?.ok_or_else(|| PoolError::NotFound(id.clone()))
     }
 
     /// Makes a terminated host available again (an operator fixed it).

@@ -19,6 +19,7 @@ use crate::ports::{
     Fleet, FleetError, GroupStore, Instance, NodeLifecycleStore, NodeStore, ReportGuard, ScalerStore,
     StoreError,
 };
+use super::hooks::{HookSettings, LifecycleHooks};
 use crate::scaling::{
     plan, Action, Decision, DecisionRecord, PlanInput, PlanSettings, Pressure, ScalerMemory,
 };
@@ -34,6 +35,8 @@ pub struct ScalerSettings {
     pub concurrency: usize,
     /// TTL of node rows the scaler writes.
     pub node_ttl: Duration,
+    /// The heartbeat timeout of lifecycle hooks that do not state theirs.
+    pub hook_heartbeat_timeout_secs: u32,
 }
 
 impl Default for ScalerSettings {
@@ -44,6 +47,7 @@ impl Default for ScalerSettings {
             log_ttl: Duration::from_secs(14 * 24 * 3600),
             concurrency: 8,
             node_ttl: Duration::from_secs(24 * 3600),
+            hook_heartbeat_timeout_secs: crate::hooks::DEFAULT_HEARTBEAT_TIMEOUT_SECS,
         }
     }
 }
@@ -84,6 +88,8 @@ pub enum ScalerError {
     Fleet(#[from] FleetError),
     #[error("no AWS backend is configured for group {0}")]
     NoBackend(GroupName),
+    #[error("no backend is configured for the {0:?} cloud")]
+    NoCloud(Cloud),
 }
 
 /// What asking for one group's tick came to.
@@ -110,6 +116,7 @@ pub struct Scaler {
     /// Numbers this process's ticks, so that two ticks of one process are
     /// two holders too.
     ticks: std::sync::atomic::AtomicU64,
+    hooks: LifecycleHooks,
 }
 
 impl Scaler {
@@ -120,7 +127,23 @@ impl Scaler {
         settings: ScalerSettings,
         holder: String,
     ) -> Self {
-        Self { stores, fleets, clock, settings, holder, ticks: std::sync::atomic::AtomicU64::new(0) }
+        let hooks = LifecycleHooks::new(
+            stores.clone(),
+            fleets.clone(),
+            clock.clone(),
+            HookSettings {
+                heartbeat_timeout_secs: settings.hook_heartbeat_timeout_secs,
+                plan: settings.plan,
+                log_ttl: settings.log_ttl,
+                node_ttl: settings.node_ttl,
+            },
+        );
+        Self { stores, fleets, clock, settings, holder, ticks: std::sync::atomic::AtomicU64::new(0), hooks }
+    }
+
+    /// Lifecycle actions of the cloud, on the same stores and backends.
+    pub fn hooks(&self) -> &LifecycleHooks {
+        &self.hooks
     }
 
     /// One tick over every group.
@@ -229,6 +252,7 @@ impl Scaler {
         let instances = fleet.sync(group).await?;
         let mut nodes = self.stores.nodes.all_nodes(group.name()).await?;
         let mut records = self.reconcile(group, fleet.as_ref(), &instances, &mut nodes, now).await?;
+        records.extend(self.hooks.settle(group, fleet.as_ref(), &nodes, now).await?);
         let decisions =
             plan(&PlanInput { group, nodes: &nodes, pressure, memory, now, settings: self.settings.plan });
         let by_id: BTreeMap<NodeId, Node> = nodes.into_iter().map(|n| (n.node_id.clone(), n)).collect();
@@ -284,7 +308,7 @@ impl Scaler {
                 outcome: "done".into(),
             })
         };
-        for instance in instances {
+        for instance in instances.iter().filter(|i| !i.leaving) {
             if nodes.iter().any(|n| n.node_id == instance.node_id) {
                 continue;
             }
@@ -302,7 +326,10 @@ impl Scaler {
         }
         let running: HashSet<&NodeId> = instances.iter().map(|i| &i.node_id).collect();
         let mut gone = Vec::new();
-        for node in nodes.iter().filter(|n| n.launched_at.is_some() && !running.contains(&n.node_id)) {
+        // Nodes the cloud runs (or holds on their way out) stay; a node that
+        // enrolled on its own is the cloud's only once it held an action of it.
+        let cloud_owned = |n: &Node| n.launched_at.is_some() || n.hold.is_some();
+        for node in nodes.iter().filter(|n| cloud_owned(n) && !running.contains(&n.node_id)) {
             match self.stores.lifecycle.forget_node(group.name(), &node.node_id).await {
                 Ok(()) | Err(StoreError::Conflict) => {}
                 Err(e) => return Err(e.into()),
@@ -311,7 +338,8 @@ impl Scaler {
             gone.push(node.node_id.clone());
         }
         nodes.retain(|n| !gone.contains(&n.node_id));
-        for instance in instances {
+        // Protection means nothing to an instance the cloud terminates already.
+        for instance in instances.iter().filter(|i| !i.leaving) {
             let Some(node) = nodes.iter().find(|n| n.node_id == instance.node_id) else { continue };
             let wanted =
                 node.load.sessions() > 0 && matches!(node.state, NodeState::InService | NodeState::Draining);
@@ -423,8 +451,13 @@ impl Scaler {
                 fleet.terminate(group, n, matches!(from, NodeState::Dead | NodeState::Failed)).await?;
                 changed(lifecycle.forget_node(name, node).await)
             }
-            // Reconciliation carries these out itself; a plan never holds them.
-            Action::Forget { .. } | Action::Adopt { .. } => Ok("done".into()),
+            // Reconciliation and lifecycle hooks carry these out themselves;
+            // a plan never holds them.
+            Action::Forget { .. }
+            | Action::Adopt { .. }
+            | Action::Hold { .. }
+            | Action::Answer { .. }
+            | Action::Cordon { .. } => Ok("done".into()),
             Action::DeleteGroup => match self.stores.groups.delete_group(group).await {
                 Ok(()) => Ok("done: group deleted".into()),
                 Err(StoreError::Conflict) => Ok("skipped: the group changed meanwhile".into()),
@@ -469,7 +502,7 @@ impl Scaler {
 }
 
 /// The row of a node the cloud started: pending until its first heartbeat.
-fn launched_node(group: &NodeGroup, instance: &Instance, now: OffsetDateTime) -> Node {
+pub(crate) fn launched_node(group: &NodeGroup, instance: &Instance, now: OffsetDateTime) -> Node {
     Node {
         group: group.name().clone(),
         node_id: instance.node_id.clone(),
@@ -479,6 +512,7 @@ fn launched_node(group: &NodeGroup, instance: &Instance, now: OffsetDateTime) ->
         state: NodeState::Pending,
         cordoned: false,
         drain_cause: None,
+        hold: None,
         host: instance.host.clone(),
         endpoints: BTreeMap::new(),
         streams: vec![],

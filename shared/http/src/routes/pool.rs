@@ -5,7 +5,7 @@ use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::Json;
 use streamfleet_core::names::NodeId;
-use streamfleet_core::pool::{NewHost, PoolHost};
+use streamfleet_core::pool::{HostState, NewHost, PoolHost};
 use streamfleet_core::InvalidInput;
 
 use crate::auth::Admin;
@@ -54,6 +54,35 @@ pub async fn reset_host(
     HostPath(id): HostPath,
 ) -> Result<Json<PoolHost>, ApiError> {
     Ok(Json(state.pool.reset(&id).await?))
+}
+
+/// Terminate a host out of band, as an operator or EC2 would: a host serving
+/// a group is held by the group's lifecycle hook while it has sessions
+/// (202, state `terminating`); otherwise it goes at once (200, `terminated`).
+#[utoipa::path(post, path = "/v1/pool/hosts/{hostId}/terminate", tag = TAG,
+    params(("hostId" = String, Path)),
+    security(("admin" = [])),
+    responses(
+        (status = 200, body = PoolHost, description = "Terminated"),
+        (status = 202, body = PoolHost, description = "Held until its sessions end"),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "The host is terminating or terminated already"),
+    ))]
+pub async fn terminate_host(
+    _: Admin,
+    State(state): State<AppState>,
+    HostPath(id): HostPath,
+) -> Result<(StatusCode, Json<PoolHost>), ApiError> {
+    let (mut host, event) = state.pool.terminate(&id, time::OffsetDateTime::now_utc()).await?;
+    if let Some(event) = event {
+        // The simulated cloud's lifecycle event goes straight to the hooks,
+        // as EventBridge would carry EC2's to the lifecycle function.
+        state.scaler.hooks().on_event(event).await?;
+        host = state.pool.get(&id).await?;
+    }
+    let status = if host.state == HostState::Terminating { StatusCode::ACCEPTED } else { StatusCode::OK };
+    Ok((status, Json(host)))
 }
 
 pub struct HostPath(NodeId);

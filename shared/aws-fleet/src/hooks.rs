@@ -1,0 +1,103 @@
+//! The lifecycle hooks streamfleet puts on its Auto Scaling groups, and
+//! the two calls that answer them. The hooks' notification metadata names
+//! the node group, role and region, so that the lifecycle function knows a
+//! launch before the table lists the instance.
+
+use aws_sdk_autoscaling::error::ProvideErrorMetadata;
+use streamfleet_core::group::Role;
+use streamfleet_core::hooks::{HookAction, HookResult, HookTarget};
+use streamfleet_core::names::{GroupName, Region};
+use streamfleet_core::ports::FleetError;
+
+use crate::{failed, AwsFleet};
+
+pub const LAUNCH_HOOK: &str = "sf-launch";
+pub const TERMINATE_HOOK: &str = "sf-terminate";
+
+/// AWS answers `ValidationError` for an action it no longer waits on (answered,
+/// timed out, instance gone): for an idempotent caller that is success.
+fn no_longer_waiting<E: ProvideErrorMetadata>(error: &aws_sdk_autoscaling::error::SdkError<E, impl std::fmt::Debug>) -> bool {
+    error.as_service_error().is_some_and(|e| e.code() == Some("ValidationError"))
+}
+
+impl AwsFleet {
+    /// Puts both hooks on a new ASG: a launch waits for the node's first
+    /// heartbeat (ABANDON if streamfleet never answers), a termination waits
+    /// for its sessions to end (CONTINUE if streamfleet never answers).
+    pub(crate) async fn put_hooks(
+        &self,
+        asg: &str,
+        group: &GroupName,
+        role: Role,
+        region: &Region,
+    ) -> Result<(), FleetError> {
+        let target = HookTarget {
+            group: group.clone(),
+            role,
+            region: region.clone(),
+            heartbeat_timeout_secs: Some(self.hook_timeout_secs),
+        };
+        let metadata = serde_json::to_string(&target).expect("a hook target serializes");
+        for (name, transition, default) in [
+            (LAUNCH_HOOK, "autoscaling:EC2_INSTANCE_LAUNCHING", "ABANDON"),
+            (TERMINATE_HOOK, "autoscaling:EC2_INSTANCE_TERMINATING", "CONTINUE"),
+        ] {
+            self.clients
+                .autoscaling(region)
+                .put_lifecycle_hook()
+                .auto_scaling_group_name(asg)
+                .lifecycle_hook_name(name)
+                .lifecycle_transition(transition)
+                .heartbeat_timeout(self.hook_timeout_secs as i32)
+                .default_result(default)
+                .notification_metadata(&metadata)
+                .send()
+                .await
+                .map_err(|e| failed("PutLifecycleHook", e))?;
+        }
+        Ok(())
+    }
+
+    pub(crate) async fn record_heartbeat(&self, action: &HookAction) -> Result<(), FleetError> {
+        let result = self
+            .clients
+            .autoscaling(&action.region)
+            .record_lifecycle_action_heartbeat()
+            .auto_scaling_group_name(&action.asg)
+            .lifecycle_hook_name(&action.hook)
+            .lifecycle_action_token(&action.token)
+            .instance_id(action.instance.as_str())
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if no_longer_waiting(&e) => {
+                tracing::warn!(instance = %action.instance, hook = %action.hook, "the cloud no longer waits on this action");
+                Ok(())
+            }
+            Err(e) => Err(failed("RecordLifecycleActionHeartbeat", e)),
+        }
+    }
+
+    pub(crate) async fn complete(&self, action: &HookAction, answer: HookResult) -> Result<(), FleetError> {
+        let result = self
+            .clients
+            .autoscaling(&action.region)
+            .complete_lifecycle_action()
+            .auto_scaling_group_name(&action.asg)
+            .lifecycle_hook_name(&action.hook)
+            .lifecycle_action_token(&action.token)
+            .instance_id(action.instance.as_str())
+            .lifecycle_action_result(answer.as_str())
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if no_longer_waiting(&e) => {
+                tracing::warn!(instance = %action.instance, hook = %action.hook, "the action was answered or timed out already");
+                Ok(())
+            }
+            Err(e) => Err(failed("CompleteLifecycleAction", e)),
+        }
+    }
+}

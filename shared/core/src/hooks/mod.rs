@@ -1,0 +1,137 @@
+//! EC2 Auto Scaling lifecycle hooks (and their simulated-cloud twin): the
+//! cloud asks before it finishes launching or terminating an instance, and
+//! streamfleet answers once the node is in service, or once its last
+//! session left. What a held action looks like on a node, and the events
+//! that start one.
+
+mod steps;
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use utoipa::ToSchema;
+
+use crate::group::{Cloud, Role};
+use crate::names::{GroupName, NodeId, Region};
+
+pub use steps::{global_timeout, next_step, HoldContext, HoldStep};
+
+/// AWS bounds on a hook's heartbeat timeout.
+pub const MIN_HEARTBEAT_TIMEOUT_SECS: u32 = 30;
+pub const MAX_HEARTBEAT_TIMEOUT_SECS: u32 = 7200;
+/// The hook timeout streamfleet installs and assumes when a hook does not say.
+pub const DEFAULT_HEARTBEAT_TIMEOUT_SECS: u32 = 300;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum HookKind {
+    Launch,
+    Terminate,
+}
+
+/// The answer to a held action (`CompleteLifecycleAction`'s result).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum HookResult {
+    Continue,
+    Abandon,
+}
+
+impl HookResult {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HookResult::Continue => "CONTINUE",
+            HookResult::Abandon => "ABANDON",
+        }
+    }
+}
+
+/// What the cloud needs to hear about one waiting action.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct HookAction {
+    pub hook: String,
+    /// The Auto Scaling group (or `pool` in the simulated cloud).
+    pub asg: String,
+    pub token: String,
+    pub instance: NodeId,
+    pub region: Region,
+}
+
+/// Which node an action concerns, as the hook's notification metadata says
+/// (streamfleet writes it on the hooks it installs).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HookTarget {
+    pub group: GroupName,
+    pub role: Role,
+    pub region: Region,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heartbeat_timeout_secs: Option<u32>,
+}
+
+/// A lifecycle action streamfleet holds on a node, kept on the node's row.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LifecycleHold {
+    pub kind: HookKind,
+    pub action: HookAction,
+    pub heartbeat_timeout_secs: u32,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub received_at: OffsetDateTime,
+    /// When the cloud last heard that the action is still held.
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub kept_at: OffsetDateTime,
+    /// Set once, by whoever claimed the completion.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result: Option<HookResult>,
+    /// Completed with sessions left (deadline or global timeout).
+    #[serde(default)]
+    pub forced: bool,
+    /// When the cloud accepted the completion.
+    #[serde(default, with = "time::serde::rfc3339::option", skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub completed_at: Option<OffsetDateTime>,
+}
+
+impl LifecycleHold {
+    pub fn new(kind: HookKind, action: HookAction, heartbeat_timeout_secs: u32, now: OffsetDateTime) -> Self {
+        Self {
+            kind,
+            action,
+            heartbeat_timeout_secs: heartbeat_timeout_secs
+                .clamp(MIN_HEARTBEAT_TIMEOUT_SECS, MAX_HEARTBEAT_TIMEOUT_SECS),
+            received_at: now,
+            kept_at: now,
+            result: None,
+            forced: false,
+            completed_at: None,
+        }
+    }
+
+    /// Still waiting for streamfleet's answer.
+    pub fn is_open(&self) -> bool {
+        self.result.is_none()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum InterruptionKind {
+    /// EC2 Spot Instance Interruption Warning: gone in two minutes.
+    SpotInterruption,
+    /// EC2 Instance Rebalance Recommendation: at elevated risk.
+    RebalanceRecommendation,
+}
+
+/// An event from the cloud about one instance.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LifecycleEvent {
+    /// The cloud waits before terminating the instance.
+    Terminate { cloud: Cloud, action: HookAction, target: Option<HookTarget> },
+    /// The cloud waits before putting a new instance in service.
+    Launch { cloud: Cloud, action: HookAction, target: Option<HookTarget> },
+    /// The instance may vanish soon: route nothing new to it.
+    Interruption { instance: NodeId, kind: InterruptionKind },
+}

@@ -1,0 +1,220 @@
+//! The next step of a held lifecycle action: a pure function of the node,
+//! its hold and `now`, so that the rules are tested without a cloud.
+
+use std::time::Duration;
+
+use time::OffsetDateTime;
+
+use super::{HookKind, HookResult, LifecycleHold};
+use crate::node::{Node, NodeState};
+
+/// AWS ends any held action after 48 hours or 100 heartbeat timeouts,
+/// whichever is shorter, whatever the heartbeats.
+pub fn global_timeout(heartbeat_timeout_secs: u32) -> Duration {
+    Duration::from_secs((100 * u64::from(heartbeat_timeout_secs)).min(48 * 3600))
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct HoldContext {
+    pub now: OffsetDateTime,
+    /// The role's drain deadline: sessions left after it are cut.
+    pub drain_deadline: Duration,
+    /// Warm-up plus grace: a launch not heard from by then failed.
+    pub launch_deadline: Duration,
+    /// Silence after which a node's last report no longer counts.
+    pub dead_after: Duration,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HoldStep {
+    /// Tell the cloud the action is still held (`RecordLifecycleActionHeartbeat`).
+    KeepAlive,
+    /// Answer the action.
+    Complete { result: HookResult, forced: bool, reason: String },
+    /// A claimed completion the cloud has not acknowledged: send it again.
+    Resend { result: HookResult },
+}
+
+fn since(now: OffsetDateTime, at: OffsetDateTime) -> Duration {
+    (now - at).try_into().unwrap_or(Duration::ZERO)
+}
+
+/// What to do about `hold` now; `None` while there is nothing to do.
+pub fn next_step(node: &Node, hold: &LifecycleHold, ctx: &HoldContext) -> Option<HoldStep> {
+    if let Some(result) = hold.result {
+        return hold.completed_at.is_none().then_some(HoldStep::Resend { result });
+    }
+    let held_for = since(ctx.now, hold.received_at);
+    let timeout = Duration::from_secs(u64::from(hold.heartbeat_timeout_secs));
+    // Heartbeat at half the timeout, so that one late tick is no harm.
+    let keep_alive = (since(ctx.now, hold.kept_at) >= timeout / 2).then_some(HoldStep::KeepAlive);
+    let complete = |result, forced, reason: String| Some(HoldStep::Complete { result, forced, reason });
+    match hold.kind {
+        HookKind::Terminate => {
+            let silent = node.last_heartbeat_at.is_none_or(|at| since(ctx.now, at) >= ctx.dead_after);
+            let sessions = node.load.sessions();
+            // Stop before AWS would end the hold on its own.
+            let give_up_at = ctx.drain_deadline.min(global_timeout(hold.heartbeat_timeout_secs) - timeout / 2);
+            if !matches!(node.state, NodeState::InService | NodeState::Draining) {
+                complete(HookResult::Continue, false, format!("no session to wait for: the node is {}", node.state.as_str()))
+            } else if silent {
+                complete(HookResult::Continue, false, "no session to wait for: the node went silent".into())
+            } else if sessions == 0 {
+                complete(HookResult::Continue, false, "drained: no session left".into())
+            } else if held_for >= give_up_at {
+                complete(
+                    HookResult::Continue,
+                    true,
+                    format!(
+                        "FORCED: held {}s (limit {}s) with {sessions} session(s) left",
+                        held_for.as_secs(),
+                        give_up_at.as_secs()
+                    ),
+                )
+            } else {
+                keep_alive
+            }
+        }
+        HookKind::Launch => {
+            if node.last_heartbeat_at.is_some() && node.state != NodeState::Failed {
+                complete(HookResult::Continue, false, "first heartbeat arrived: in service".into())
+            } else if node.state == NodeState::Failed || held_for >= ctx.launch_deadline {
+                complete(
+                    HookResult::Abandon,
+                    false,
+                    format!(
+                        "no first heartbeat {}s after launch (warm-up + grace {}s): failed launch",
+                        held_for.as_secs(),
+                        ctx.launch_deadline.as_secs()
+                    ),
+                )
+            } else {
+                keep_alive
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use time::macros::datetime;
+
+    use super::*;
+    use crate::hooks::HookAction;
+    use crate::names::{NodeId, Region};
+    use crate::node::fixtures::node;
+
+    const T0: OffsetDateTime = datetime!(2026-11-21 06:00 UTC);
+
+    fn hold(kind: HookKind, timeout: u32) -> LifecycleHold {
+        let action = HookAction {
+            hook: "sf-terminate".into(),
+            asg: "sf-live-edge-eu-west-1".into(),
+            token: "tok".into(),
+            instance: NodeId::parse("a").unwrap(),
+            region: Region::parse("eu-west-1").unwrap(),
+        };
+        LifecycleHold::new(kind, action, timeout, T0)
+    }
+
+    fn ctx(after_secs: u64) -> HoldContext {
+        HoldContext {
+            now: T0 + Duration::from_secs(after_secs),
+            drain_deadline: Duration::from_secs(3600),
+            launch_deadline: Duration::from_secs(240),
+            dead_after: Duration::from_secs(60),
+        }
+    }
+
+    /// A node with `sessions` viewers that reported `ago` seconds before `at`.
+    fn serving(sessions: u32, at: OffsetDateTime) -> Node {
+        let mut n = node("a", at);
+        n.state = NodeState::Draining;
+        n.load.subscribers = sessions;
+        n
+    }
+
+    #[test]
+    fn a_node_with_sessions_is_held_and_kept_alive_at_half_the_timeout() {
+        let h = hold(HookKind::Terminate, 300);
+        assert_eq!(next_step(&serving(3, T0 + Duration::from_secs(100)), &h, &ctx(100)), None);
+        assert_eq!(
+            next_step(&serving(3, T0 + Duration::from_secs(150)), &h, &ctx(150)),
+            Some(HoldStep::KeepAlive)
+        );
+        let mut kept = h.clone();
+        kept.kept_at = T0 + Duration::from_secs(150);
+        assert_eq!(next_step(&serving(3, T0 + Duration::from_secs(200)), &kept, &ctx(200)), None);
+    }
+
+    #[test]
+    fn an_empty_node_is_let_go_at_once() {
+        let step = next_step(&serving(0, T0), &hold(HookKind::Terminate, 300), &ctx(0));
+        assert!(matches!(step, Some(HoldStep::Complete { result: HookResult::Continue, forced: false, .. })));
+    }
+
+    #[test]
+    fn silent_dead_or_pending_nodes_have_no_session_to_wait_for() {
+        let h = hold(HookKind::Terminate, 300);
+        let silent = serving(5, T0 - Duration::from_secs(61));
+        assert!(matches!(next_step(&silent, &h, &ctx(0)), Some(HoldStep::Complete { forced: false, .. })));
+        for state in [NodeState::Pending, NodeState::Dead, NodeState::Failed, NodeState::Terminating] {
+            let mut n = serving(5, T0);
+            n.state = state;
+            assert!(matches!(next_step(&n, &h, &ctx(0)), Some(HoldStep::Complete { forced: false, .. })));
+        }
+    }
+
+    #[test]
+    fn the_drain_deadline_forces_the_answer() {
+        let at = T0 + Duration::from_secs(3600);
+        let step = next_step(&serving(2, at), &hold(HookKind::Terminate, 300), &ctx(3600));
+        assert!(
+            matches!(step, Some(HoldStep::Complete { result: HookResult::Continue, forced: true, ref reason }) if reason.contains("2 session"))
+        );
+    }
+
+    #[test]
+    fn the_global_timeout_comes_first_when_shorter_than_the_deadline() {
+        // 30 s heartbeats: AWS gives up after 3000 s; streamfleet answers 15 s before.
+        let mut c = ctx(2985);
+        c.drain_deadline = Duration::from_secs(48 * 3600);
+        let step = next_step(&serving(2, c.now), &hold(HookKind::Terminate, 30), &c);
+        assert!(matches!(step, Some(HoldStep::Complete { forced: true, .. })));
+        assert_eq!(global_timeout(7200), Duration::from_secs(48 * 3600));
+        assert_eq!(global_timeout(300), Duration::from_secs(30_000));
+    }
+
+    #[test]
+    fn a_launch_continues_on_its_first_heartbeat_and_is_abandoned_without_one() {
+        let h = hold(HookKind::Launch, 300);
+        let mut pending = node("a", T0);
+        pending.state = NodeState::Pending;
+        pending.last_heartbeat_at = None;
+        assert_eq!(next_step(&pending, &h, &ctx(100)), None);
+        assert!(matches!(
+            next_step(&pending, &h, &ctx(240)),
+            Some(HoldStep::Complete { result: HookResult::Abandon, .. })
+        ));
+        let up = node("a", T0 + Duration::from_secs(30));
+        assert!(matches!(
+            next_step(&up, &h, &ctx(30)),
+            Some(HoldStep::Complete { result: HookResult::Continue, .. })
+        ));
+    }
+
+    #[test]
+    fn a_claimed_answer_is_resent_until_acknowledged() {
+        let mut h = hold(HookKind::Terminate, 300);
+        h.result = Some(HookResult::Continue);
+        assert_eq!(next_step(&serving(3, T0), &h, &ctx(0)), Some(HoldStep::Resend { result: HookResult::Continue }));
+        h.completed_at = Some(T0);
+        assert_eq!(next_step(&serving(3, T0), &h, &ctx(0)), None);
+    }
+
+    #[test]
+    fn hook_timeouts_stay_within_aws_bounds() {
+        assert_eq!(hold(HookKind::Launch, 5).heartbeat_timeout_secs, 30);
+        assert_eq!(hold(HookKind::Launch, 10_000).heartbeat_timeout_secs, 7200);
+    }
+}
