@@ -123,6 +123,30 @@ async fn the_scheduled_event_ticks_every_group() {
     assert_eq!((report.groups, report.failed), (0, 0));
 }
 
+#[tokio::test]
+async fn the_lifecycle_function_takes_eventbridge_events_and_refuses_others() {
+    let state = state(&fresh_config().await).await;
+    let invoke = |path: &str| {
+        let event = fixture_at(path);
+        let scaler = state.scaler.clone();
+        async move {
+            streamfleet_runtime::handle_lifecycle_event(
+                scaler.hooks(),
+                LambdaEvent::new(event, Context::default()),
+            )
+            .await
+        }
+    };
+    // No group lists the instance: nothing to cordon (lifecycle_hooks.rs covers the rest).
+    for path in
+        ["events/eventbridge/spot-interruption.json", "events/eventbridge/rebalance-recommendation.json"]
+    {
+        assert_eq!(invoke(path).await.expect("handled"), "unknown");
+    }
+    let refused = invoke("events/eventbridge/scheduled.json").await.expect_err("not a lifecycle event");
+    assert!(refused.to_string().contains("Scheduled Event"), "{refused}");
+}
+
 fn fixture_at(path: &str) -> Value {
     serde_json::from_str(&std::fs::read_to_string(repo_root().join(path)).unwrap()).unwrap()
 }

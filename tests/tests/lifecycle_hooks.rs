@@ -140,7 +140,10 @@ async fn rig(deadline_secs: u32) -> Rig {
     let sdk = streamfleet_runtime::aws_config(&app.config).await;
     let store = Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), app.config.table.clone()));
     let fleets = Fleets {
-        aws: Some(Arc::new(AwsFleet::with_clients(Clients::fixed(autoscaling, aws_sdk_ec2::Client::new(&sdk))))),
+        aws: Some(Arc::new(AwsFleet::with_clients(Clients::fixed(
+            autoscaling,
+            aws_sdk_ec2::Client::new(&sdk),
+        )))),
         simulated: Arc::new(SimulatedFleet::new(store.clone())),
     };
     let stores = ScalerStores {
@@ -184,8 +187,12 @@ impl Rig {
     }
 
     async fn node(&self, id: &str) -> Option<Value> {
-        let response =
-            self.app.admin(reqwest::Method::GET, &format!("/v1/nodegroups/live/nodes/{id}")).send().await.unwrap();
+        let response = self
+            .app
+            .admin(reqwest::Method::GET, &format!("/v1/nodegroups/live/nodes/{id}"))
+            .send()
+            .await
+            .unwrap();
         (response.status() == 200).then_some(body(response).await)
     }
 }
@@ -246,7 +253,8 @@ async fn the_drain_deadline_forces_continue_and_logs_it() {
     assert_eq!(rig.cloud.calls().0, 1, "forced CONTINUE at the deadline");
     assert_eq!(records[0]["action"]["forced"], true);
     assert!(records[0]["reason"].as_str().unwrap().starts_with("FORCED"), "{records:?}");
-    let log = body(rig.app.admin(reqwest::Method::GET, "/v1/nodegroups/live/events").send().await.unwrap()).await;
+    let log =
+        body(rig.app.admin(reqwest::Method::GET, "/v1/nodegroups/live/events").send().await.unwrap()).await;
     assert!(log["items"].as_array().unwrap().iter().any(|e| e["action"]["forced"] == true), "{log}");
 }
 

@@ -118,3 +118,44 @@ async fn the_scale_out_cooldown_holds_on_aws_too() {
     assert_eq!(app.tick(group).await.len(), 0, "inside the scale-out cooldown the minimum's launch started");
     assert_eq!(app.asg(&edge_asg(group)).await.0, 1);
 }
+
+#[tokio::test]
+async fn the_asgs_get_both_lifecycle_hooks_naming_their_group() {
+    let app = spawn_app().await;
+    let group = &unique_group();
+    at_minimum(&app, group).await;
+    let hooks = app
+        .autoscaling()
+        .await
+        .describe_lifecycle_hooks()
+        .auto_scaling_group_name(edge_asg(group))
+        .send()
+        .await
+        .unwrap();
+    let mut found: Vec<_> = hooks
+        .lifecycle_hooks()
+        .iter()
+        // moto keeps no NotificationMetadata: its format is unit-tested in aws-fleet.
+        .map(|h| {
+            (
+                h.lifecycle_hook_name().unwrap().to_owned(),
+                h.lifecycle_transition().unwrap().to_owned(),
+                h.default_result().unwrap().to_owned(),
+                h.heartbeat_timeout(),
+            )
+        })
+        .collect();
+    found.sort();
+    assert_eq!(
+        found,
+        [
+            ("sf-launch".into(), "autoscaling:EC2_INSTANCE_LAUNCHING".into(), "ABANDON".into(), Some(300)),
+            (
+                "sf-terminate".into(),
+                "autoscaling:EC2_INSTANCE_TERMINATING".into(),
+                "CONTINUE".into(),
+                Some(300)
+            ),
+        ]
+    );
+}

@@ -16,8 +16,22 @@ pub const TERMINATE_HOOK: &str = "sf-terminate";
 
 /// AWS answers `ValidationError` for an action it no longer waits on (answered,
 /// timed out, instance gone): for an idempotent caller that is success.
-fn no_longer_waiting<E: ProvideErrorMetadata>(error: &aws_sdk_autoscaling::error::SdkError<E, impl std::fmt::Debug>) -> bool {
+fn no_longer_waiting<E: ProvideErrorMetadata>(
+    error: &aws_sdk_autoscaling::error::SdkError<E, impl std::fmt::Debug>,
+) -> bool {
     error.as_service_error().is_some_and(|e| e.code() == Some("ValidationError"))
+}
+
+/// The hooks' notification metadata: the lifecycle function reads the
+/// node group, role and region of a launch from it.
+fn metadata(group: &GroupName, role: Role, region: &Region, timeout_secs: u32) -> String {
+    let target = HookTarget {
+        group: group.clone(),
+        role,
+        region: region.clone(),
+        heartbeat_timeout_secs: Some(timeout_secs),
+    };
+    serde_json::to_string(&target).expect("a hook target serializes")
 }
 
 impl AwsFleet {
@@ -31,13 +45,7 @@ impl AwsFleet {
         role: Role,
         region: &Region,
     ) -> Result<(), FleetError> {
-        let target = HookTarget {
-            group: group.clone(),
-            role,
-            region: region.clone(),
-            heartbeat_timeout_secs: Some(self.hook_timeout_secs),
-        };
-        let metadata = serde_json::to_string(&target).expect("a hook target serializes");
+        let metadata = metadata(group, role, region, self.hook_timeout_secs);
         for (name, transition, default) in [
             (LAUNCH_HOOK, "autoscaling:EC2_INSTANCE_LAUNCHING", "ABANDON"),
             (TERMINATE_HOOK, "autoscaling:EC2_INSTANCE_TERMINATING", "CONTINUE"),
@@ -99,5 +107,26 @@ impl AwsFleet {
             }
             Err(e) => Err(failed("CompleteLifecycleAction", e)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_metadata_names_the_target_as_the_lifecycle_function_reads_it() {
+        let group = GroupName::parse("live").unwrap();
+        let region = Region::parse("us-east-1").unwrap();
+        let text = metadata(&group, Role::Edge, &region, 300);
+        assert_eq!(
+            text, r#"{"group":"live","role":"edge","region":"us-east-1","heartbeatTimeoutSecs":300}"#,
+            "the format of events/eventbridge/lifecycle-*.json"
+        );
+        let target: HookTarget = serde_json::from_str(&text).unwrap();
+        assert_eq!(
+            (target.group, target.role, target.heartbeat_timeout_secs),
+            (group, Role::Edge, Some(300))
+        );
     }
 }

@@ -103,7 +103,9 @@ impl PoolStore for DynamoStore {
         .build()
         .expect("put is complete");
         let mut items = vec![TransactWriteItem::builder().put(put).build()];
-        if let Some(group) = &current.group {
+        // A host that stays with its group (held on its way out) has its
+        // marker overwritten, not deleted and written again.
+        if let Some(group) = current.group.as_ref().filter(|g| next.group.as_ref() != Some(*g)) {
             let delete = Delete::builder()
                 .table_name(&self.table)
                 .set_key(Some(key(group_pk(group), &host_use_sk(id))))

@@ -104,8 +104,9 @@ impl Tuning {
             .map_or(defaults.group_cache_ttl, Duration::from_millis);
         let dead_after = number(DEAD_AFTER_VAR, "whole seconds from 1 to 86400", 1..=86_400)?
             .map_or(defaults.dead_after, Duration::from_secs);
-        let hook_heartbeat_timeout_secs = number(HOOK_TIMEOUT_VAR, "whole seconds from 30 to 7200", 30..=7200)?
-            .map_or(defaults.hook_heartbeat_timeout_secs, |secs| secs as u32);
+        let hook_heartbeat_timeout_secs =
+            number(HOOK_TIMEOUT_VAR, "whole seconds from 30 to 7200", 30..=7200)?
+                .map_or(defaults.hook_heartbeat_timeout_secs, |secs| secs as u32);
         Ok(Self {
             hook_heartbeat_timeout_secs,
             heartbeat_interval: interval,

@@ -20,7 +20,9 @@ use streamfleet_dynamo::DynamoStore;
 use streamfleet_http::{AdminToken, AppState};
 
 pub use config::{Config, ConfigError, Tuning};
-pub use lifecycle_event::{handle_lifecycle_event, parse_lifecycle_event, run_lifecycle_function, EventError};
+pub use lifecycle_event::{
+    handle_lifecycle_event, parse_lifecycle_event, run_lifecycle_function, EventError,
+};
 
 /// Logs as JSON on Lambda (CloudWatch parses it), as text elsewhere; the
 /// level comes from `RUST_LOG` (or `AWS_LAMBDA_LOG_LEVEL`), default `info`.
@@ -92,7 +94,8 @@ pub fn app_state_with(
     };
     let fleets = Fleets {
         aws: Some(Arc::new(
-            streamfleet_aws_fleet::AwsFleet::new(sdk.clone()).hook_timeout_secs(tuning.hook_heartbeat_timeout_secs),
+            streamfleet_aws_fleet::AwsFleet::new(sdk.clone())
+                .hook_timeout_secs(tuning.hook_heartbeat_timeout_secs),
         )),
         simulated: Arc::new(SimulatedFleet::new(store.clone())),
     };

@@ -66,7 +66,10 @@ pub fn parse_lifecycle_event(event: &Value) -> Result<LifecycleEvent, EventError
                 "autoscaling:EC2_INSTANCE_TERMINATING"
             };
             if detail.lifecycle_transition != expected {
-                return Err(malformed(format!("transition {} is not {expected}", detail.lifecycle_transition)));
+                return Err(malformed(format!(
+                    "transition {} is not {expected}",
+                    detail.lifecycle_transition
+                )));
             }
             let region = Region::parse(&envelope.region).map_err(|e| malformed(format!("region: {e}")))?;
             // Metadata is free text on foreign hooks: only ours parses.

@@ -111,7 +111,11 @@ impl Fleet for SimulatedFleet {
     /// The held host goes, whatever the answer (as on EC2, where both end
     /// in termination).
     async fn complete_action(&self, action: &HookAction, _: HookResult) -> Result<(), FleetError> {
-        match self.pool.set_host_state(&action.instance, HostState::Terminating, HostState::Terminated, None).await {
+        match self
+            .pool
+            .set_host_state(&action.instance, HostState::Terminating, HostState::Terminated, None)
+            .await
+        {
             // Answered already, or never held.
             Ok(_) | Err(StoreError::Conflict) => Ok(()),
             Err(e) => Err(unavailable(e)),

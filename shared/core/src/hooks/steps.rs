@@ -54,9 +54,14 @@ pub fn next_step(node: &Node, hold: &LifecycleHold, ctx: &HoldContext) -> Option
             let silent = node.last_heartbeat_at.is_none_or(|at| since(ctx.now, at) >= ctx.dead_after);
             let sessions = node.load.sessions();
             // Stop before AWS would end the hold on its own.
-            let give_up_at = ctx.drain_deadline.min(global_timeout(hold.heartbeat_timeout_secs) - timeout / 2);
+            let give_up_at =
+                ctx.drain_deadline.min(global_timeout(hold.heartbeat_timeout_secs) - timeout / 2);
             if !matches!(node.state, NodeState::InService | NodeState::Draining) {
-                complete(HookResult::Continue, false, format!("no session to wait for: the node is {}", node.state.as_str()))
+                complete(
+                    HookResult::Continue,
+                    false,
+                    format!("no session to wait for: the node is {}", node.state.as_str()),
+                )
             } else if silent {
                 complete(HookResult::Continue, false, "no session to wait for: the node went silent".into())
             } else if sessions == 0 {
@@ -207,7 +212,10 @@ mod tests {
     fn a_claimed_answer_is_resent_until_acknowledged() {
         let mut h = hold(HookKind::Terminate, 300);
         h.result = Some(HookResult::Continue);
-        assert_eq!(next_step(&serving(3, T0), &h, &ctx(0)), Some(HoldStep::Resend { result: HookResult::Continue }));
+        assert_eq!(
+            next_step(&serving(3, T0), &h, &ctx(0)),
+            Some(HoldStep::Resend { result: HookResult::Continue })
+        );
         h.completed_at = Some(T0);
         assert_eq!(next_step(&serving(3, T0), &h, &ctx(0)), None);
     }

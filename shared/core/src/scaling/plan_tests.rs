@@ -175,6 +175,47 @@ fn a_drained_node_goes_when_empty_or_at_its_deadline_and_not_before() {
 }
 
 #[test]
+fn nodes_holding_a_lifecycle_action_are_left_to_the_hold() {
+    use crate::hooks::{HookAction, HookKind, LifecycleHold};
+    let hold = |kind| {
+        let action = HookAction {
+            hook: "sf-terminate".into(),
+            asg: "sf-live-edge-eu-west-1".into(),
+            token: "t".into(),
+            instance: id("x"),
+            region: eu(),
+        };
+        Some(LifecycleHold::new(kind, action, 300, NOW))
+    };
+    // Drained, overdue, silent, or never reported: the hold answers, not the plan.
+    let mut empty = edge("e", 0);
+    empty.state = NodeState::Draining;
+    empty.drain_cause = Some(DrainCause::Lifecycle);
+    empty.hold = hold(HookKind::Terminate);
+    let mut overdue = Node { state_since: NOW - Duration::from_secs(6 * 3600), ..empty.clone() };
+    overdue.node_id = id("o2");
+    overdue.load.subscribers = 5;
+    let mut launching = node("l", NOW - Duration::from_secs(3600));
+    launching.state = NodeState::Pending;
+    launching.last_heartbeat_at = None;
+    launching.launched_at = Some(NOW - Duration::from_secs(3600));
+    launching.hold = hold(HookKind::Launch);
+    let decisions = run(
+        &group(),
+        &[origin("o"), edge("a", 300), empty, overdue, launching],
+        &Pressure::new(),
+        &ScalerMemory::default(),
+    );
+    assert!(
+        decisions.iter().all(|d| !matches!(
+            &d.action,
+            Action::Terminate { .. } | Action::MarkFailed { .. } | Action::Readmit { .. }
+        )),
+        "{decisions:?}"
+    );
+}
+
+#[test]
 fn silent_nodes_die_and_launches_that_never_report_fail() {
     let silent = node("s", NOW - Duration::from_secs(61));
     let mut never = node("n", NOW);

@@ -120,7 +120,8 @@ impl LifecycleHooks {
         HoldContext {
             now,
             drain_deadline: Duration::from_secs(u64::from(policy.drain_deadline_secs)),
-            launch_deadline: Duration::from_secs(u64::from(policy.warmup_secs)) + self.settings.plan.launch_grace,
+            launch_deadline: Duration::from_secs(u64::from(policy.warmup_secs))
+                + self.settings.plan.launch_grace,
             dead_after: self.settings.plan.dead_after,
         }
     }
@@ -163,7 +164,9 @@ impl LifecycleHooks {
         for _ in 0..RACES {
             let node = self.stores.nodes.get_node(group.name(), &hold.action.instance).await?;
             let began = match (node, kind, &target) {
-                (None, HookKind::Launch, Some(target)) => self.begin_launch_row(&group, target, &hold, now).await?,
+                (None, HookKind::Launch, Some(target)) => {
+                    self.begin_launch_row(&group, target, &hold, now).await?
+                }
                 (None, _, _) => {
                     tracing::info!(group = %group.name(), instance = %hold.action.instance, ?kind, "lifecycle action for a node no longer listed: CONTINUE");
                     fleet.complete_action(&hold.action, HookResult::Continue).await?;
@@ -265,7 +268,9 @@ impl LifecycleHooks {
                     hold.action.asg,
                     node.load.sessions()
                 ),
-                HookKind::Launch => format!("the cloud launched the instance ({} via {})", hold.action.hook, hold.action.asg),
+                HookKind::Launch => {
+                    format!("the cloud launched the instance ({} via {})", hold.action.hook, hold.action.asg)
+                }
             },
             "done".into(),
         );
@@ -298,7 +303,9 @@ impl LifecycleHooks {
         match step {
             HoldStep::KeepAlive => {
                 fleet.keep_action(&hold.action).await?;
-                ignore_conflict(store.write_hold(group.name(), &node.node_id, HoldWrite::KeptAlive { token }, now).await)?;
+                ignore_conflict(
+                    store.write_hold(group.name(), &node.node_id, HoldWrite::KeptAlive { token }, now).await,
+                )?;
                 tracing::info!(group = %group.name(), node = %node.node_id, sessions = node.load.sessions(), "lifecycle action still held");
                 Ok(None)
             }
@@ -355,7 +362,11 @@ impl LifecycleHooks {
         Ok(())
     }
 
-    async fn on_interruption(&self, instance: &NodeId, kind: InterruptionKind) -> Result<HookOutcome, ScalerError> {
+    async fn on_interruption(
+        &self,
+        instance: &NodeId,
+        kind: InterruptionKind,
+    ) -> Result<HookOutcome, ScalerError> {
         let Some(name) = self.stores.nodes.locate(instance).await? else {
             tracing::warn!(%instance, ?kind, "interruption warning for an instance no group lists");
             return Ok(HookOutcome::Unknown);
@@ -372,12 +383,22 @@ impl LifecycleHooks {
             Err(e) => return Err(e.into()),
         }
         let reason = match kind {
-            InterruptionKind::SpotInterruption => "EC2 Spot interruption warning: the instance goes in two minutes",
-            InterruptionKind::RebalanceRecommendation => "EC2 rebalance recommendation: the instance is at risk",
+            InterruptionKind::SpotInterruption => {
+                "EC2 Spot interruption warning: the instance goes in two minutes"
+            }
+            InterruptionKind::RebalanceRecommendation => {
+                "EC2 rebalance recommendation: the instance is at risk"
+            }
         };
         tracing::warn!(group = %name, node = %instance, ?kind, "node cordoned");
         let now = self.clock.now();
-        let records = [record(now, &node, Action::Cordon { node: instance.clone(), kind }, reason.into(), "done".into())];
+        let records = [record(
+            now,
+            &node,
+            Action::Cordon { node: instance.clone(), kind },
+            reason.into(),
+            "done".into(),
+        )];
         self.stores.scaler.record_decisions(&name, &records, self.settings.log_ttl).await?;
         Ok(HookOutcome::Cordoned)
     }
@@ -390,10 +411,22 @@ fn ignore_conflict(result: Result<(), StoreError>) -> Result<(), ScalerError> {
     }
 }
 
-fn record(now: OffsetDateTime, node: &Node, action: Action, reason: String, outcome: String) -> DecisionRecord {
+fn record(
+    now: OffsetDateTime,
+    node: &Node,
+    action: Action,
+    reason: String,
+    outcome: String,
+) -> DecisionRecord {
     DecisionRecord {
         at: now,
-        decision: Decision { action, role: Some(node.role), region: Some(node.region.clone()), reason, numbers: None },
+        decision: Decision {
+            action,
+            role: Some(node.role),
+            region: Some(node.region.clone()),
+            reason,
+            numbers: None,
+        },
         outcome,
     }
 }

@@ -70,11 +70,17 @@ impl Pool {
     /// Terminates a host out of band, as an operator or EC2 itself would:
     /// a host serving a group waits on the group's lifecycle hook (the
     /// returned event, for the lifecycle function); a free one goes at once.
-    pub async fn terminate(&self, id: &NodeId, now: OffsetDateTime) -> Result<(PoolHost, Option<LifecycleEvent>), PoolError> {
+    pub async fn terminate(
+        &self,
+        id: &NodeId,
+        now: OffsetDateTime,
+    ) -> Result<(PoolHost, Option<LifecycleEvent>), PoolError> {
         let host = self.store.get_host(id).await?.ok_or_else(|| PoolError::NotFound(id.clone()))?;
         let changed = match (&host.state, &host.group, host.role) {
             (HostState::InUse, Some(group), Some(role)) => {
-                self.store.set_host_state(id, HostState::InUse, HostState::Terminating, Some((group, role))).await
+                self.store
+                    .set_host_state(id, HostState::InUse, HostState::Terminating, Some((group, role)))
+                    .await
             }
             (HostState::Available, _, _) => {
                 self.store.set_host_state(id, HostState::Available, HostState::Terminated, None).await
@@ -87,22 +93,24 @@ impl Pool {
             Err(e) => return Err(e.into()),
         };
         let event = match (&held.group, held.role) {
-            (Some(group), Some(role)) if held.state == HostState::Terminating => Some(LifecycleEvent::Terminate {
-                cloud: Cloud::Simulated,
-                action: HookAction {
-                    hook: "pool-terminate".into(),
-                    asg: "pool".into(),
-                    token: format!("pool-{id}-{}", now.unix_timestamp_nanos()),
-                    instance: id.clone(),
-                    region: held.region.clone(),
-                },
-                target: Some(HookTarget {
-                    group: group.clone(),
-                    role,
-                    region: held.region.clone(),
-                    heartbeat_timeout_secs: None,
-                }),
-            }),
+            (Some(group), Some(role)) if held.state == HostState::Terminating => {
+                Some(LifecycleEvent::Terminate {
+                    cloud: Cloud::Simulated,
+                    action: HookAction {
+                        hook: "pool-terminate".into(),
+                        asg: "pool".into(),
+                        token: format!("pool-{id}-{}", now.unix_timestamp_nanos()),
+                        instance: id.clone(),
+                        region: held.region.clone(),
+                    },
+                    target: Some(HookTarget {
+                        group: group.clone(),
+                        role,
+                        region: held.region.clone(),
+                        heartbeat_timeout_secs: None,
+                    }),
+                })
+            }
             _ => None,
         };
         Ok((held, event))

@@ -10,6 +10,7 @@ use std::time::Duration;
 use futures::stream::{self, StreamExt};
 use time::OffsetDateTime;
 
+use super::hooks::{HookSettings, LifecycleHooks};
 use crate::clock::Clock;
 use crate::group::{Cloud, NodeGroup};
 use crate::names::{GroupName, NodeId};
@@ -19,7 +20,6 @@ use crate::ports::{
     Fleet, FleetError, GroupStore, Instance, NodeLifecycleStore, NodeStore, ReportGuard, ScalerStore,
     StoreError,
 };
-use super::hooks::{HookSettings, LifecycleHooks};
 use crate::scaling::{
     plan, Action, Decision, DecisionRecord, PlanInput, PlanSettings, Pressure, ScalerMemory,
 };
