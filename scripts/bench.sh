@@ -24,3 +24,7 @@ cargo run --locked -q --profile bench -p streamfleet-scenarios --bin bench_looku
 
 # One scaler tick over 1,000 groups × 20 nodes (about 2 minutes on the emulator).
 cargo run --locked -q --profile bench -p streamfleet-scenarios --bin bench_scaler
+
+# The scaling simulator on the shipped traces: per trace and policy, sessions
+# cut, % of joins rejected, instance-hours against the oracle's.
+cargo run --locked -q --release -p streamfleet-cli -- simulate --output bench

@@ -39,7 +39,7 @@ pub struct Tuning {
     pub stale_after: Duration,
     /// How long a warm lookup instance reuses a group's node list (default 1 s).
     pub fleet_cache_ttl: Duration,
-    /// Edges are packed up to this % of capacity (default 80).
+    /// Edges are packed up to this % of capacity (default 90).
     pub pack_ceiling_pct: u8,
     /// How long a warm lookup instance reuses group specs and app claims
     /// (default 10 s): how long a group change takes to reach lookups.
@@ -59,7 +59,7 @@ impl Default for Tuning {
             heartbeat_interval,
             stale_after: heartbeat_interval * 3,
             fleet_cache_ttl: Duration::from_secs(1),
-            pack_ceiling_pct: 80,
+            pack_ceiling_pct: 90,
             group_cache_ttl: Duration::from_secs(10),
             dead_after: Duration::from_secs(60),
             hook_heartbeat_timeout_secs: streamfleet_core::hooks::DEFAULT_HEARTBEAT_TIMEOUT_SECS,

@@ -267,7 +267,8 @@ mod tests {
         assert_eq!(rules_broken(&spec), broken("roles.origin.scale.scaleInThresholdPct", "percent"));
 
         let mut spec = example_spec("live");
-        spec.roles.get_mut(&Role::Origin).unwrap().scale.scale_in_threshold_pct = 60;
+        let origin = &mut spec.roles.get_mut(&Role::Origin).unwrap().scale;
+        origin.scale_in_threshold_pct = origin.scale_out_threshold_pct;
         assert_eq!(rules_broken(&spec), broken("roles.origin.scale.scaleInThresholdPct", "below_scale_out"));
     }
 

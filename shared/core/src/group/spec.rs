@@ -152,14 +152,17 @@ pub struct ScalePolicy {
     /// Most nodes per region.
     #[schema(minimum = 1, maximum = 1000)]
     pub max: u32,
-    /// Nodes added or removed per scaling action.
+    /// Nodes added per scale-out at least (more when the expected demand
+    /// needs more); scale-in drains as many as leave the rest mid-band.
     #[schema(minimum = 1, maximum = 100)]
     pub step: u32,
-    /// Scale out when load reaches this % of capacity.
-    #[schema(minimum = 1, maximum = 100, default = 60)]
+    /// Scale out when load, or the demand expected within the warm-up,
+    /// reaches this % of capacity (85 by default: `streamfleet simulate`
+    /// shows why).
+    #[schema(minimum = 1, maximum = 100, default = 85)]
     pub scale_out_threshold_pct: u8,
     /// Scale in when load is below this % of capacity (below the scale-out one).
-    #[schema(minimum = 1, maximum = 100, default = 30)]
+    #[schema(minimum = 1, maximum = 100, default = 70)]
     pub scale_in_threshold_pct: u8,
     #[schema(maximum = 86400, default = 60)]
     pub scale_out_cooldown_secs: u32,
@@ -211,8 +214,8 @@ impl Default for ScalePolicy {
             min: 1,
             max: 10,
             step: 1,
-            scale_out_threshold_pct: 60,
-            scale_in_threshold_pct: 30,
+            scale_out_threshold_pct: 85,
+            scale_in_threshold_pct: 70,
             scale_out_cooldown_secs: 60,
             scale_in_cooldown_secs: 300,
             warmup_secs: 120,

@@ -17,6 +17,19 @@ pub struct ScalerMemory {
     pub last_scale_out: BTreeMap<String, i64>,
     #[serde(default)]
     pub last_scale_in: BTreeMap<String, i64>,
+    /// At the last tick: when, the sessions seated, and the demand (seated
+    /// plus waiting). The growth since is projected over a launch's warm-up.
+    #[serde(default)]
+    pub last_load: BTreeMap<String, (i64, u64, u64)>,
+}
+
+/// One role's load in one region as a tick saw it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LoadSeen {
+    /// Sessions on serving nodes.
+    pub seated: u64,
+    /// Seated plus viewers waiting for room.
+    pub demand: u64,
 }
 
 fn key(role: Role, region: &Region) -> String {
@@ -38,6 +51,19 @@ impl ScalerMemory {
 
     pub fn record_scale_out(&mut self, role: Role, region: &Region, now: OffsetDateTime) {
         self.last_scale_out.insert(key(role, region), now.unix_timestamp());
+    }
+
+    /// What the last tick saw: when, sessions seated, demand.
+    pub fn load_seen(&self, role: Role, region: &Region) -> Option<(OffsetDateTime, LoadSeen)> {
+        let (at_secs, seated, demand) = self.last_load.get(&key(role, region))?;
+        Some((
+            OffsetDateTime::from_unix_timestamp(*at_secs).ok()?,
+            LoadSeen { seated: *seated, demand: *demand },
+        ))
+    }
+
+    pub fn record_load(&mut self, role: Role, region: &Region, seen: LoadSeen, now: OffsetDateTime) {
+        self.last_load.insert(key(role, region), (now.unix_timestamp(), seen.seated, seen.demand));
     }
 
     pub fn record_scale_in(&mut self, role: Role, region: &Region, now: OffsetDateTime) {

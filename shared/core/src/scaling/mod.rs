@@ -5,8 +5,8 @@ mod memory;
 mod plan;
 
 pub use decision::{Action, Decision, DecisionRecord, Numbers};
-pub use memory::ScalerMemory;
-pub use plan::{plan, PlanInput, PlanSettings, Pressure};
+pub use memory::{LoadSeen, ScalerMemory};
+pub use plan::{observed_load, plan, PlanInput, PlanSettings, Pressure};
 
 #[cfg(test)]
 mod plan_tests;

@@ -24,7 +24,7 @@ use std::time::Duration;
 use time::OffsetDateTime;
 
 use super::decision::{Action, Decision, Numbers};
-use super::memory::ScalerMemory;
+use super::memory::{LoadSeen, ScalerMemory};
 use crate::group::{GroupStatus, NodeGroup, Role, ScalePolicy};
 use crate::names::{NodeId, Region};
 use crate::node::{DrainCause, Node, NodeState};
@@ -40,6 +40,10 @@ pub struct PlanSettings {
     pub dead_after: Duration,
     /// Time beyond its warm-up a launched node has to send a first heartbeat.
     pub launch_grace: Duration,
+    /// How long a refused lookup waits before it retries (the 503's
+    /// Retry-After): pressure × this / the time since the last tick
+    /// estimates the viewers waiting for room.
+    pub retry_after: Duration,
 }
 
 impl Default for PlanSettings {
@@ -48,6 +52,7 @@ impl Default for PlanSettings {
             stale_after: Duration::from_secs(15),
             dead_after: Duration::from_secs(60),
             launch_grace: Duration::from_secs(120),
+            retry_after: Duration::from_secs(5),
         }
     }
 }
@@ -248,15 +253,7 @@ fn scale(
     let heard_since = now - input.settings.stale_after;
     let warmup = Duration::from_secs(u64::from(policy.warmup_secs));
 
-    let mut serving: Vec<&Node> = here
-        .iter()
-        .copied()
-        .filter(|n| {
-            n.state == NodeState::InService
-                && !n.cordoned
-                && n.last_heartbeat_at.is_some_and(|at| at >= heard_since)
-        })
-        .collect();
+    let mut serving: Vec<&Node> = here.iter().copied().filter(|n| is_serving(n, heard_since)).collect();
     let warming: Vec<&Node> = here
         .iter()
         .copied()
@@ -300,6 +297,8 @@ fn scale(
         min,
         max,
     };
+    let out_pct = u64::from(policy.scale_out_threshold_pct.max(1));
+    let demand = expected_demand(input, role, region, sessions, pressure, warmup);
     let say = |action: Action, reason: String| Decision {
         action,
         role: Some(role),
@@ -340,28 +339,48 @@ fn scale(
                 format!("{count} node(s) above the maximum of {max}"),
             ));
         }
-    } else if (load_pct >= u32::from(policy.scale_out_threshold_pct) || pressure > 0)
+    } else if (load_pct >= out_pct as u32 || pressure > 0 || demand.projected * 100 >= capacity * out_pct)
         && count < max
         && !cooling(input.memory.scaled_out(role, region), policy.scale_out_cooldown_secs)
     {
         let why = if pressure > 0 {
             format!("{pressure} lookup(s) refused for want of room; load {load_pct}%")
+        } else if load_pct >= out_pct as u32 {
+            format!("load {load_pct}% ≥ scale-out threshold {out_pct}%")
         } else {
-            format!("load {load_pct}% ≥ scale-out threshold {}%", policy.scale_out_threshold_pct)
+            format!(
+                "load {load_pct}% growing: {} session(s) expected within the warm-up ≥ {out_pct}% of capacity",
+                demand.projected
+            )
         };
-        grow(policy.step.min(max - count), why, out);
+        // Enough nodes for the expected demand below the threshold, at least `step`.
+        let needed = (demand.projected * 100)
+            .div_ceil(out_pct)
+            .saturating_sub(capacity)
+            .div_ceil(u64::from(role_capacity.max(1)));
+        let wanted = (needed.min(u64::from(u32::MAX)) as u32).max(policy.step).min(max - count);
+        let why = format!(
+            "{why}; {} waiting (est.), {:+} growth expected: {wanted} node(s)",
+            demand.waiting, demand.growth
+        );
+        grow(wanted, why, out);
     } else if load_pct < u32::from(policy.scale_in_threshold_pct)
         && pressure == 0
+        && demand.growth <= 0
         && warming.is_empty()
         && count > min
         && !cooling(input.memory.scaled_in(role, region), policy.scale_in_cooldown_secs)
     {
+        // As many of the emptiest as leave the rest in the middle of the
+        // band (at least `step` when that holds), so one drop in load is one
+        // scale-in, not one node per cooldown.
         serving.sort_by(|a, b| emptiest_first(a, b));
+        let band = (u64::from(policy.scale_in_threshold_pct) + out_pct) / 2;
         let mut remaining_capacity = capacity;
         let mut remaining_count = count;
-        for node in serving.iter().take(policy.step as usize) {
+        for node in serving.iter() {
             let after = remaining_capacity - capacity_of(node);
-            let stays_below = after > 0 && sessions * 100 < after * u64::from(policy.scale_out_threshold_pct);
+            let stays_below = after > 0 && sessions * 100 < after * band;
             if remaining_count <= min || !stays_below {
                 break;
             }
@@ -374,6 +393,91 @@ fn scale(
             );
             out.push(say(Action::Drain { node: node.node_id.clone(), cause: DrainCause::ScaleIn }, reason));
         }
+    }
+}
+
+/// In service, uncordoned and heard from: takes sessions, counts as capacity.
+fn is_serving(n: &Node, heard_since: OffsetDateTime) -> bool {
+    n.state == NodeState::InService && !n.cordoned && n.last_heartbeat_at.is_some_and(|at| at >= heard_since)
+}
+
+/// What a launch decided now must be ready for.
+struct Demand {
+    /// Viewers refused and retrying, estimated from the pressure.
+    waiting: u64,
+    /// Sessions more (or fewer) expected by the time a launch serves.
+    growth: i64,
+    /// Seated + waiting + growth.
+    projected: u64,
+}
+
+/// The demand now (seated sessions, or more when viewers wait), plus its
+/// growth since the last tick carried over a warm-up: capacity ordered now
+/// serves after it, and the next tick orders for what comes after.
+fn expected_demand(
+    input: &PlanInput<'_>,
+    role: Role,
+    region: &Region,
+    seated: u64,
+    pressure: u32,
+    warmup: Duration,
+) -> Demand {
+    let (elapsed, before) = since_last_tick(input, role, region);
+    let seen = load_now(input, role, region, seated, pressure);
+    // Only a recent observation says how fast demand moves.
+    let growth = match before {
+        Some(before) if elapsed <= Duration::from_secs(600) => {
+            let per_sec = (seen.demand as f64 - before.demand as f64) / elapsed.as_secs_f64();
+            (per_sec * warmup.as_secs_f64()) as i64
+        }
+        _ => 0,
+    };
+    let waiting = seen.demand - seated;
+    Demand { waiting, growth, projected: seen.demand.saturating_add_signed(growth.max(0)) }
+}
+
+/// Seated sessions and demand now. Refused viewers retry every
+/// `retry_after`, so `pressure × retry_after / elapsed` of them waited on
+/// average since the last tick; those seated meanwhile (by capacity that
+/// came in) count once: demand is at least the seated of the last tick
+/// plus that average.
+fn load_now(input: &PlanInput<'_>, role: Role, region: &Region, seated: u64, pressure: u32) -> LoadSeen {
+    let (elapsed, before) = since_last_tick(input, role, region);
+    let waited =
+        (u128::from(pressure) * input.settings.retry_after.as_millis() / elapsed.as_millis().max(1)) as u64;
+    let seated_before = before.map_or(seated, |b| b.seated.min(seated));
+    LoadSeen { seated, demand: seated.max(seated_before + waited) }
+}
+
+/// Each role's load per region as this tick sees it: what the executor
+/// records in the memory, so that the next tick sees how fast demand moves.
+pub fn observed_load(input: &PlanInput<'_>) -> Vec<(Role, Region, LoadSeen)> {
+    let heard_since = input.now - input.settings.stale_after;
+    let mut loads: BTreeMap<(Role, &Region), u64> = BTreeMap::new();
+    for role in input.group.spec.roles.keys() {
+        for region in input.group.spec.regions.iter().map(|r| &r.region) {
+            loads.insert((*role, region), 0);
+        }
+    }
+    for node in input.nodes.iter().filter(|n| is_serving(n, heard_since)) {
+        if let Some(total) = loads.get_mut(&(node.role, &node.region)) {
+            *total += u64::from(node.load.sessions());
+        }
+    }
+    loads
+        .into_iter()
+        .map(|((role, region), seated)| {
+            let pressure = input.pressure.get(&(role, region.clone())).copied().unwrap_or(0);
+            (role, region.clone(), load_now(input, role, region, seated, pressure))
+        })
+        .collect()
+}
+
+/// Time since the last tick (60 s when unknown), and what it saw.
+fn since_last_tick(input: &PlanInput<'_>, role: Role, region: &Region) -> (Duration, Option<LoadSeen>) {
+    match input.memory.load_seen(role, region).filter(|(at, _)| *at < input.now) {
+        Some((at, seen)) => (since(input.now, at).max(Duration::from_secs(1)), Some(seen)),
+        None => (Duration::from_secs(60), None),
     }
 }
 

@@ -17,6 +17,11 @@ const NOW: OffsetDateTime = datetime!(2026-11-21 06:00 UTC);
 fn group() -> NodeGroup {
     let mut spec = example_spec("live");
     spec.regions.truncate(1);
+    // The plan's rules, on thresholds of their own (defaults change with tuning).
+    for role in spec.roles.values_mut() {
+        role.scale.scale_out_threshold_pct = 60;
+        role.scale.scale_in_threshold_pct = 30;
+    }
     NodeGroup {
         spec,
         version: 1,
@@ -377,4 +382,51 @@ fn a_drain_past_its_deadline_is_not_readmitted_while_being_forced_out() {
     assert!(got.contains(&Action::Terminate { node: id("d"), forced: true }), "{got:?}");
     assert!(!got.contains(&Action::Readmit { node: id("d") }), "{got:?}");
     assert!(got.contains(&Action::Launch { role: Role::Edge, region: eu(), count: 2 }), "{got:?}");
+}
+
+fn seen_a_minute_ago(seated: u64, demand: u64) -> ScalerMemory {
+    let mut memory = ScalerMemory::default();
+    memory.record_load(
+        Role::Edge,
+        &eu(),
+        crate::scaling::LoadSeen { seated, demand },
+        NOW - Duration::from_secs(60),
+    );
+    memory
+}
+
+#[test]
+fn refused_viewers_size_the_launch_not_just_the_step() {
+    // 12 000 refusals in a minute of 5 s retries: ~1000 viewers waited, and
+    // demand grew by 1000 in that minute: 2000 more by the end of a warm-up.
+    let nodes = [origin("o"), edge("a", 100), edge("b", 100)];
+    let pressure = Pressure::from([((Role::Edge, eu()), 12_000)]);
+    let decisions = run(&group(), &nodes, &pressure, &seen_a_minute_ago(200, 200));
+    // (200 + 1000 + 2000) / 60 % = 5334 seats; 2000 there: 4 nodes of 1000.
+    assert_eq!(actions(&decisions), [Action::Launch { role: Role::Edge, region: eu(), count: 4 }]);
+    assert!(decisions[0].reason.contains("1000 waiting"), "{}", decisions[0].reason);
+}
+
+#[test]
+fn growing_demand_scales_out_before_the_threshold() {
+    // 55 % now, but 900 more sessions in the last minute: 1800 more within the warm-up.
+    let nodes = [origin("o"), edge("a", 550), edge("b", 550)];
+    let decisions = run(&group(), &nodes, &Pressure::new(), &seen_a_minute_ago(200, 200));
+    assert_eq!(actions(&decisions), [Action::Launch { role: Role::Edge, region: eu(), count: 3 }]);
+    assert!(decisions[0].reason.contains("growing"), "{}", decisions[0].reason);
+    // The same load, steady: nothing to do.
+    assert!(run(&group(), &nodes, &Pressure::new(), &seen_a_minute_ago(1100, 1100)).is_empty());
+}
+
+#[test]
+fn a_large_drop_is_one_scale_in_of_several_nodes() {
+    // 600 sessions on 6000: drain down to the minimum of 2 (the rest at 30 %,
+    // below the middle of the 30–60 % band), all in one tick.
+    let nodes: Vec<Node> =
+        std::iter::once(origin("o")).chain(["a", "b", "c", "d", "e", "f"].map(|n| edge(n, 100))).collect();
+    let drains = actions(&run(&group(), &nodes, &Pressure::new(), &ScalerMemory::default()))
+        .into_iter()
+        .filter(|a| matches!(a, Action::Drain { .. }))
+        .count();
+    assert_eq!(drains, 4);
 }

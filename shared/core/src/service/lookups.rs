@@ -39,7 +39,7 @@ impl Default for LookupSettings {
             stale_after: Duration::from_secs(15),
             fleet_cache_ttl: Duration::from_secs(1),
             group_cache_ttl: Duration::from_secs(10),
-            pack_ceiling_pct: 80,
+            pack_ceiling_pct: 90,
             retry_after: Duration::from_secs(5),
             route_ttl: Duration::from_secs(24 * 3600),
         }

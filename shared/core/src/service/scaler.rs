@@ -21,7 +21,7 @@ use crate::ports::{
     StoreError,
 };
 use crate::scaling::{
-    plan, Action, Decision, DecisionRecord, PlanInput, PlanSettings, Pressure, ScalerMemory,
+    observed_load, plan, Action, Decision, DecisionRecord, PlanInput, PlanSettings, Pressure, ScalerMemory,
 };
 
 #[derive(Debug, Clone, Copy)]
@@ -253,8 +253,12 @@ impl Scaler {
         let mut nodes = self.stores.nodes.all_nodes(group.name()).await?;
         let mut records = self.reconcile(group, fleet.as_ref(), &instances, &mut nodes, now).await?;
         records.extend(self.hooks.settle(group, fleet.as_ref(), &nodes, now).await?);
-        let decisions =
-            plan(&PlanInput { group, nodes: &nodes, pressure, memory, now, settings: self.settings.plan });
+        let input = PlanInput { group, nodes: &nodes, pressure, memory, now, settings: self.settings.plan };
+        let decisions = plan(&input);
+        let seen = observed_load(&input);
+        for (role, region, sessions) in seen {
+            memory.record_load(role, &region, sessions, now);
+        }
         let by_id: BTreeMap<NodeId, Node> = nodes.into_iter().map(|n| (n.node_id.clone(), n)).collect();
         // Nodes marked dead or failed this tick (`None`: the mark lost a race).
         let mut marks = HashMap::new();
