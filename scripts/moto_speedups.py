@@ -1,4 +1,4 @@
-"""Speed-only patches of moto's DynamoDB, with the same results.
+"""Patches of moto's DynamoDB: speed (same results), and the atomicity of writes.
 
 moto answers every Query by building a sorted list of *all* the table's items
 and filtering it by partition key, so a Query costs O(table) and a scaler tick
@@ -42,3 +42,27 @@ def _partition_query(self, hash_key, *args, **kwargs):
 
 Table.all_items = _partition_items
 Table.query = _partition_query
+
+
+# Atomicity, not speed: moto checks a write's condition and applies the write
+# in separate Python steps, and applies a transaction item by item, with no
+# lock; under concurrent requests two conditional writes can both pass (two
+# PUTs on one version both "win"). DynamoDB serializes conditional writes on
+# an item and makes transactions all-or-nothing; one lock around every write
+# gives the emulator that guarantee.
+from moto.dynamodb.models import DynamoDBBackend
+
+_writes = threading.RLock()
+
+
+def _serialized(method):
+    def locked(self, *args, **kwargs):
+        with _writes:
+            return method(self, *args, **kwargs)
+
+    locked.__name__ = method.__name__
+    return locked
+
+
+for _name in ("put_item", "update_item", "delete_item", "transact_write_items"):
+    setattr(DynamoDBBackend, _name, _serialized(getattr(DynamoDBBackend, _name)))

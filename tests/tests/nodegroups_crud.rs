@@ -66,7 +66,7 @@ async fn create_then_get_returns_the_group_with_defaults_and_an_etag() {
     assert_eq!(group["nodeCount"], 0);
     assert_eq!(group["regions"][1]["region"], "eu-central-1");
     let origin_scale = &group["roles"]["origin"]["scale"];
-    assert_eq!(origin_scale["scaleOutThresholdPct"], 60, "default scale-out threshold");
+    assert_eq!(origin_scale["scaleOutThresholdPct"], 85, "default scale-out threshold");
     assert_eq!(origin_scale["drainDeadlineSecs"], 21600, "default drain deadline");
     assert_eq!(group["roles"]["edge"]["launch"]["launchTemplate"]["name"], "streamfleet-edge");
 }
