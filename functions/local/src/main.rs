@@ -1,12 +1,19 @@
 //! `make dev`: the AWS emulator, the table and every API function on one
-//! loopback port, in one process, through the same routers as on Lambda.
+//! loopback port, in one process, through the same routers as on Lambda;
+//! the scaler on a short tick; and (unless `STREAMFLEET_SCENARIO=none`)
+//! simulated media nodes and a load scenario with a live view.
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 
 use anyhow::Context;
 use secrecy::{ExposeSecret, SecretString};
+use std::time::Duration;
+
 use streamfleet_emulator::Emulator;
+use streamfleet_local::api::Client;
+use streamfleet_local::load::Curve;
+use streamfleet_local::scenario::{self, Options};
 use streamfleet_runtime::{app_state, aws_config, init_tracing, Config, Tuning};
 
 const DEFAULT_PORT: u16 = 8080;
@@ -14,6 +21,18 @@ const DEFAULT_TABLE: &str = "streamfleet-local";
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    let scenario =
+        match std::env::var("STREAMFLEET_SCENARIO").as_deref() {
+            Ok("none") => None,
+            Ok(name) => Some(Curve::parse(name).with_context(|| {
+                format!("STREAMFLEET_SCENARIO={name}: one of flash, evening, short, none")
+            })?),
+            Err(_) => Some(Curve::flash()),
+        };
+    if scenario.is_some() && std::env::var_os("RUST_LOG").is_none() {
+        // The live view owns the terminal: only warnings go to stderr.
+        std::env::set_var("RUST_LOG", "warn");
+    }
     init_tracing();
     let port = match std::env::var("STREAMFLEET_PORT") {
         Ok(port) => port.parse::<u16>().context("STREAMFLEET_PORT must be a port number")?,
@@ -34,24 +53,36 @@ async fn main() -> anyhow::Result<()> {
         }
     };
     let node_secret = std::env::var("STREAMFLEET_NODE_SECRET").unwrap_or_else(|_| random_secret());
+    let mut tuning = Tuning::from_env()?;
+    if scenario.is_some() && std::env::var_os(streamfleet_runtime::HEARTBEAT_INTERVAL_VAR).is_none() {
+        // A compressed clock: nodes report every 2 s.
+        tuning.heartbeat_interval = Duration::from_secs(2);
+        tuning.stale_after = Duration::from_secs(6);
+    }
     let config = Config {
         table: std::env::var("STREAMFLEET_TABLE").unwrap_or_else(|_| DEFAULT_TABLE.to_owned()),
         admin_token: SecretString::from(token),
         node_secret: SecretString::from(node_secret),
         aws_endpoint: Some(endpoint.clone()),
-        tuning: Tuning::from_env()?,
+        tuning,
     };
     let dynamodb = aws_sdk_dynamodb::Client::new(&aws_config(&config).await);
     streamfleet_dynamo::schema::create_table_if_missing(&dynamodb, &config.table).await?;
     let state = app_state(&config).await?;
-    spawn_scaler_ticks(state.scaler.clone())?;
+    let tick = spawn_scaler_ticks(state.scaler.clone())?;
     let app = streamfleet_http::local_app(state);
 
     let listener = tokio::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, port)))
         .await
         .with_context(|| format!("binding 127.0.0.1:{port} (set STREAMFLEET_PORT to use another)"))?;
     let url = format!("http://{}", listener.local_addr()?);
-    print_banner(&url, config.admin_token.expose_secret(), &endpoint, &config.table);
+    let token = config.admin_token.expose_secret().to_owned();
+    print_banner(&url, &token, &endpoint, &config.table);
+    if let Some(curve) = scenario {
+        let options =
+            Options { curve, tick, heartbeat: tuning.heartbeat_interval, view: true, lifecycle_demo: true };
+        tokio::spawn(play(Client::new(&url, &token), options, url.clone(), token.clone(), endpoint.clone()));
+    }
 
     axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
     drop(emulator);
@@ -59,9 +90,27 @@ async fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Plays the scenario with its live view, then says what happened; the
+/// stack keeps running for the user to explore.
+async fn play(client: Client, options: Options, url: String, token: String, endpoint: String) {
+    // Let the banner be read before the view takes the screen.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    match scenario::run(&client, &options).await {
+        Ok(outcome) => {
+            print_banner(&url, &token, &endpoint, "streamfleet-local");
+            println!(
+                "scenario {} done: {outcome}
+(the stack keeps running; Ctrl-C stops it)",
+                options.curve.name
+            );
+        }
+        Err(e) => eprintln!("the scenario failed: {e:#}"),
+    }
+}
+
 /// The scaler on a short schedule (`STREAMFLEET_TICK_SECS`, default 5),
 /// as EventBridge runs it every minute on AWS.
-fn spawn_scaler_ticks(scaler: std::sync::Arc<streamfleet_core::service::Scaler>) -> anyhow::Result<()> {
+fn spawn_scaler_ticks(scaler: std::sync::Arc<streamfleet_core::service::Scaler>) -> anyhow::Result<Duration> {
     let secs = match std::env::var("STREAMFLEET_TICK_SECS") {
         Ok(secs) => secs
             .parse::<u64>()
@@ -70,8 +119,9 @@ fn spawn_scaler_ticks(scaler: std::sync::Arc<streamfleet_core::service::Scaler>)
             .context("STREAMFLEET_TICK_SECS must be whole seconds")?,
         Err(_) => 5,
     };
+    let every = Duration::from_secs(secs);
     tokio::spawn(async move {
-        let mut ticks = tokio::time::interval(std::time::Duration::from_secs(secs));
+        let mut ticks = tokio::time::interval(every);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             ticks.tick().await;
@@ -84,7 +134,7 @@ fn spawn_scaler_ticks(scaler: std::sync::Arc<streamfleet_core::service::Scaler>)
             }
         }
     });
-    Ok(())
+    Ok(every)
 }
 
 /// Two random v4 UUIDs: 244 random bits, as 64 hex digits.

@@ -19,7 +19,7 @@ use streamfleet_core::SystemClock;
 use streamfleet_dynamo::DynamoStore;
 use streamfleet_http::{AdminToken, AppState};
 
-pub use config::{Config, ConfigError, Tuning};
+pub use config::{Config, ConfigError, Tuning, HEARTBEAT_INTERVAL_VAR};
 pub use lifecycle_event::{
     handle_lifecycle_event, parse_lifecycle_event, run_lifecycle_function, EventError,
 };
