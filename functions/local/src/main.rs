@@ -30,8 +30,9 @@ async fn main() -> anyhow::Result<()> {
             Err(_) => Some(Curve::flash()),
         };
     if scenario.is_some() && std::env::var_os("RUST_LOG").is_none() {
-        // The live view owns the terminal: only warnings go to stderr.
-        std::env::set_var("RUST_LOG", "warn");
+        // The live view owns the terminal: errors only, and not the 503s
+        // the scenario's players are meant to meet.
+        std::env::set_var("RUST_LOG", "error,tower_http=off");
     }
     init_tracing();
     let port = match std::env::var("STREAMFLEET_PORT") {
