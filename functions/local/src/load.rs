@@ -113,6 +113,9 @@ type Answered = (StatusCode, Option<String>, Option<u64>);
 
 struct Viewer {
     node: Option<String>,
+    /// Watching viewers leave after their own session (others come instead
+    /// while the audience holds): what lets drained edges empty.
+    leaves_at: Option<Instant>,
     waiting_since: Instant,
     next_try: Instant,
     rejected: bool,
@@ -171,6 +174,17 @@ impl Load {
             }
         }
         self.publish().await;
+        let done: Vec<u64> = self
+            .viewers
+            .iter()
+            .filter(|(_, v)| v.leaves_at.is_some_and(|at| at <= now))
+            .map(|(id, _)| *id)
+            .collect();
+        for id in done {
+            if let Some(Viewer { node: Some(node), .. }) = self.viewers.remove(&id) {
+                self.farm.detach_viewer(&node, id);
+            }
+        }
         let (wanted, phase) = self.curve.at(self.elapsed());
         self.stats.phase = phase;
         self.stats.wanted = wanted;
@@ -201,7 +215,7 @@ impl Load {
             self.next_id += 1;
             self.viewers.insert(
                 self.next_id,
-                Viewer { node: None, waiting_since: now, next_try: now, rejected: false },
+                Viewer { node: None, leaves_at: None, waiting_since: now, next_try: now, rejected: false },
             );
         }
         let mut extra = self.viewers.len() as u32 - wanted.min(self.viewers.len() as u32);
@@ -213,9 +227,8 @@ impl Load {
         }
         while extra > 0 {
             // A pseudo-random seated viewer leaves.
-            self.seed = self.seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
             let seated: Vec<u64> = self.viewers.keys().copied().collect();
-            let id = seated[(self.seed >> 33) as usize % seated.len()];
+            let id = seated[(self.random() * seated.len() as f64) as usize % seated.len()];
             if let Some(viewer) = self.viewers.remove(&id) {
                 if let Some(node) = viewer.node {
                     self.farm.detach_viewer(&node, id);
@@ -223,6 +236,12 @@ impl Load {
             }
             extra -= 1;
         }
+    }
+
+    /// Uniform in [0, 1), from a fixed seed: runs are alike.
+    fn random(&mut self) -> f64 {
+        self.seed = self.seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (self.seed >> 11) as f64 / (1u64 << 53) as f64
     }
 
     async fn place(&mut self, now: Instant) {
@@ -250,10 +269,13 @@ impl Load {
             .await;
         let key = self.key();
         for (id, answer) in answers {
+            // Sessions last 40 s on average (exponentially distributed).
+            let session = Duration::from_secs_f64(-40.0 * (1.0 - self.random()).ln());
             let Some(viewer) = self.viewers.get_mut(&id) else { continue };
             let retry = match answer {
                 Some((StatusCode::OK, Some(node), _)) if self.farm.attach_viewer(&node, id, &key) => {
                     viewer.node = Some(node);
+                    viewer.leaves_at = Some(now + session);
                     self.stats.joins += 1;
                     continue;
                 }
