@@ -42,8 +42,9 @@ pub struct SimulateArgs {
     patience_secs: u64,
     #[arg(long, default_value_t = SimConfig::default().seed)]
     seed: u64,
+    /// table, json (for scripts) or bench (`name: value` lines).
     #[arg(long, value_enum, default_value = "table")]
-    output: Output,
+    report: Output,
     /// Write an SVG plot per trace into this directory (`<trace>.svg`).
     #[arg(long)]
     plot_dir: Option<PathBuf>,
@@ -114,7 +115,7 @@ pub fn run(args: &SimulateArgs) -> Result<(), String> {
     for name in &names {
         let trace = load(name)?;
         let outcomes = compare(&trace, &config, &tuning);
-        match args.output {
+        match args.report {
             Output::Table => crate::print(&format!("{}\n", report::table(&trace.name, &outcomes)))?,
             Output::Bench => crate::print(&report::bench_lines(&trace.name, &outcomes))?,
             Output::Json => {
@@ -127,7 +128,7 @@ pub fn run(args: &SimulateArgs) -> Result<(), String> {
             std::fs::write(&path, svg).map_err(|e| format!("{}: {e}", path.display()))?;
         }
     }
-    if matches!(args.output, Output::Json) {
+    if matches!(args.report, Output::Json) {
         crate::print(&format!("{}\n", serde_json::to_string_pretty(&json).expect("outcomes serialize")))?;
     }
     Ok(())

@@ -184,3 +184,24 @@ async fn configuration_and_connection_failures_have_their_own_exit_codes() {
     let output = tokio::task::spawn_blocking(move || bad_token.output().unwrap()).await.unwrap();
     assert!(fails(output, 1).contains("HTTP 403"));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn simulate_and_trace_run_offline() {
+    let app = spawn_app().await;
+    let trace = tempfile_path::write(
+        "tiny.csv",
+        "t_secs,stream,viewers\n0,a,100\n300,a,1500\n600,a,200\n900,a,200\n",
+    );
+    let report = ok(cli(&app, &["simulate", "--trace", trace.to_str().unwrap(), "--report", "json"]).await);
+    let runs: Value = serde_json::from_str(&report).unwrap();
+    let policies: Vec<&str> =
+        runs[0]["outcomes"].as_array().unwrap().iter().map(|o| o["policy"].as_str().unwrap()).collect();
+    assert_eq!(policies, ["streamfleet", "target_tracking", "threshold", "oracle"]);
+    assert_eq!(runs[0]["outcomes"][0]["cut"], 0);
+    let lines = ok(cli(&app, &["simulate", "--trace", trace.to_str().unwrap(), "--report", "bench"]).await);
+    assert!(lines.contains("sim_tiny_streamfleet_hours_vs_oracle: "), "{lines}");
+    assert!(ok(cli(&app, &["trace", "generate", "sawtooth", "--seed", "3"]).await)
+        .starts_with("# streamfleet trace"));
+    fails(cli(&app, &["trace", "generate", "square"]).await, 2);
+    fails(cli(&app, &["simulate", "--trace", "/no/such.csv"]).await, 2);
+}

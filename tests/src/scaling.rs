@@ -7,7 +7,9 @@ use crate::nodes::Report;
 use crate::{body, group_spec, TestApp};
 
 /// A simulated-cloud group in eu-west-1: origins 1–2 (capacity 100), edges
-/// 1–`edge_max` (capacity 10, step 1, thresholds 60/30 %), no cooldowns unless set.
+/// 1–`edge_max` (capacity 10, step 1, thresholds 60/30 %), no cooldowns unless
+/// set, no warm-up (so no growth is projected: these scenarios take one step
+/// at a time; the plan's own tests cover sizing).
 pub fn simulated_group(name: &str, edge_max: u32) -> Value {
     let mut spec = group_spec(name);
     spec["cloud"] = json!("simulated");
@@ -20,7 +22,7 @@ pub fn simulated_group(name: &str, edge_max: u32) -> Value {
         "edge": {
             "launch": {"instanceType": "c6i.large", "connectionCapacity": 10},
             "scale": {"min": 1, "max": edge_max, "step": 1, "scaleOutCooldownSecs": 0, "scaleInCooldownSecs": 0,
-                      "scaleOutThresholdPct": 60, "scaleInThresholdPct": 30}
+                      "scaleOutThresholdPct": 60, "scaleInThresholdPct": 30, "warmupSecs": 0}
         }
     });
     spec

@@ -57,15 +57,16 @@ async fn nodes_with_sessions_are_protected_and_a_drained_one_goes_only_once_empt
     let second = app.node_ids(group, "edge", "pending").await.remove(0);
     let second_token = app.enroll(group, &second, &report("edge", 0)).await;
 
+    // 4 sessions on 20: the first alone stays at 40 %, inside the band.
     app.report(group, &first, &first_token, &report("edge", 3)).await;
-    app.report(group, &second, &second_token, &report("edge", 2)).await;
+    app.report(group, &second, &second_token, &report("edge", 1)).await;
     let decisions = app.tick(group).await;
     assert_eq!(action_types(&decisions), ["drain"]);
     assert_eq!(decisions[0]["action"]["node"], second.as_str());
     let (_, instances) = app.asg(&edge_asg(group)).await;
     assert!(instances.iter().all(|(_, protected)| *protected), "both carry sessions: {instances:?}");
 
-    app.report(group, &second, &second_token, &report("edge", 2)).await;
+    app.report(group, &second, &second_token, &report("edge", 1)).await;
     assert_eq!(app.tick(group).await.len(), 0, "kept while viewers remain");
 
     app.report(group, &second, &second_token, &report("edge", 0)).await;

@@ -44,6 +44,10 @@ pub struct PlanSettings {
     /// Retry-After): pressure × this / the time since the last tick
     /// estimates the viewers waiting for room.
     pub retry_after: Duration,
+    /// The shortest time over which demand's growth is measured: ticks
+    /// asked for seconds apart (the on-demand tick) must not turn a few
+    /// joins into a steep trend.
+    pub growth_window: Duration,
 }
 
 impl Default for PlanSettings {
@@ -53,6 +57,7 @@ impl Default for PlanSettings {
             dead_after: Duration::from_secs(60),
             launch_grace: Duration::from_secs(120),
             retry_after: Duration::from_secs(5),
+            growth_window: Duration::from_secs(60),
         }
     }
 }
@@ -427,7 +432,8 @@ fn expected_demand(
     // Only a recent observation says how fast demand moves.
     let growth = match before {
         Some(before) if elapsed <= Duration::from_secs(600) => {
-            let per_sec = (seen.demand as f64 - before.demand as f64) / elapsed.as_secs_f64();
+            let window = elapsed.max(input.settings.growth_window);
+            let per_sec = (seen.demand as f64 - before.demand as f64) / window.as_secs_f64();
             (per_sec * warmup.as_secs_f64()) as i64
         }
         _ => 0,
