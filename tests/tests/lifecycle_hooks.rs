@@ -280,6 +280,18 @@ async fn an_instance_no_group_lists_is_let_go() {
 }
 
 #[tokio::test]
+async fn a_hook_streamfleet_does_not_own_is_left_alone() {
+    let rig = rig(3600).await;
+    let mut foreign = fixture("lifecycle-terminate");
+    foreign["detail"]["NotificationMetadata"] = json!("their own");
+    foreign["detail"]["LifecycleHookName"] = json!("backup-before-terminate");
+    foreign["detail"]["AutoScalingGroupName"] = json!("web-tier");
+    let outcome = rig.scaler.hooks().on_event(parse_lifecycle_event(&foreign).unwrap()).await.unwrap();
+    assert!(matches!(outcome, HookOutcome::Ignored(_)), "{outcome:?}");
+    assert_eq!(rig.cloud.calls(), (0, 0, 0, 0), "theirs to answer");
+}
+
+#[tokio::test]
 async fn a_launch_without_heartbeat_is_abandoned() {
     let rig = rig(3600).await;
     assert_eq!(rig.on("lifecycle-launch").await, HookOutcome::Held);

@@ -160,3 +160,27 @@ async fn the_asgs_get_both_lifecycle_hooks_naming_their_group() {
         ]
     );
 }
+
+#[tokio::test]
+async fn a_missing_hook_is_put_back_by_the_next_process() {
+    let app = spawn_app().await;
+    let group = &unique_group();
+    at_minimum(&app, group).await;
+    let autoscaling = app.autoscaling().await;
+    autoscaling
+        .delete_lifecycle_hook()
+        .auto_scaling_group_name(edge_asg(group))
+        .lifecycle_hook_name("sf-terminate")
+        .send()
+        .await
+        .unwrap();
+    // A cold start: a new process checks each ASG's hooks once.
+    let fresh = streamfleet_scenarios::state(&app.config).await;
+    let name = streamfleet_core::names::GroupName::parse(group.as_str()).unwrap();
+    fresh.scaler.tick_one(&name).await.expect("the tick runs");
+    let hooks =
+        autoscaling.describe_lifecycle_hooks().auto_scaling_group_name(edge_asg(group)).send().await.unwrap();
+    let mut names: Vec<_> = hooks.lifecycle_hooks().iter().filter_map(|h| h.lifecycle_hook_name()).collect();
+    names.sort();
+    assert_eq!(names, ["sf-launch", "sf-terminate"]);
+}

@@ -91,7 +91,8 @@ pub async fn run(api: &Api, format: Format, command: &Groups) -> Result<String, 
             let path = format!("/v1/nodegroups/{}", segment(name));
             let answer = match (file, patch) {
                 (Some(file), _) => {
-                    // Replace what we read, not what someone wrote meanwhile.
+                    // Replace the version read just now: a change landing in
+                    // between is refused (412), not overwritten.
                     let current = api.send(api.request(Method::GET, &path)).await?;
                     let etag = current.etag.ok_or_else(|| CliError::Usage("the API sent no ETag".into()))?;
                     let request =

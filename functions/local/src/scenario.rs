@@ -122,7 +122,7 @@ pub async fn run(client: &Client, options: &Options) -> anyhow::Result<Outcome> 
     let farm = farm(client, options);
     farm.spawn();
     let mut load = Load::new(client.clone(), farm.clone(), options.curve.clone());
-    let mut outcome = Outcome { min_edges: 1, ..Outcome::default() };
+    let mut outcome = Outcome::default();
     let mut crossed_at: Option<OffsetDateTime> = None;
     let mut terminated_one = false;
     let mut last_draw = std::time::Instant::now() - Duration::from_secs(5);
@@ -134,10 +134,8 @@ pub async fn run(client: &Client, options: &Options) -> anyhow::Result<Outcome> 
         let serving = edges.iter().filter(|n| n.state == "inService" && !n.cordoned).count() as u32;
         outcome.peak_edges = outcome.peak_edges.max(edges.len() as u32);
         let demand = f64::from(load.stats.seated + load.stats.waiting);
-        if crossed_at.is_none()
-            && demand > threshold * f64::from(serving * EDGE_CAPACITY)
-            && load.elapsed() > 1.0
-        {
+        // Only once edges serve: the start (no edge yet) is not a crossing.
+        if crossed_at.is_none() && serving > 0 && demand > threshold * f64::from(serving * EDGE_CAPACITY) {
             crossed_at = Some(OffsetDateTime::now_utc());
         }
         if options.lifecycle_demo && !terminated_one && load.stats.phase == "ramp down" {
@@ -180,6 +178,8 @@ pub async fn run(client: &Client, options: &Options) -> anyhow::Result<Outcome> 
     outcome.rejected = load.stats.rejected;
     outcome.joins = load.stats.joins;
     outcome.final_edges = farm.nodes().values().filter(|n| n.role == "edge").count() as u32;
+    let group = client.admin(Method::GET, &format!("/v1/nodegroups/{GROUP}"), None).await?;
+    outcome.min_edges = group["roles"]["edge"]["scale"]["min"].as_u64().unwrap_or(0) as u32;
     if let Some(crossed) = crossed_at {
         outcome.scale_out_delay_secs = decisions
             .iter()
@@ -189,7 +189,8 @@ pub async fn run(client: &Client, options: &Options) -> anyhow::Result<Outcome> 
                     OffsetDateTime::parse(at, &time::format_description::well_known::Rfc3339).ok()
                 })
             })
-            .filter(|at| *at >= crossed - Duration::from_secs(30))
+            // A launch up to one tick early counts: growth can call it first.
+            .filter(|at| *at >= crossed - options.tick)
             .min()
             .map(|at| (at - crossed).as_seconds_f64());
     }

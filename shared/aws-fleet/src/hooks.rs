@@ -66,6 +66,35 @@ impl AwsFleet {
         Ok(())
     }
 
+    /// Puts the hooks on an ASG that lacks them, once per process.
+    pub(crate) async fn ensure_hooks(
+        &self,
+        asg: &str,
+        group: &GroupName,
+        role: Role,
+        region: &Region,
+    ) -> Result<(), FleetError> {
+        if self.hooks_checked.lock().expect("hooks lock").contains(asg) {
+            return Ok(());
+        }
+        let hooks = self
+            .clients
+            .autoscaling(region)
+            .describe_lifecycle_hooks()
+            .auto_scaling_group_name(asg)
+            .send()
+            .await
+            .map_err(|e| failed("DescribeLifecycleHooks", e))?;
+        let names: Vec<&str> =
+            hooks.lifecycle_hooks().iter().filter_map(|h| h.lifecycle_hook_name()).collect();
+        if !(names.contains(&LAUNCH_HOOK) && names.contains(&TERMINATE_HOOK)) {
+            self.put_hooks(asg, group, role, region).await?;
+            tracing::info!(%asg, "lifecycle hooks put on an auto scaling group that lacked them");
+        }
+        self.hooks_checked.lock().expect("hooks lock").insert(asg.to_owned());
+        Ok(())
+    }
+
     pub(crate) async fn record_heartbeat(&self, action: &HookAction) -> Result<(), FleetError> {
         let result = self
             .clients

@@ -26,6 +26,10 @@ pub struct AwsFleet {
     clients: Clients,
     /// The heartbeat timeout of the lifecycle hooks streamfleet installs.
     hook_timeout_secs: u32,
+    /// ASGs whose hooks this process has seen in place: each is checked
+    /// once per process (a cold start), which also mends an ASG whose
+    /// hooks failed to go on after it was created, or predates them.
+    hooks_checked: std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
 impl AwsFleet {
@@ -34,7 +38,11 @@ impl AwsFleet {
     }
 
     pub fn with_clients(clients: Clients) -> Self {
-        Self { clients, hook_timeout_secs: streamfleet_core::hooks::DEFAULT_HEARTBEAT_TIMEOUT_SECS }
+        Self {
+            clients,
+            hook_timeout_secs: streamfleet_core::hooks::DEFAULT_HEARTBEAT_TIMEOUT_SECS,
+            hooks_checked: std::sync::Mutex::default(),
+        }
     }
 
     /// Sets the hooks' heartbeat timeout, within AWS's 30–7200 s.
@@ -239,9 +247,11 @@ impl Fleet for AwsFleet {
             // One describe per ASG serves both the update and the listing.
             match self.describe(group, role, region).await? {
                 Some(existing) if existing.max_size() == Some(spec.scale.max as i32) => {
+                    self.ensure_hooks(&name, group.name(), role, region).await?;
                     found.extend(self.running(&existing, role, region).await?);
                 }
                 Some(existing) => {
+                    self.ensure_hooks(&name, group.name(), role, region).await?;
                     autoscaling
                         .update_auto_scaling_group()
                         .auto_scaling_group_name(&name)
@@ -276,6 +286,7 @@ impl Fleet for AwsFleet {
                         .await
                         .map_err(|e| failed("CreateAutoScalingGroup", e))?;
                     self.put_hooks(&name, group.name(), role, region).await?;
+                    self.hooks_checked.lock().expect("hooks lock").insert(name.clone());
                     tracing::info!(group = %group.name(), asg = %name, "auto scaling group created");
                 }
             }

@@ -77,10 +77,16 @@ impl DynamoStore {
                 request = request
                     .expression_attribute_names("#result", "result")
                     .expression_attribute_names("#forced", "forced")
+                    .expression_attribute_names("#claimed", "claimedAt")
                     .expression_attribute_values(":token", s(token))
                     .expression_attribute_values(":result", encode_value("hook result", &result)?)
-                    .expression_attribute_values(":forced", AttributeValue::Bool(forced));
-                sets.extend(["#hold.#result = :result", "#hold.#forced = :forced"]);
+                    .expression_attribute_values(":forced", AttributeValue::Bool(forced))
+                    .expression_attribute_values(":claimed", rfc3339(now));
+                sets.extend([
+                    "#hold.#result = :result",
+                    "#hold.#forced = :forced",
+                    "#hold.#claimed = :claimed",
+                ]);
                 conditions.extend([SAME_TOKEN, OPEN]);
                 moves_to = to;
             }

@@ -103,10 +103,6 @@ pub enum Command {
 
 pub trait Policy {
     fn name(&self) -> &'static str;
-    /// The load (% of capacity in service) at which it means to add capacity:
-    /// the time-to-capacity metric runs from crossing it until the load is
-    /// back below it.
-    fn threshold_pct(&self) -> u32;
     /// Every second, after arrivals were placed.
     fn observe(&mut self, _view: &View<'_>) {}
     /// Every `tick_secs`.
@@ -144,8 +140,8 @@ pub struct Outcome {
     pub cut: u64,
     pub instance_hours: f64,
     pub hours_vs_oracle: f64,
-    /// p95 of the episodes from the load crossing the policy's own
-    /// scale-out threshold until capacity in service brought it back under.
+    /// p95 of the shortages: from demand exceeding the capacity in service
+    /// until capacity in service caught up (the same level for every policy).
     pub p95_time_to_capacity_secs: u64,
     pub peak_nodes: u32,
     #[serde(skip)]
@@ -287,7 +283,9 @@ pub fn simulate(trace: &Trace, config: &SimConfig, policy: &mut dyn Policy, orac
     // arrivals.
     let initial = (0..streams).map(|s| trace.per_second[s].first().copied().unwrap_or(0)).collect::<Vec<_>>();
     let initial_total: u32 = initial.iter().sum();
-    let fleet = initial_total.div_ceil(config.capacity * 4 / 5).max(config.min_nodes).min(config.max_nodes);
+    let per_node = (u64::from(config.capacity) * 4 / 5).max(1);
+    let fleet =
+        (u64::from(initial_total).div_ceil(per_node) as u32).max(config.min_nodes).min(config.max_nodes);
     for _ in 0..fleet {
         world.launch(0);
     }
@@ -370,7 +368,7 @@ pub fn simulate(trace: &Trace, config: &SimConfig, policy: &mut dyn Policy, orac
                         }) =>
                     {
                         world.waiting[stream].pop_front();
-                        if arrived < now && now - arrived < config.patience_secs {
+                        if arrived < now && now - arrived <= config.patience_secs {
                             out.delayed += 1;
                         }
                         world.seat(inst, stream, now);
@@ -415,7 +413,8 @@ pub fn simulate(trace: &Trace, config: &SimConfig, policy: &mut dyn Policy, orac
         let demand = world.live_by_stream.iter().map(Vec::len).sum::<usize>() as u32 + view.waiting;
         instance_secs += u64::from(live);
         out.peak_nodes = out.peak_nodes.max(live);
-        let short = u64::from(demand) * 100 > capacity * u64::from(policy.threshold_pct());
+        // One level for every policy: more viewers than seats in service.
+        let short = u64::from(demand) > capacity;
         match (short, shortage_since) {
             (true, None) => shortage_since = Some(now),
             (false, Some(since)) => {

@@ -89,6 +89,11 @@ pub struct LifecycleHold {
     /// Completed with sessions left (deadline or global timeout).
     #[serde(default)]
     pub forced: bool,
+    /// When the answer was claimed (a claim not acknowledged a minute later
+    /// is sent again).
+    #[serde(default, with = "time::serde::rfc3339::option", skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub claimed_at: Option<OffsetDateTime>,
     /// When the cloud accepted the completion.
     #[serde(default, with = "time::serde::rfc3339::option", skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<String>, format = DateTime)]
@@ -106,6 +111,7 @@ impl LifecycleHold {
             kept_at: now,
             result: None,
             forced: false,
+            claimed_at: None,
             completed_at: None,
         }
     }

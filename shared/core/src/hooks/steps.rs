@@ -35,6 +35,9 @@ pub enum HoldStep {
     Resend { result: HookResult },
 }
 
+/// How long a claimed answer may go unacknowledged before it is sent again.
+pub const RESEND_AFTER: Duration = Duration::from_secs(60);
+
 fn since(now: OffsetDateTime, at: OffsetDateTime) -> Duration {
     (now - at).try_into().unwrap_or(Duration::ZERO)
 }
@@ -42,7 +45,10 @@ fn since(now: OffsetDateTime, at: OffsetDateTime) -> Duration {
 /// What to do about `hold` now; `None` while there is nothing to do.
 pub fn next_step(node: &Node, hold: &LifecycleHold, ctx: &HoldContext) -> Option<HoldStep> {
     if let Some(result) = hold.result {
-        return hold.completed_at.is_none().then_some(HoldStep::Resend { result });
+        // The claimant is sending it now; only an answer left unacknowledged
+        // for a while (its send failed, or it died) is sent again.
+        let stale = hold.claimed_at.is_none_or(|at| since(ctx.now, at) >= RESEND_AFTER);
+        return (hold.completed_at.is_none() && stale).then_some(HoldStep::Resend { result });
     }
     let held_for = since(ctx.now, hold.received_at);
     let timeout = Duration::from_secs(u64::from(hold.heartbeat_timeout_secs));
@@ -209,15 +215,17 @@ mod tests {
     }
 
     #[test]
-    fn a_claimed_answer_is_resent_until_acknowledged() {
+    fn a_claimed_answer_is_resent_only_when_left_unacknowledged() {
         let mut h = hold(HookKind::Terminate, 300);
         h.result = Some(HookResult::Continue);
+        h.claimed_at = Some(T0);
+        assert_eq!(next_step(&serving(3, T0), &h, &ctx(30)), None, "its claimant is sending it");
         assert_eq!(
-            next_step(&serving(3, T0), &h, &ctx(0)),
+            next_step(&serving(3, T0), &h, &ctx(60)),
             Some(HoldStep::Resend { result: HookResult::Continue })
         );
         h.completed_at = Some(T0);
-        assert_eq!(next_step(&serving(3, T0), &h, &ctx(0)), None);
+        assert_eq!(next_step(&serving(3, T0), &h, &ctx(60)), None);
     }
 
     #[test]

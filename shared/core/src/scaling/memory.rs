@@ -21,6 +21,11 @@ pub struct ScalerMemory {
     /// plus waiting). The growth since is projected over a launch's warm-up.
     #[serde(default)]
     pub last_load: BTreeMap<String, (i64, u64, u64)>,
+    /// The demand growth is measured from: (unix seconds, demand), moved
+    /// on once it is a growth window old, so frequent ticks still see the
+    /// growth of a whole window.
+    #[serde(default)]
+    pub growth_base: BTreeMap<String, (i64, u64)>,
 }
 
 /// One role's load in one region as a tick saw it.
@@ -62,8 +67,30 @@ impl ScalerMemory {
         ))
     }
 
-    pub fn record_load(&mut self, role: Role, region: &Region, seen: LoadSeen, now: OffsetDateTime) {
-        self.last_load.insert(key(role, region), (now.unix_timestamp(), seen.seated, seen.demand));
+    /// Records a tick's load; the growth base moves only once `window` old.
+    pub fn record_load(
+        &mut self,
+        role: Role,
+        region: &Region,
+        seen: LoadSeen,
+        now: OffsetDateTime,
+        window: std::time::Duration,
+    ) {
+        let key = key(role, region);
+        self.last_load.insert(key.clone(), (now.unix_timestamp(), seen.seated, seen.demand));
+        let base_is_old = self
+            .growth_base
+            .get(&key)
+            .is_none_or(|(at, _)| now.unix_timestamp() - at >= window.as_secs() as i64);
+        if base_is_old {
+            self.growth_base.insert(key, (now.unix_timestamp(), seen.demand));
+        }
+    }
+
+    /// The demand growth is measured from, and when it was seen.
+    pub fn growth_base(&self, role: Role, region: &Region) -> Option<(OffsetDateTime, u64)> {
+        let (at, demand) = self.growth_base.get(&key(role, region))?;
+        Some((OffsetDateTime::from_unix_timestamp(*at).ok()?, *demand))
     }
 
     pub fn record_scale_in(&mut self, role: Role, region: &Region, now: OffsetDateTime) {

@@ -344,7 +344,9 @@ fn scale(
                 format!("{count} node(s) above the maximum of {max}"),
             ));
         }
-    } else if (load_pct >= out_pct as u32 || pressure > 0 || demand.projected * 100 >= capacity * out_pct)
+    } else if (load_pct >= out_pct as u32
+        || pressure > 0
+        || (demand.projected > 0 && demand.projected * 100 >= capacity * out_pct))
         && count < max
         && !cooling(input.memory.scaled_out(role, region), policy.scale_out_cooldown_secs)
     {
@@ -427,13 +429,13 @@ fn expected_demand(
     pressure: u32,
     warmup: Duration,
 ) -> Demand {
-    let (elapsed, before) = since_last_tick(input, role, region);
     let seen = load_now(input, role, region, seated, pressure);
+    let base = input.memory.growth_base(role, region).filter(|(at, _)| *at < input.now);
     // Only a recent observation says how fast demand moves.
-    let growth = match before {
-        Some(before) if elapsed <= Duration::from_secs(600) => {
-            let window = elapsed.max(input.settings.growth_window);
-            let per_sec = (seen.demand as f64 - before.demand as f64) / window.as_secs_f64();
+    let growth = match base {
+        Some((at, before)) if since(input.now, at) <= Duration::from_secs(600) => {
+            let window = since(input.now, at).max(input.settings.growth_window);
+            let per_sec = (seen.demand as f64 - before as f64) / window.as_secs_f64();
             (per_sec * warmup.as_secs_f64()) as i64
         }
         _ => 0,

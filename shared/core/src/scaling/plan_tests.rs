@@ -391,8 +391,41 @@ fn seen_a_minute_ago(seated: u64, demand: u64) -> ScalerMemory {
         &eu(),
         crate::scaling::LoadSeen { seated, demand },
         NOW - Duration::from_secs(60),
+        PlanSettings::default().growth_window,
     );
     memory
+}
+
+#[test]
+fn an_idle_group_at_zero_stays_at_zero() {
+    let mut g = group();
+    for role in g.spec.roles.values_mut() {
+        role.scale.min = 0;
+    }
+    assert!(run(&g, &[], &Pressure::new(), &seen_a_minute_ago(0, 0)).is_empty());
+}
+
+#[test]
+fn growth_is_measured_over_a_whole_window_even_with_frequent_ticks() {
+    // Ticks 5 s apart: the base stays where it was a minute ago.
+    let mut memory = seen_a_minute_ago(200, 200);
+    for seconds_ago in [55, 50, 45, 40, 35, 30, 25, 20, 15, 10, 5] {
+        let seen = crate::scaling::LoadSeen { seated: 1100, demand: 1100 };
+        memory.record_load(
+            Role::Edge,
+            &eu(),
+            seen,
+            NOW - Duration::from_secs(seconds_ago),
+            Duration::from_secs(60),
+        );
+    }
+    let nodes = [origin("o"), edge("a", 550), edge("b", 550)];
+    let decisions = run(&group(), &nodes, &Pressure::new(), &memory);
+    assert_eq!(
+        actions(&decisions),
+        [Action::Launch { role: Role::Edge, region: eu(), count: 3 }],
+        "{decisions:?}"
+    );
 }
 
 #[test]

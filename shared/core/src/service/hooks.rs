@@ -7,7 +7,8 @@
 //! Events arrive twice and out of order, and a tick may settle the same
 //! hold at the same time: each step is a conditional write keyed on the
 //! action's token, and the answer is claimed before it is sent, so the
-//! cloud hears it once (and again only if sending failed).
+//! cloud hears it once (again only if it was not acknowledged within a
+//! minute of the claim: a send that failed, or a claimant that died).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -107,8 +108,14 @@ impl LifecycleHooks {
         for node in nodes {
             let Some(hold) = &node.hold else { continue };
             let Some(step) = next_step(node, hold, &self.context(group, node, now)) else { continue };
-            if let Some(record) = self.carry_out(group, fleet, node, hold, step, now).await? {
-                records.push(record);
+            // One hold the cloud or the store fails on (a missing permission,
+            // throttling) must not stop the others, nor the group's scaling.
+            match self.carry_out(group, fleet, node, hold, step, now).await {
+                Ok(Some(record)) => records.push(record),
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::error!(group = %group.name(), node = %node.node_id, error = %e, "a held lifecycle action could not be carried on; the next tick retries")
+                }
             }
         }
         Ok(records)
@@ -151,7 +158,13 @@ impl LifecycleHooks {
             None => None,
         };
         let Some(group) = group else {
-            // Never block an Auto Scaling group streamfleet does not manage.
+            // A hook of someone else's (the rule saw it, but neither its name
+            // nor its ASG is ours): theirs to answer, not ours.
+            if !owns(&action) && target.is_none() {
+                tracing::info!(instance = %action.instance, asg = %action.asg, hook = %action.hook, "a lifecycle action of a hook streamfleet does not own: left alone");
+                return Ok(HookOutcome::Ignored("a hook streamfleet does not own"));
+            }
+            // Ours, for an instance no group lists: never block the ASG.
             tracing::warn!(instance = %action.instance, asg = %action.asg, hook = %action.hook, ?kind, "lifecycle action for an instance no group lists: CONTINUE");
             fleet.complete_action(&action, HookResult::Continue).await?;
             return Ok(HookOutcome::Unknown);
@@ -402,6 +415,11 @@ impl LifecycleHooks {
         self.stores.scaler.record_decisions(&name, &records, self.settings.log_ttl).await?;
         Ok(HookOutcome::Cordoned)
     }
+}
+
+/// streamfleet's hooks and ASGs are named `sf-…` (the pool's are its own).
+fn owns(action: &HookAction) -> bool {
+    action.hook.starts_with("sf-") || action.asg.starts_with("sf-") || action.asg == "pool"
 }
 
 fn ignore_conflict(result: Result<(), StoreError>) -> Result<(), ScalerError> {

@@ -116,6 +116,21 @@ impl Pool {
         Ok((held, event))
     }
 
+    /// Puts a host whose termination could not be held back in service.
+    pub async fn cancel_termination(&self, id: &NodeId) -> Result<PoolHost, PoolError> {
+        let host = self.get(id).await?;
+        let (Some(group), Some(role)) = (&host.group, host.role) else { return Ok(host) };
+        match self
+            .store
+            .set_host_state(id, HostState::Terminating, HostState::InUse, Some((group, role)))
+            .await
+        {
+            Ok(host) => Ok(host),
+            Err(StoreError::Conflict) => self.get(id).await,
+            Err(e) => Err(e.into()),
+        }
+    }
+
     pub async fn get(&self, id: &NodeId) -> Result<PoolHost, PoolError> {
         self.store.get_host(id).await?.ok_or_else(|| PoolError::NotFound(id.clone()))
     }

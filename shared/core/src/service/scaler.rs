@@ -257,7 +257,7 @@ impl Scaler {
         let decisions = plan(&input);
         let seen = observed_load(&input);
         for (role, region, sessions) in seen {
-            memory.record_load(role, &region, sessions, now);
+            memory.record_load(role, &region, sessions, now, self.settings.plan.growth_window);
         }
         let by_id: BTreeMap<NodeId, Node> = nodes.into_iter().map(|n| (n.node_id.clone(), n)).collect();
         // Nodes marked dead or failed this tick (`None`: the mark lost a race).

@@ -77,8 +77,13 @@ pub async fn terminate_host(
     let (mut host, event) = state.pool.terminate(&id, time::OffsetDateTime::now_utc()).await?;
     if let Some(event) = event {
         // The simulated cloud's lifecycle event goes straight to the hooks,
-        // as EventBridge would carry EC2's to the lifecycle function.
-        state.scaler.hooks().on_event(event).await?;
+        // as EventBridge would carry EC2's to the lifecycle function. If
+        // they fail, the host serves on: a pool has no hook timeout to end
+        // a hold nobody keeps.
+        if let Err(e) = state.scaler.hooks().on_event(event).await {
+            state.pool.cancel_termination(&id).await?;
+            return Err(e.into());
+        }
         host = state.pool.get(&id).await?;
     }
     let status = if host.state == HostState::Terminating { StatusCode::ACCEPTED } else { StatusCode::OK };

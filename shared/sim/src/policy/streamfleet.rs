@@ -112,10 +112,6 @@ impl Policy for StreamfleetPolicy {
         "streamfleet"
     }
 
-    fn threshold_pct(&self) -> u32 {
-        u32::from(self.group.spec.roles[&Role::Edge].scale.scale_out_threshold_pct)
-    }
-
     fn tick(&mut self, view: &View<'_>) -> Vec<Command> {
         let nodes: Vec<Node> = view
             .live()
@@ -142,7 +138,7 @@ impl Policy for StreamfleetPolicy {
         let decisions = plan(&input);
         let seen = observed_load(&input);
         for (role, region, sessions) in seen {
-            self.memory.record_load(role, &region, sessions, now);
+            self.memory.record_load(role, &region, sessions, now, self.settings.growth_window);
         }
         let mut commands = Vec::new();
         for decision in decisions {

@@ -29,10 +29,6 @@ impl Policy for TargetTracking {
         "target_tracking"
     }
 
-    fn threshold_pct(&self) -> u32 {
-        self.target_pct as u32
-    }
-
     fn observe(&mut self, view: &View<'_>) {
         self.samples.push(serving_load_pct(view));
     }

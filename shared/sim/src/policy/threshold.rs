@@ -41,10 +41,6 @@ impl Policy for Threshold {
         "threshold"
     }
 
-    fn threshold_pct(&self) -> u32 {
-        self.out_pct as u32
-    }
-
     fn tick(&mut self, view: &View<'_>) -> Vec<Command> {
         let load = serving_load_pct(view);
         let live = view.live().count() as u32;
