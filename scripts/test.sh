@@ -5,6 +5,7 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 
 "$root/scripts/ensure-emulator.sh"
+"$root/scripts/ensure-media.sh"
 
 step() { printf '\n==> %s\n' "$*"; }
 

@@ -51,12 +51,28 @@ pub struct HeartbeatReport {
     /// Sessions the node can carry, if it knows better than its role's setting.
     #[serde(default)]
     pub capacity: Option<u32>,
+    /// The node could not read its media server's figures: the load is its
+    /// last good reading, and it gets no new sessions until it can again.
+    #[serde(default)]
+    pub degraded: bool,
 }
 
 /// How far a node's clock may be from ours.
 pub const MAX_CLOCK_SKEW: Duration = Duration::from_secs(30);
 
 impl HeartbeatReport {
+    /// The load as the node reported it.
+    pub fn load(&self) -> crate::node::NodeLoad {
+        crate::node::NodeLoad {
+            publishers: self.publishers,
+            subscribers: self.subscribers,
+            cpu_pct: self.cpu_pct,
+            bandwidth_kbps: self.bandwidth_kbps,
+            capacity: self.capacity,
+            degraded: self.degraded,
+        }
+    }
+
     /// Checks every rule; `now` is the server's clock.
     pub fn validate(&self, now: OffsetDateTime) -> Result<(), InvalidInput> {
         let mut v = Violations::default();
@@ -166,6 +182,7 @@ mod tests {
             cpu_pct: 12.5,
             bandwidth_kbps: 4000,
             capacity: None,
+            degraded: false,
         }
     }
 

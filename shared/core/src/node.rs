@@ -117,6 +117,9 @@ pub struct NodeLoad {
     /// role's `connectionCapacity` applies.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub capacity: Option<u32>,
+    /// The node could not read its media server: no new sessions.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub degraded: bool,
 }
 
 impl NodeLoad {
@@ -137,6 +140,7 @@ impl Node {
     pub fn is_available_since(&self, heard_since: OffsetDateTime) -> bool {
         self.state == NodeState::InService
             && !self.cordoned
+            && !self.load.degraded
             && self.last_heartbeat_at.is_some_and(|at| at >= heard_since)
     }
 
@@ -215,6 +219,9 @@ mod tests {
         let mut silent = node("a", now);
         silent.last_heartbeat_at = None;
         assert!(!silent.is_available(now, STALE));
+        let mut degraded = node("a", now);
+        degraded.load.degraded = true;
+        assert!(!degraded.is_available(now, STALE), "its figures are stale");
     }
 
     #[test]

@@ -9,7 +9,7 @@ use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::types::{Put, ReturnValue, TransactWriteItem, Update};
 use streamfleet_core::heartbeat::HeartbeatReport;
 use streamfleet_core::names::{GroupName, NodeId};
-use streamfleet_core::node::{Node, NodeLoad, NodeState};
+use streamfleet_core::node::{Node, NodeState};
 use streamfleet_core::page::{Page, PageSize};
 use streamfleet_core::ports::{NodeStore, StoreError, StoreResult};
 use time::OffsetDateTime;
@@ -149,13 +149,7 @@ impl NodeStore for DynamoStore {
         now: OffsetDateTime,
         expires_at: OffsetDateTime,
     ) -> StoreResult<Node> {
-        let load = NodeLoad {
-            publishers: report.publishers,
-            subscribers: report.subscribers,
-            cpu_pct: report.cpu_pct,
-            bandwidth_kbps: report.bandwidth_kbps,
-            capacity: report.capacity,
-        };
+        let load = report.load();
         let mut set = String::from(
             "SET #host = :host, #load = :load, #streams = :streams, #seen = :seen, #sent = :sent, #sentMs = :sentMs, #ttl = :ttl",
         );

@@ -405,7 +405,10 @@ fn scale(
 
 /// In service, uncordoned and heard from: takes sessions, counts as capacity.
 fn is_serving(n: &Node, heard_since: OffsetDateTime) -> bool {
-    n.state == NodeState::InService && !n.cordoned && n.last_heartbeat_at.is_some_and(|at| at >= heard_since)
+    n.state == NodeState::InService
+        && !n.cordoned
+        && !n.load.degraded
+        && n.last_heartbeat_at.is_some_and(|at| at >= heard_since)
 }
 
 /// What a launch decided now must be ready for.

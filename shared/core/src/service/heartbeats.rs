@@ -11,7 +11,7 @@ use crate::credentials::{NodeCredential, NodeCredentials};
 use crate::group::GroupStatus;
 use crate::heartbeat::HeartbeatReport;
 use crate::names::{GroupName, NodeId};
-use crate::node::{Node, NodeLoad, NodeState};
+use crate::node::{Node, NodeState};
 use crate::ports::{GroupStore, NodeLifecycleStore, NodeStore, StoreError};
 use crate::validation::{InvalidInput, Violations};
 
@@ -222,6 +222,7 @@ impl Heartbeats {
         );
         v.into_result()?;
 
+        let load = report.load();
         let node = Node {
             group: group_name.clone(),
             node_id: node_id.clone(),
@@ -235,13 +236,7 @@ impl Heartbeats {
             host: Some(report.host),
             endpoints: report.endpoints.unwrap_or_default(),
             streams: report.streams,
-            load: NodeLoad {
-                publishers: report.publishers,
-                subscribers: report.subscribers,
-                cpu_pct: report.cpu_pct,
-                bandwidth_kbps: report.bandwidth_kbps,
-                capacity: report.capacity,
-            },
+            load,
             state_since: now,
             launched_at: None,
             last_heartbeat_at: Some(now),

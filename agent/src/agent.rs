@@ -1,0 +1,203 @@
+//! The agent's loop: read the media server, report, learn what to do.
+//! Heartbeats go out every interval with ±10 % jitter (a fleet started
+//! together does not report in lockstep); failures back off (doubling, up
+//! to a minute) and keep the last good figures; a page that cannot be read
+//! is reported as `degraded`, never a crash.
+
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+use crate::stats::{Source, Stats};
+
+/// Who the node is, resolved from the configuration and the metadata.
+#[derive(Debug, Clone)]
+pub struct Identity {
+    pub node_id: String,
+    pub role: String,
+    pub region: String,
+    pub zone: Option<String>,
+    pub host: String,
+}
+
+pub struct Agent {
+    pub identity: Identity,
+    pub config: crate::config::Config,
+    source: Source,
+    http: reqwest::Client,
+    token: Option<String>,
+    last_good: Stats,
+    last_sent_ms: i128,
+    drained: bool,
+    /// The state the last heartbeat answer gave.
+    pub state: Option<String>,
+}
+
+/// What one heartbeat came to.
+#[derive(Debug)]
+pub enum Beat {
+    Accepted,
+    /// Refused with this status and body (the next beat retries).
+    Refused(u16, String),
+    Unreachable(String),
+}
+
+impl Agent {
+    pub fn new(identity: Identity, config: crate::config::Config) -> Self {
+        let token = std::fs::read_to_string(&config.token_file)
+            .ok()
+            .map(|t| t.trim().to_owned())
+            .filter(|t| !t.is_empty());
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .build()
+            .expect("the HTTP client builds");
+        Self {
+            source: Source::new(config.stats.clone()),
+            identity,
+            config,
+            http,
+            token,
+            last_good: Stats::default(),
+            last_sent_ms: 0,
+            drained: false,
+            state: None,
+        }
+    }
+
+    /// Runs until the process is stopped.
+    pub async fn run(mut self) {
+        let interval = Duration::from_secs(self.config.interval_secs);
+        let mut failures = 0u32;
+        loop {
+            let wait = match self.beat().await {
+                Beat::Accepted => {
+                    failures = 0;
+                    jittered(interval)
+                }
+                refused => {
+                    failures += 1;
+                    let wait = (interval * 2u32.saturating_pow(failures.min(6))).min(Duration::from_secs(60));
+                    match refused {
+                        Beat::Refused(status, body) => {
+                            tracing::warn!(status, %body, retry_in_secs = wait.as_secs(), "heartbeat refused")
+                        }
+                        Beat::Unreachable(error) => {
+                            tracing::warn!(%error, retry_in_secs = wait.as_secs(), "streamfleet unreachable")
+                        }
+                        Beat::Accepted => {}
+                    }
+                    wait
+                }
+            };
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    /// One heartbeat: read, report, act on the answer.
+    pub async fn beat(&mut self) -> Beat {
+        let degraded = match self.source.read().await {
+            Ok(stats) => {
+                self.last_good = stats;
+                false
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "the media server's stats could not be read; reporting the last good figures as degraded");
+                true
+            }
+        };
+        let report = self.report(degraded);
+        let credential = self.token.clone().unwrap_or_else(|| self.config.credential.clone());
+        let url = format!(
+            "{}/v1/nodegroups/{}/nodes/{}/heartbeat",
+            self.config.api_url.trim_end_matches('/'),
+            self.config.group,
+            self.identity.node_id
+        );
+        let response = match self.http.post(url).bearer_auth(credential).json(&report).send().await {
+            Ok(response) => response,
+            Err(e) => return Beat::Unreachable(e.to_string()),
+        };
+        let status = response.status();
+        let body: Value = response.json().await.unwrap_or(Value::Null);
+        if !status.is_success() {
+            return Beat::Refused(status.as_u16(), body.to_string());
+        }
+        if let Some(token) = body["nodeToken"].as_str() {
+            self.keep_token(token).await;
+        }
+        self.state = body["state"].as_str().map(str::to_owned);
+        if self.state.as_deref() == Some("draining") && !self.drained {
+            self.drained = true;
+            self.run_drain_command().await;
+        }
+        Beat::Accepted
+    }
+
+    fn report(&mut self, degraded: bool) -> Value {
+        // Strictly increasing: the server refuses a report not newer than the last.
+        let now_ms = OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000;
+        self.last_sent_ms = now_ms.max(self.last_sent_ms + 1);
+        let sent = OffsetDateTime::from_unix_timestamp_nanos(self.last_sent_ms * 1_000_000)
+            .expect("a valid instant");
+        let stats = &self.last_good;
+        let mut report = json!({
+            "sentAt": sent.format(&Rfc3339).expect("formats"),
+            "role": self.identity.role,
+            "region": self.identity.region,
+            "host": self.identity.host,
+            "endpoints": self.config.endpoints,
+            "publishers": stats.publishers,
+            "subscribers": stats.subscribers,
+            "streams": stats.streams,
+            "bandwidthKbps": stats.bandwidth_kbps,
+            "degraded": degraded,
+        });
+        if let Some(zone) = &self.identity.zone {
+            report["zone"] = json!(zone);
+        }
+        if let Some(capacity) = self.config.capacity {
+            report["capacity"] = json!(capacity);
+        }
+        report
+    }
+
+    async fn keep_token(&mut self, token: &str) {
+        self.token = Some(token.to_owned());
+        let path = &self.config.token_file;
+        if let Some(dir) = path.parent() {
+            let _ = tokio::fs::create_dir_all(dir).await;
+        }
+        match tokio::fs::write(path, token).await {
+            Ok(()) => {
+                #[cfg(unix)]
+                {
+                    use std::os::unix::fs::PermissionsExt;
+                    let _ = tokio::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).await;
+                }
+                tracing::info!(node = %self.identity.node_id, "enrolled; node token kept");
+            }
+            Err(e) => {
+                tracing::error!(path = %path.display(), error = %e, "the node token could not be kept: a restart cannot report")
+            }
+        }
+    }
+
+    async fn run_drain_command(&self) {
+        let Some(command) = self.config.drain_command.as_ref().filter(|c| !c.is_empty()) else { return };
+        tracing::info!(?command, "draining: running the drain command");
+        match tokio::process::Command::new(&command[0]).args(&command[1..]).status().await {
+            Ok(status) if status.success() => {}
+            Ok(status) => tracing::warn!(%status, "the drain command failed"),
+            Err(e) => tracing::warn!(error = %e, "the drain command could not run"),
+        }
+    }
+}
+
+/// ±10 % of `interval`, from the clock's nanoseconds (no need for better).
+fn jittered(interval: Duration) -> Duration {
+    let nanos = OffsetDateTime::now_utc().nanosecond() as f64 / 1e9;
+    interval.mul_f64(0.9 + 0.2 * nanos)
+}

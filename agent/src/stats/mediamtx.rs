@@ -1,0 +1,64 @@
+//! MediaMTX's `/v3/paths/list`: per path, whether it is `ready` (a source
+//! publishes it), its `source`, and its `readers`. Matches MediaMTX 1.x.
+
+use serde::Deserialize;
+
+use super::{malformed, Stats, StatsError};
+
+#[derive(Deserialize)]
+struct Page {
+    items: Vec<Path>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Path {
+    name: String,
+    #[serde(default)]
+    ready: bool,
+    #[serde(default)]
+    source: Option<serde_json::Value>,
+    #[serde(default)]
+    readers: Vec<serde_json::Value>,
+    #[serde(default)]
+    bytes_received: u64,
+    #[serde(default)]
+    bytes_sent: u64,
+}
+
+pub fn parse(json: &str) -> Result<Stats, StatsError> {
+    let page: Page = serde_json::from_str(json).map_err(malformed)?;
+    let mut stats = Stats::default();
+    for path in page.items {
+        let published = path.ready && path.source.as_ref().is_some_and(|s| !s.is_null());
+        stats.publishers += u32::from(published);
+        stats.subscribers += path.readers.len() as u32;
+        // Totals since start, not rates: only a hint, in kB.
+        stats.bandwidth_kbps += (path.bytes_received + path.bytes_sent) / 1000 / 1000;
+        if published {
+            // `app/stream` paths map as they are; a one-segment path is `live/<name>`.
+            let key = if path.name.contains('/') { path.name } else { format!("live/{}", path.name) };
+            stats.streams.push(key);
+        }
+    }
+    Ok(stats)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ready_paths_are_published_and_readers_play() {
+        let stats = parse(include_str!("../../tests/fixtures/mediamtx_paths.json")).unwrap();
+        assert_eq!((stats.publishers, stats.subscribers), (1, 2));
+        assert_eq!(stats.streams, ["live/cam1"]);
+    }
+
+    #[test]
+    fn empty_and_malformed_pages() {
+        assert_eq!(parse(r#"{"itemCount":0,"pageCount":0,"items":[]}"#).unwrap(), Stats::default());
+        assert!(parse("").is_err());
+        assert!(parse(r#"{"items":[{"ready":true}]}"#).is_err(), "a path without a name");
+    }
+}

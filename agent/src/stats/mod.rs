@@ -1,0 +1,91 @@
+//! Where the agent reads its media server's load: one trait, one module
+//! per server. Parsers are pure functions of the page's text, so each is
+//! tested on recorded responses (`agent/tests/fixtures`).
+
+mod json_fields;
+mod mediamtx;
+mod nginx_rtmp;
+mod srs;
+
+use std::time::Duration;
+
+use serde::Deserialize;
+
+pub use json_fields::FieldPaths;
+
+/// What a media server carries now.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Stats {
+    pub publishers: u32,
+    pub subscribers: u32,
+    /// `app/stream` of the streams it holds.
+    pub streams: Vec<String>,
+    pub bandwidth_kbps: u64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StatsError {
+    #[error("the stats page could not be fetched: {0}")]
+    Fetch(String),
+    #[error("the stats page is malformed: {0}")]
+    Malformed(String),
+}
+
+/// Which server, and where its stats are.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum SourceConfig {
+    /// nginx-rtmp's `rtmp_stat all` page, e.g. `http://127.0.0.1:8080/stat`.
+    NginxRtmp { url: String },
+    /// SRS's HTTP API root, e.g. `http://127.0.0.1:1985` (reads `/api/v1/streams`).
+    Srs { url: String },
+    /// MediaMTX's control API root, e.g. `http://127.0.0.1:9997` (reads `/v3/paths/list`).
+    Mediamtx { url: String },
+    /// Any JSON page, with JSON pointers to its figures.
+    Json {
+        url: String,
+        #[serde(flatten)]
+        fields: FieldPaths,
+    },
+}
+
+pub struct Source {
+    config: SourceConfig,
+    http: reqwest::Client,
+}
+
+impl Source {
+    pub fn new(config: SourceConfig) -> Self {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(3))
+            .build()
+            .expect("the HTTP client builds");
+        Self { config, http }
+    }
+
+    async fn fetch(&self, url: &str) -> Result<String, StatsError> {
+        let response = self.http.get(url).send().await.map_err(|e| StatsError::Fetch(e.to_string()))?;
+        if !response.status().is_success() {
+            return Err(StatsError::Fetch(format!("{url}: HTTP {}", response.status())));
+        }
+        response.text().await.map_err(|e| StatsError::Fetch(e.to_string()))
+    }
+
+    pub async fn read(&self) -> Result<Stats, StatsError> {
+        let root = |url: &str, path: &str| format!("{}{path}", url.trim_end_matches('/'));
+        match &self.config {
+            SourceConfig::NginxRtmp { url } => nginx_rtmp::parse(&self.fetch(url).await?),
+            SourceConfig::Srs { url } => {
+                srs::parse(&self.fetch(&root(url, "/api/v1/streams?count=1000")).await?)
+            }
+            SourceConfig::Mediamtx { url } => {
+                mediamtx::parse(&self.fetch(&root(url, "/v3/paths/list?itemsPerPage=1000")).await?)
+            }
+            SourceConfig::Json { url, fields } => fields.parse(&self.fetch(url).await?),
+        }
+    }
+}
+
+fn malformed(e: impl std::fmt::Display) -> StatsError {
+    StatsError::Malformed(e.to_string())
+}
