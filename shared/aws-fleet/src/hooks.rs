@@ -34,6 +34,27 @@ fn metadata(group: &GroupName, role: Role, region: &Region, timeout_secs: u32) -
     serde_json::to_string(&target).expect("a hook target serializes")
 }
 
+/// A call about an action: done, or done already (the cloud no longer
+/// waits on it: answered, timed out, instance gone), or failed.
+fn settled<O, E, R>(
+    operation: &'static str,
+    action: &HookAction,
+    result: Result<O, aws_sdk_autoscaling::error::SdkError<E, R>>,
+) -> Result<(), FleetError>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    match result {
+        Ok(_) => Ok(()),
+        Err(e) if no_longer_waiting(&e) => {
+            tracing::warn!(instance = %action.instance, hook = %action.hook, operation, "the cloud no longer waits on this action");
+            Ok(())
+        }
+        Err(e) => Err(failed(operation, e)),
+    }
+}
+
 impl AwsFleet {
     /// Puts both hooks on a new ASG: a launch waits for the node's first
     /// heartbeat (ABANDON if streamfleet never answers), a termination waits
@@ -106,14 +127,7 @@ impl AwsFleet {
             .instance_id(action.instance.as_str())
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e) if no_longer_waiting(&e) => {
-                tracing::warn!(instance = %action.instance, hook = %action.hook, "the cloud no longer waits on this action");
-                Ok(())
-            }
-            Err(e) => Err(failed("RecordLifecycleActionHeartbeat", e)),
-        }
+        settled("RecordLifecycleActionHeartbeat", action, result)
     }
 
     pub(crate) async fn complete(&self, action: &HookAction, answer: HookResult) -> Result<(), FleetError> {
@@ -128,14 +142,7 @@ impl AwsFleet {
             .lifecycle_action_result(answer.as_str())
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e) if no_longer_waiting(&e) => {
-                tracing::warn!(instance = %action.instance, hook = %action.hook, "the action was answered or timed out already");
-                Ok(())
-            }
-            Err(e) => Err(failed("CompleteLifecycleAction", e)),
-        }
+        settled("CompleteLifecycleAction", action, result)
     }
 }
 
