@@ -146,12 +146,7 @@ async fn rig(deadline_secs: u32) -> Rig {
         )))),
         simulated: Arc::new(SimulatedFleet::new(store.clone())),
     };
-    let stores = ScalerStores {
-        groups: store.clone(),
-        nodes: store.clone(),
-        lifecycle: store.clone(),
-        scaler: store.clone(),
-    };
+    let stores = ScalerStores::all_in(store.clone());
     let clock = Arc::new(TestClock(Mutex::new(OffsetDateTime::now_utc())));
     // Nodes report on the wall clock while this clock moves ahead: silence
     // must not count here (the pure tests cover it).

@@ -4,7 +4,7 @@ use clap::Subcommand;
 use reqwest::Method;
 use serde_json::Value;
 
-use super::{read_json, segment};
+use super::{all_pages, read_json, segment};
 use crate::api::{Api, CliError};
 use crate::render::{self, Format};
 
@@ -68,20 +68,7 @@ pub async fn run(api: &Api, format: Format, command: &Groups) -> Result<String, 
             Ok(show(format, &api.post("/v1/nodegroups", Some(&read_json(file)?)).await?))
         }
         Groups::List => {
-            let mut items = Vec::new();
-            let mut cursor: Option<String> = None;
-            loop {
-                let path = match &cursor {
-                    Some(c) => format!("/v1/nodegroups?limit=100&cursor={}", segment(c)),
-                    None => "/v1/nodegroups?limit=100".into(),
-                };
-                let page = api.get(&path).await?;
-                items.extend(page["items"].as_array().cloned().unwrap_or_default());
-                match page["next"].as_str() {
-                    Some(next) => cursor = Some(next.to_owned()),
-                    None => break,
-                }
-            }
+            let items = all_pages(api, "/v1/nodegroups?limit=100").await?;
             Ok(render::list(format, &Value::Array(items.clone()), &items, &COLUMNS))
         }
         Groups::Show { name } => {

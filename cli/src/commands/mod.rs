@@ -19,6 +19,20 @@ pub fn read_json(path: &str) -> Result<serde_json::Value, CliError> {
     serde_json::from_str(&text).map_err(|e| CliError::Usage(format!("{path}: not JSON: {e}")))
 }
 
+/// Every item of a paged listing (`{"items": […], "next": cursor}`), page
+/// after page; `path` already carries its query (`?limit=…`).
+pub async fn all_pages(api: &crate::api::Api, path: &str) -> Result<Vec<serde_json::Value>, CliError> {
+    let mut items = Vec::new();
+    let mut page = api.get(path).await?;
+    loop {
+        items.extend(page["items"].as_array().cloned().unwrap_or_default());
+        match page["next"].as_str() {
+            Some(next) => page = api.get(&format!("{path}&cursor={}", segment(next))).await?,
+            None => return Ok(items),
+        }
+    }
+}
+
 /// A path segment from user input, percent-encoded.
 pub fn segment(text: &str) -> String {
     text.bytes()

@@ -3,7 +3,7 @@
 use clap::Subcommand;
 use serde_json::Value;
 
-use super::segment;
+use super::{all_pages, segment};
 use crate::api::{Api, CliError};
 use crate::render::{self, Format};
 
@@ -39,20 +39,7 @@ const COLUMNS: [(&str, &str); 9] = [
 pub async fn run(api: &Api, format: Format, command: &Nodes) -> Result<String, CliError> {
     match command {
         Nodes::List { group } => {
-            let mut items = Vec::new();
-            let mut cursor: Option<String> = None;
-            loop {
-                let base = format!("/v1/nodegroups/{}/nodes?limit=100", segment(group));
-                let page = match &cursor {
-                    Some(c) => api.get(&format!("{base}&cursor={}", segment(c))).await?,
-                    None => api.get(&base).await?,
-                };
-                items.extend(page["items"].as_array().cloned().unwrap_or_default());
-                match page["next"].as_str() {
-                    Some(next) => cursor = Some(next.to_owned()),
-                    None => break,
-                }
-            }
+            let items = all_pages(api, &format!("/v1/nodegroups/{}/nodes?limit=100", segment(group))).await?;
             Ok(render::list(format, &Value::Array(items.clone()), &items, &COLUMNS))
         }
         Nodes::Cordon { group, node } | Nodes::Uncordon { group, node } => {

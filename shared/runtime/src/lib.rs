@@ -99,12 +99,7 @@ pub fn app_state_with(
         )),
         simulated: Arc::new(SimulatedFleet::new(store.clone())),
     };
-    let stores = ScalerStores {
-        groups: store.clone(),
-        nodes: store.clone(),
-        lifecycle: store.clone(),
-        scaler: store.clone(),
-    };
+    let stores = ScalerStores::all_in(store.clone());
     let scaler_settings = ScalerSettings {
         plan: streamfleet_core::scaling::PlanSettings {
             stale_after: tuning.stale_after,

@@ -42,6 +42,19 @@ fn first_generation() -> u32 {
 }
 
 impl NodeGroup {
+    /// A group as first stored: version 1, active, no node, first key generation.
+    pub fn new(spec: NodeGroupSpec, now: OffsetDateTime) -> Self {
+        Self {
+            spec,
+            version: 1,
+            status: GroupStatus::Active,
+            node_count: 0,
+            enroll_generation: first_generation(),
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
     pub fn name(&self) -> &GroupName {
         &self.spec.name
     }

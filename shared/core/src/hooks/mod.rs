@@ -115,11 +115,6 @@ impl LifecycleHold {
             completed_at: None,
         }
     }
-
-    /// Still waiting for streamfleet's answer.
-    pub fn is_open(&self) -> bool {
-        self.result.is_none()
-    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

@@ -82,16 +82,7 @@ impl NodeGroups {
 
     pub async fn create(&self, spec: NodeGroupSpec) -> Result<NodeGroup, GroupError> {
         spec.validate()?;
-        let now = self.clock.now();
-        let group = NodeGroup {
-            spec,
-            version: 1,
-            status: GroupStatus::Active,
-            node_count: 0,
-            enroll_generation: 1,
-            created_at: now,
-            updated_at: now,
-        };
+        let group = NodeGroup::new(spec, self.clock.now());
         match self.groups.insert_group(&group).await {
             Ok(()) => {
                 tracing::info!(group = %group.name(), "node group created");

@@ -69,6 +69,16 @@ pub struct ScalerStores {
     pub scaler: Arc<dyn ScalerStore>,
 }
 
+impl ScalerStores {
+    /// Every port on one store (the DynamoDB table).
+    pub fn all_in<S>(store: Arc<S>) -> Self
+    where
+        S: GroupStore + NodeStore + NodeLifecycleStore + ScalerStore + 'static,
+    {
+        Self { groups: store.clone(), nodes: store.clone(), lifecycle: store.clone(), scaler: store }
+    }
+}
+
 #[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TickReport {

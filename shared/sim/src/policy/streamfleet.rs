@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use streamfleet_core::group::{example_spec, GroupStatus, NodeGroup, Role, RoleSpec, ScalePolicy};
+use streamfleet_core::group::{example_spec, NodeGroup, Role, RoleSpec, ScalePolicy};
 use streamfleet_core::names::{NodeId, Region};
 use streamfleet_core::node::{DrainCause, Node, NodeLoad, NodeState};
 use streamfleet_core::placement::{place, PlacementStrategy, Want};
@@ -53,15 +53,7 @@ impl StreamfleetPolicy {
             ..scale
         };
         spec.roles = BTreeMap::from([(Role::Edge, edge)]);
-        let group = NodeGroup {
-            spec,
-            version: 1,
-            status: GroupStatus::Active,
-            node_count: 0,
-            enroll_generation: 1,
-            created_at: EPOCH,
-            updated_at: EPOCH,
-        };
+        let group = NodeGroup::new(spec, EPOCH);
         Self {
             group,
             region,
