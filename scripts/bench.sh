@@ -28,3 +28,6 @@ cargo run --locked -q --profile bench -p streamfleet-scenarios --bin bench_scale
 # The scaling simulator on the shipped traces: per trace and policy, sessions
 # cut, % of joins rejected, instance-hours against the oracle's.
 cargo run --locked -q --release -p streamfleet-cli -- simulate --report bench
+
+# Each Lambda bootstrap as deployed (arm64, release; incremental after make test).
+"$root/scripts/lambda-build.sh" --report

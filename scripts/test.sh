@@ -32,3 +32,6 @@ cargo test --workspace --locked 2>&1 | tee "$log"
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
      END { printf "\nall tests: %d passed, %d failed\n", p, f }' "$log"
 rm -f "$log"
+
+step "infra: templates, Lambda build, CDK, parity"
+"$root/scripts/check-infra.sh"

@@ -2,5 +2,9 @@
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    streamfleet_runtime::run_http_function(streamfleet_http::lookup_app).await
+    streamfleet_runtime::run_http_function(
+        streamfleet_runtime::Function::Lookup,
+        streamfleet_http::lookup_app,
+    )
+    .await
 }

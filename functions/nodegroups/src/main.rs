@@ -2,5 +2,9 @@
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    streamfleet_runtime::run_http_function(streamfleet_http::nodegroups_app).await
+    streamfleet_runtime::run_http_function(
+        streamfleet_runtime::Function::NodeGroups,
+        streamfleet_http::nodegroups_app,
+    )
+    .await
 }

@@ -13,7 +13,7 @@ use async_trait::async_trait;
 use aws_sdk_autoscaling::types::{LaunchTemplateSpecification, Tag};
 use aws_sdk_ec2::types::{RequestLaunchTemplateData, ResourceType, TagSpecification};
 use streamfleet_core::group::{LaunchSettings, NodeGroup, Role};
-use streamfleet_core::hooks::{HookAction, HookResult};
+use streamfleet_core::hooks::{HookAction, HookResult, GROUP_TAG};
 use streamfleet_core::names::{NodeId, Region, Zone};
 use streamfleet_core::node::Node;
 use streamfleet_core::ports::{Fleet, FleetError, Instance};
@@ -121,7 +121,7 @@ impl AwsFleet {
                         .resource_type(ResourceType::LaunchTemplate)
                         .tags(
                             aws_sdk_ec2::types::Tag::builder()
-                                .key("streamfleet:group")
+                                .key(GROUP_TAG)
                                 .value(group.name().as_str())
                                 .build(),
                         )
@@ -280,7 +280,7 @@ impl Fleet for AwsFleet {
                         .max_size(spec.scale.max as i32)
                         .desired_capacity(0)
                         .set_availability_zones(Some(self.zones(region, zones).await?))
-                        .tags(tag("streamfleet:group", group.name().as_str()))
+                        .tags(tag(GROUP_TAG, group.name().as_str()))
                         .tags(tag("streamfleet:role", role.as_str()))
                         .send()
                         .await

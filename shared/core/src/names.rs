@@ -4,7 +4,7 @@
 use std::fmt;
 use std::sync::LazyLock;
 
-use regex::Regex;
+use regex_lite::Regex;
 
 /// Declares a string newtype whose only constructor is `parse`, which checks
 /// `$valid`. Serde goes through `parse` too, so a stored or sent value that

@@ -47,11 +47,16 @@ fn nodegroup_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(nodes::uncordon))
         .routes(routes!(enrollment::get_enrollment_key, enrollment::rotate_enrollment_key))
         .routes(routes!(scaler::events))
-        .routes(routes!(scaler::tick_group))
-        .routes(routes!(scaler::tick))
         .routes(routes!(pool::add_host, pool::list_hosts))
         .routes(routes!(pool::reset_host))
         .routes(routes!(pool::terminate_host))
+}
+
+/// Ticks on demand. Served by the local stack only: on AWS the scaler runs
+/// on its schedule in its own function, and the admin API's function has
+/// no right to touch Auto Scaling.
+fn tick_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(scaler::tick_group)).routes(routes!(scaler::tick))
 }
 
 /// What media nodes call.
@@ -64,15 +69,56 @@ fn lookup_routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(lookups::lookup)).routes(routes!(lookups::red5_lookup))
 }
 
-/// Every route of every function: what the local stack serves and what the
-/// OpenAPI document describes.
+/// Every route of every function, and the local stack's ticks: what the
+/// local stack serves and what the OpenAPI document describes.
 pub fn all_routes() -> OpenApiRouter<AppState> {
-    meta_routes().merge(nodegroup_routes()).merge(heartbeat_routes()).merge(lookup_routes())
+    meta_routes()
+        .merge(nodegroup_routes())
+        .merge(heartbeat_routes())
+        .merge(lookup_routes())
+        .merge(tick_routes())
+}
+
+/// The HTTP routes each Lambda function serves, as API Gateway route keys
+/// (`GET /v1/health`), by function (binary) name: what the deployment
+/// templates must route (`infra/contract.json` is generated from this).
+pub fn lambda_routes() -> Vec<(&'static str, Vec<String>)> {
+    vec![
+        ("nodegroups", route_keys(meta_routes().merge(nodegroup_routes()))),
+        ("heartbeat", route_keys(heartbeat_routes())),
+        ("lookup", route_keys(lookup_routes())),
+    ]
+}
+
+/// The routes anyone may call, throttled on their own by the API.
+pub fn public_routes() -> Vec<String> {
+    route_keys(lookup_routes())
+}
+
+fn route_keys(routes: OpenApiRouter<AppState>) -> Vec<String> {
+    let (_, doc) = routes.split_for_parts();
+    doc.paths
+        .paths
+        .iter()
+        .flat_map(|(path, item)| {
+            let methods = [
+                ("GET", &item.get),
+                ("POST", &item.post),
+                ("PUT", &item.put),
+                ("PATCH", &item.patch),
+                ("DELETE", &item.delete),
+            ];
+            methods
+                .into_iter()
+                .filter(|(_, op)| op.is_some())
+                .map(move |(method, _)| format!("{method} {path}"))
+        })
+        .collect()
 }
 
 /// The node-group Lambda function's router.
 pub fn nodegroups_app(state: AppState) -> Router {
-    finish(meta_routes().merge(nodegroup_routes()), state)
+    with_document(finish(meta_routes().merge(nodegroup_routes()), state))
 }
 
 /// The heartbeat Lambda function's router.
@@ -87,11 +133,16 @@ pub fn lookup_app(state: AppState) -> Router {
 
 /// Every function's routes on one router, for the local stack.
 pub fn local_app(state: AppState) -> Router {
-    finish(all_routes(), state)
+    with_document(finish(all_routes(), state))
 }
 
-/// Adds what every router needs: the API document, JSON errors for unknown
-/// routes and methods, panics turned into 500s, request ids and traces.
+/// The routers that serve `/v1/openapi.json` carry the document (built once).
+fn with_document(router: Router) -> Router {
+    router.layer(axum::Extension(openapi::document_json()))
+}
+
+/// Adds what every router needs: JSON errors for unknown routes and
+/// methods, panics turned into 500s, request ids and traces.
 fn finish(routes: OpenApiRouter<AppState>, state: AppState) -> Router {
     let (router, _) = routes.split_for_parts();
     router
@@ -104,7 +155,6 @@ fn finish(routes: OpenApiRouter<AppState>, state: AppState) -> Router {
             )
         })
         .with_state(state)
-        .layer(axum::Extension(openapi::document_json()))
         .layer(CatchPanicLayer::custom(|_| {
             tracing::error!("a handler panicked");
             axum::response::IntoResponse::into_response(ApiError::internal())

@@ -1,12 +1,16 @@
 //! Configuration from the environment, read once at start-up.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use secrecy::SecretString;
 
+use crate::function::Function;
+use crate::secrets::{self, SecretError};
+
 /// DynamoDB table holding all state.
 pub const TABLE_VAR: &str = "STREAMFLEET_TABLE";
-/// The admin bearer token (on AWS, injected from Secrets Manager or SSM).
+/// The admin bearer token (on AWS, read from Secrets Manager: see `secrets`).
 pub const ADMIN_TOKEN_VAR: &str = "STREAMFLEET_ADMIN_TOKEN";
 /// The secret node credentials derive from (≥ 32 characters).
 pub const NODE_SECRET_VAR: &str = "STREAMFLEET_NODE_SECRET";
@@ -78,19 +82,87 @@ pub enum ConfigError {
 }
 
 impl Config {
-    pub fn from_env() -> Result<Self, ConfigError> {
+    /// A function's configuration: its secrets from their variables or from
+    /// Secrets Manager (only those it uses are required), the rest from
+    /// variables.
+    /// `sdk` reads the secrets; see [`Config::aws_endpoint_in`].
+    pub async fn load(
+        function: Function,
+        vars: &Vars,
+        sdk: &aws_config::SdkConfig,
+    ) -> Result<Self, SecretError> {
         Ok(Self {
-            table: required(TABLE_VAR)?,
-            admin_token: SecretString::from(required(ADMIN_TOKEN_VAR)?),
-            node_secret: SecretString::from(required(NODE_SECRET_VAR)?),
-            aws_endpoint: optional(AWS_ENDPOINT_VAR)?,
-            tuning: Tuning::from_env()?,
+            table: vars.required(TABLE_VAR)?,
+            admin_token: secrets::ADMIN_TOKEN.resolve(vars, sdk, function.uses_admin_token()).await?,
+            node_secret: secrets::NODE_SECRET.resolve(vars, sdk, function.uses_node_secret()).await?,
+            aws_endpoint: Self::aws_endpoint_in(vars)?,
+            tuning: Tuning::from_vars(vars)?,
         })
+    }
+}
+
+impl Config {
+    /// The endpoint override, needed before the rest to build the SDK.
+    pub fn aws_endpoint_in(vars: &Vars) -> Result<Option<String>, ConfigError> {
+        vars.optional(AWS_ENDPOINT_VAR)
+    }
+}
+
+/// Where settings come from: the process environment, or given pairs (tests).
+#[derive(Debug, Clone, Default)]
+pub enum Vars {
+    #[default]
+    Process,
+    Given(HashMap<String, String>),
+}
+
+impl Vars {
+    pub fn given<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
+        Self::Given(pairs.into_iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect())
+    }
+
+    /// A set, non-blank variable.
+    pub fn optional(&self, name: &'static str) -> Result<Option<String>, ConfigError> {
+        let value = match self {
+            Vars::Process => match std::env::var(name) {
+                Ok(value) => Some(value),
+                Err(std::env::VarError::NotPresent) => None,
+                Err(std::env::VarError::NotUnicode(_)) => return Err(ConfigError::NotUnicode(name)),
+            },
+            Vars::Given(pairs) => pairs.get(name).cloned(),
+        };
+        Ok(value.filter(|v| !v.trim().is_empty()))
+    }
+
+    fn required(&self, name: &'static str) -> Result<String, ConfigError> {
+        self.optional(name)?.ok_or(ConfigError::Missing(name))
+    }
+
+    fn number(
+        &self,
+        name: &'static str,
+        rule: &'static str,
+        range: std::ops::RangeInclusive<u64>,
+    ) -> Result<Option<u64>, ConfigError> {
+        self.optional(name)?
+            .map(|text| {
+                text.trim()
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|v| range.contains(v))
+                    .ok_or(ConfigError::Invalid(name, rule))
+            })
+            .transpose()
     }
 }
 
 impl Tuning {
     pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_vars(&Vars::Process)
+    }
+
+    pub fn from_vars(vars: &Vars) -> Result<Self, ConfigError> {
+        let number = |name, rule, range| vars.number(name, rule, range);
         let defaults = Tuning::default();
         let interval = number(HEARTBEAT_INTERVAL_VAR, "whole seconds from 1 to 300", 1..=300)?
             .map_or(defaults.heartbeat_interval, Duration::from_secs);
@@ -117,33 +189,4 @@ impl Tuning {
             dead_after,
         })
     }
-}
-
-fn number(
-    name: &'static str,
-    rule: &'static str,
-    range: std::ops::RangeInclusive<u64>,
-) -> Result<Option<u64>, ConfigError> {
-    optional(name)?
-        .map(|text| {
-            text.trim()
-                .parse::<u64>()
-                .ok()
-                .filter(|v| range.contains(v))
-                .ok_or(ConfigError::Invalid(name, rule))
-        })
-        .transpose()
-}
-
-fn optional(name: &'static str) -> Result<Option<String>, ConfigError> {
-    match std::env::var(name) {
-        Ok(value) if value.trim().is_empty() => Ok(None),
-        Ok(value) => Ok(Some(value)),
-        Err(std::env::VarError::NotPresent) => Ok(None),
-        Err(std::env::VarError::NotUnicode(_)) => Err(ConfigError::NotUnicode(name)),
-    }
-}
-
-fn required(name: &'static str) -> Result<String, ConfigError> {
-    optional(name)?.ok_or(ConfigError::Missing(name))
 }

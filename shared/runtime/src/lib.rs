@@ -3,7 +3,10 @@
 //! once, and assemble the application state.
 
 mod config;
+mod function;
 mod lifecycle_event;
+pub mod secrets;
+mod warm_up;
 
 use std::sync::Arc;
 
@@ -19,34 +22,79 @@ use streamfleet_core::SystemClock;
 use streamfleet_dynamo::DynamoStore;
 use streamfleet_http::{AdminToken, AppState};
 
-pub use config::{Config, ConfigError, Tuning, HEARTBEAT_INTERVAL_VAR};
+pub use config::{Config, ConfigError, Tuning, Vars, HEARTBEAT_INTERVAL_VAR, HOOK_TIMEOUT_VAR, TABLE_VAR};
+pub use function::Function;
 pub use lifecycle_event::{
     handle_lifecycle_event, parse_lifecycle_event, run_lifecycle_function, EventError,
 };
+pub use secrets::SecretError;
+pub use warm_up::{warm_up, WarmUp};
 
 /// Logs as JSON on Lambda (CloudWatch parses it), as text elsewhere; the
 /// level comes from `RUST_LOG` (or `AWS_LAMBDA_LOG_LEVEL`), default `info`.
 pub fn init_tracing() {
-    use tracing_subscriber::EnvFilter;
-    let filter = std::env::var("RUST_LOG")
-        .or_else(|_| std::env::var("AWS_LAMBDA_LOG_LEVEL"))
-        .map(|level| EnvFilter::new(level.to_lowercase()))
-        .unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let directives = std::env::var("RUST_LOG").or_else(|_| std::env::var("AWS_LAMBDA_LOG_LEVEL"));
+    let registry = tracing_subscriber::registry().with(log_filter(directives.ok().as_deref()));
     let on_lambda = std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_some();
+    let fmt = tracing_subscriber::fmt::layer();
     let _ = if on_lambda {
-        builder.json().with_current_span(false).without_time().try_init()
+        registry.with(fmt.json().with_current_span(false).without_time()).try_init()
     } else {
-        builder.with_target(false).try_init()
+        registry.with(fmt.with_target(false)).try_init()
     };
+}
+
+/// `target=level,level` directives (`streamfleet_core=debug,info`), `info`
+/// when unset or unreadable. `Targets` rather than `EnvFilter`: span and
+/// field filters would link a regex engine into every function.
+fn log_filter(directives: Option<&str>) -> tracing_subscriber::filter::Targets {
+    use tracing_subscriber::filter::{LevelFilter, Targets};
+    directives
+        .map(str::trim)
+        .filter(|text| !text.is_empty())
+        .and_then(|text| text.to_lowercase().parse::<Targets>().ok())
+        .unwrap_or_else(|| Targets::new().with_default(LevelFilter::INFO))
+}
+
+#[cfg(test)]
+mod tests {
+    use tracing::Level;
+
+    use super::log_filter;
+
+    #[test]
+    fn log_levels_come_from_lambda_or_rust_log_directives() {
+        assert!(log_filter(None).would_enable("streamfleet_core", &Level::INFO));
+        assert!(!log_filter(None).would_enable("streamfleet_core", &Level::DEBUG));
+        // Lambda's ApplicationLogLevel arrives upper case.
+        assert!(log_filter(Some("DEBUG")).would_enable("any", &Level::DEBUG));
+        assert!(!log_filter(Some("WARN")).would_enable("any", &Level::INFO));
+        let per_target = log_filter(Some("streamfleet_http=debug,warn"));
+        assert!(per_target.would_enable("streamfleet_http::routes", &Level::DEBUG));
+        assert!(!per_target.would_enable("aws_smithy_runtime", &Level::INFO));
+        assert!(log_filter(Some("  ")).would_enable("x", &Level::INFO));
+    }
+}
+
+/// The SDK configuration of a process configured by `config`.
+pub async fn aws_config(config: &Config) -> aws_config::SdkConfig {
+    sdk_config(config.aws_endpoint.as_deref()).await
 }
 
 /// The SDK configuration: the standard AWS chain on AWS; against the
 /// emulator, its endpoint with dummy credentials and `AWS_REGION` (default
 /// `us-east-1`), so that nothing probes the instance metadata service.
-pub async fn aws_config(config: &Config) -> aws_config::SdkConfig {
-    let mut loader = aws_config::defaults(BehaviorVersion::latest());
-    if let Some(endpoint) = &config.aws_endpoint {
+/// Every client shares one HTTPS client (rustls on ring, see Cargo.toml).
+pub async fn sdk_config(endpoint: Option<&str>) -> aws_config::SdkConfig {
+    let https = aws_smithy_http_client::Builder::new()
+        .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
+            aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,
+        ))
+        .build_https();
+    let mut loader = aws_config::defaults(BehaviorVersion::latest()).http_client(https);
+    if let Some(endpoint) = endpoint {
         let region = std::env::var("AWS_REGION").unwrap_or_else(|_| "us-east-1".to_owned());
         loader = loader.endpoint_url(endpoint).region(aws_config::Region::new(region)).credentials_provider(
             Credentials::new("emulator", "emulator", None, None, "streamfleet-emulator"),
@@ -59,6 +107,8 @@ pub async fn aws_config(config: &Config) -> aws_config::SdkConfig {
 pub enum StartError {
     #[error(transparent)]
     Config(#[from] ConfigError),
+    #[error(transparent)]
+    Secret(#[from] SecretError),
     #[error(transparent)]
     Token(#[from] streamfleet_http::auth::WeakToken),
     #[error(transparent)]
@@ -79,6 +129,34 @@ pub fn app_state_with(
     sdk: &aws_config::SdkConfig,
     dynamodb: aws_sdk_dynamodb::Client,
 ) -> Result<AppState, StartError> {
+    build_state(config, Some(aws_fleet(config, sdk)), dynamodb)
+}
+
+fn aws_fleet(config: &Config, sdk: &aws_config::SdkConfig) -> Arc<dyn streamfleet_core::ports::Fleet> {
+    Arc::new(
+        streamfleet_aws_fleet::AwsFleet::new(sdk.clone())
+            .hook_timeout_secs(config.tuning.hook_heartbeat_timeout_secs),
+    )
+}
+
+/// A Lambda function's state: its configuration (secrets from Secrets
+/// Manager), its clients, the DynamoDB connection opened during init, and
+/// the Auto Scaling backend only where the function drives the fleet.
+pub async fn function_state(function: Function) -> Result<AppState, StartError> {
+    let vars = Vars::Process;
+    let sdk = sdk_config(Config::aws_endpoint_in(&vars)?.as_deref()).await;
+    let config = Config::load(function, &vars, &sdk).await?;
+    let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
+    warm_up(&dynamodb, &config.table).await;
+    let aws = function.drives_fleet().then(|| aws_fleet(&config, &sdk));
+    build_state(&config, aws, dynamodb)
+}
+
+fn build_state(
+    config: &Config,
+    aws: Option<Arc<dyn streamfleet_core::ports::Fleet>>,
+    dynamodb: aws_sdk_dynamodb::Client,
+) -> Result<AppState, StartError> {
     let store = Arc::new(DynamoStore::new(dynamodb, config.table.clone()));
     let clock = Arc::new(SystemClock);
     let credentials = NodeCredentials::new(config.node_secret.clone())?;
@@ -92,13 +170,7 @@ pub fn app_state_with(
         group_cache_ttl: tuning.group_cache_ttl,
         ..LookupSettings::default()
     };
-    let fleets = Fleets {
-        aws: Some(Arc::new(
-            streamfleet_aws_fleet::AwsFleet::new(sdk.clone())
-                .hook_timeout_secs(tuning.hook_heartbeat_timeout_secs),
-        )),
-        simulated: Arc::new(SimulatedFleet::new(store.clone())),
-    };
+    let fleets = Fleets { aws, simulated: Arc::new(SimulatedFleet::new(store.clone())) };
     let stores = ScalerStores::all_in(store.clone());
     let scaler_settings = ScalerSettings {
         plan: streamfleet_core::scaling::PlanSettings {
@@ -136,11 +208,14 @@ pub fn app_state_with(
 }
 
 /// The whole `main` of an HTTP Lambda function: tracing, configuration and
-/// clients once at cold start, then the router for every event.
-pub async fn run_http_function(app: fn(AppState) -> axum::Router) -> Result<(), lambda_http::Error> {
+/// clients once at cold start, then the function's router for every event.
+/// The router comes from `main` so that each binary links its own routes only.
+pub async fn run_http_function(
+    function: Function,
+    app: fn(AppState) -> axum::Router,
+) -> Result<(), lambda_http::Error> {
     init_tracing();
-    let config = Config::from_env()?;
-    let state = app_state(&config).await?;
+    let state = function_state(function).await?;
     lambda_http::run(app(state)).await
 }
 
@@ -173,9 +248,7 @@ pub async fn scheduled_tick(
 /// The whole `main` of the scaler function.
 pub async fn run_scheduled_scaler() -> Result<(), lambda_runtime::Error> {
     init_tracing();
-    let config = Config::from_env()?;
-    let state = app_state(&config).await?;
-    let scaler = state.scaler.clone();
+    let scaler = function_state(Function::Scaler).await?.scaler;
     lambda_runtime::run(lambda_runtime::service_fn(move |event| {
         let scaler = scaler.clone();
         async move { scheduled_tick(&scaler, event).await }

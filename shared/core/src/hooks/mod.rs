@@ -15,6 +15,14 @@ use crate::names::{GroupName, NodeId, Region};
 
 pub use steps::{global_timeout, next_step, HoldContext, HoldStep};
 
+/// What streamfleet creates on AWS (Auto Scaling groups, launch templates,
+/// lifecycle hooks) is named with this prefix: the deployment templates
+/// grant writes and route lifecycle events by it.
+pub const OWNED_PREFIX: &str = "sf-";
+
+/// The tag streamfleet puts on what it creates: the node group's name.
+pub const GROUP_TAG: &str = "streamfleet:group";
+
 /// AWS bounds on a hook's heartbeat timeout.
 pub const MIN_HEARTBEAT_TIMEOUT_SECS: u32 = 30;
 pub const MAX_HEARTBEAT_TIMEOUT_SECS: u32 = 7200;

@@ -419,7 +419,8 @@ impl LifecycleHooks {
 
 /// streamfleet's hooks and ASGs are named `sf-…` (the pool's are its own).
 fn owns(action: &HookAction) -> bool {
-    action.hook.starts_with("sf-") || action.asg.starts_with("sf-") || action.asg == "pool"
+    use crate::hooks::OWNED_PREFIX;
+    action.hook.starts_with(OWNED_PREFIX) || action.asg.starts_with(OWNED_PREFIX) || action.asg == "pool"
 }
 
 fn ignore_conflict(result: Result<(), StoreError>) -> Result<(), ScalerError> {

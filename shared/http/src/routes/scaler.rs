@@ -42,6 +42,8 @@ pub async fn events(
 }
 
 /// Run the scaler on every group now, as its schedule would.
+///
+/// Local stack only: on AWS, invoke the scaler function (`aws lambda invoke`).
 #[utoipa::path(post, path = "/v1/scaler/tick", tag = TAG,
     security(("admin" = [])),
     responses(
@@ -53,6 +55,8 @@ pub async fn tick(_: Admin, State(state): State<AppState>) -> Result<Json<TickRe
 }
 
 /// Run the scaler on one group now; answers the decisions it took.
+///
+/// Local stack only: on AWS, invoke the scaler function (`aws lambda invoke`).
 #[utoipa::path(post, path = "/v1/nodegroups/{name}/tick", tag = TAG,
     params(("name" = String, Path, description = "The group's name")),
     security(("admin" = [])),

@@ -1,0 +1,102 @@
+// The stack's parameters: the same names, types and bounds as the SAM
+// template's, so one deploy command line works for either.
+import { CfnParameter } from 'aws-cdk-lib';
+import { Construct } from 'constructs';
+
+export interface Parameters {
+  readonly scalerRateMinutes: CfnParameter;
+  readonly adminTokenSecretArn: CfnParameter;
+  readonly lookupRateLimit: CfnParameter;
+  readonly lookupBurstLimit: CfnParameter;
+  readonly apiRateLimit: CfnParameter;
+  readonly apiBurstLimit: CfnParameter;
+  readonly lookupMemorySize: CfnParameter;
+  readonly heartbeatIntervalSecs: CfnParameter;
+  readonly tracing: CfnParameter;
+  readonly logLevel: CfnParameter;
+  readonly logRetentionDays: CfnParameter;
+  readonly lookupCorsOrigins: CfnParameter;
+}
+
+export function declareParameters(scope: Construct): Parameters {
+  const param = (id: string, props: ConstructorParameters<typeof CfnParameter>[2]) =>
+    new CfnParameter(scope, id, props);
+  return {
+    scalerRateMinutes: param('ScalerRateMinutes', {
+      type: 'Number',
+      default: 1,
+      allowedValues: ['1', '2', '5', '10'],
+      description:
+        'How often the scaler ticks. The lifecycle hooks\' heartbeat timeout follows from it (see the ScalerRates mapping): held terminations are renewed at half the timeout, so a tick must come more often than that.',
+    }),
+    adminTokenSecretArn: param('AdminTokenSecretArn', {
+      type: 'String',
+      default: '',
+      allowedPattern: '^$|^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:.+$',
+      description:
+        'An existing Secrets Manager secret whose value is the admin bearer token (at least 16 characters). Empty: the stack generates one (see the AdminTokenSecretId output).',
+    }),
+    lookupRateLimit: param('LookupRateLimit', {
+      type: 'Number',
+      default: 1000,
+      minValue: 1,
+      description: 'Steady requests per second allowed on each public lookup route.',
+    }),
+    lookupBurstLimit: param('LookupBurstLimit', {
+      type: 'Number',
+      default: 2000,
+      minValue: 1,
+      description: 'Burst allowed on each public lookup route.',
+    }),
+    apiRateLimit: param('ApiRateLimit', {
+      type: 'Number',
+      default: 500,
+      minValue: 1,
+      description: 'Steady requests per second allowed on every other route.',
+    }),
+    apiBurstLimit: param('ApiBurstLimit', {
+      type: 'Number',
+      default: 1000,
+      minValue: 1,
+      description: 'Burst allowed on every other route.',
+    }),
+    lookupMemorySize: param('LookupMemorySize', {
+      type: 'Number',
+      default: 1024,
+      minValue: 128,
+      maxValue: 10240,
+      description:
+        'Memory (MB) of the lookup function; Lambda gives CPU in proportion, and a lookup is the path players wait on.',
+    }),
+    heartbeatIntervalSecs: param('HeartbeatIntervalSecs', {
+      type: 'Number',
+      default: 5,
+      minValue: 1,
+      maxValue: 300,
+      description: 'How often media nodes report; they learn it from each answer.',
+    }),
+    tracing: param('Tracing', {
+      type: 'String',
+      default: 'PassThrough',
+      allowedValues: ['Active', 'PassThrough'],
+      description: 'X-Ray tracing of every function.',
+    }),
+    logLevel: param('LogLevel', {
+      type: 'String',
+      default: 'INFO',
+      allowedValues: ['ERROR', 'WARN', 'INFO', 'DEBUG', 'TRACE'],
+      description: 'Application log level of every function (JSON logs).',
+    }),
+    logRetentionDays: param('LogRetentionDays', {
+      type: 'Number',
+      default: 30,
+      allowedValues: ['1', '3', '5', '7', '14', '30', '60', '90', '180', '365', '731', '1827', '3653'],
+      description: 'How long CloudWatch keeps the functions\' and the API\'s logs.',
+    }),
+    lookupCorsOrigins: param('LookupCorsOrigins', {
+      type: 'CommaDelimitedList',
+      default: '*',
+      description: 'Origins allowed to call the API from a browser (web players).',
+    }),
+  };
+}

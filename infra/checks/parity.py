@@ -1,0 +1,351 @@
+#!/usr/bin/env python3
+"""The SAM template and the synthesized CDK template describe the same stack,
+and both match what the code needs (infra/contract.json).
+
+Compared: functions (runtime, architecture, handler, memory, timeout,
+environment variable names, dead-letter target), HTTP routes and which
+function serves each, route throttling, the schedule, EventBridge patterns,
+the table (keys, index, TTL, billing, recovery, encryption), parameters,
+mappings, outputs, and each function's IAM statements (by Sid: actions).
+
+Usage: parity.py SAM_TEMPLATE CDK_TEMPLATE CONTRACT
+Prints one line per check; exits 1 on the first report with differences.
+"""
+import json
+import re
+import sys
+
+from cfnlint.decode import cfn_yaml
+
+CDK_HASH = re.compile(r"^(.*?)[0-9A-F]{8}$")
+
+
+def strip_hash(logical_id):
+    match = CDK_HASH.match(logical_id)
+    return match.group(1) if match else logical_id
+
+
+def ref_id(value):
+    """The logical id a Ref / GetAtt / Sub of a resource points to."""
+    if isinstance(value, dict):
+        if "Ref" in value:
+            return value["Ref"]
+        if "Fn::GetAtt" in value:
+            target = value["Fn::GetAtt"]
+            return target[0] if isinstance(target, list) else target.split(".")[0]
+    return None
+
+
+def plain(value):
+    """cfn-lint's YAML nodes as plain JSON values."""
+    return json.loads(json.dumps(value))
+
+
+def normalized_pattern(pattern):
+    """Event patterns compare without regard to list order."""
+    if isinstance(pattern, dict):
+        return {k: normalized_pattern(v) for k, v in sorted(pattern.items())}
+    if isinstance(pattern, list):
+        return sorted((normalized_pattern(v) for v in pattern), key=json.dumps)
+    return pattern
+
+
+def merged(shared, own):
+    """SAM's Globals rule: maps merge (deeply), anything else is replaced."""
+    if isinstance(own, dict) and isinstance(shared, dict):
+        return {k: merged(shared.get(k), own.get(k)) if k in own else shared[k] for k in {**shared, **own}}
+    return shared if own is None else own
+
+
+class Sam:
+    def __init__(self, template):
+        self.t = template
+        self.globals = template.get("Globals", {}).get("Function", {})
+        self.functions = {
+            lid: r for lid, r in template["Resources"].items() if r["Type"] == "AWS::Serverless::Function"
+        }
+
+    def prop(self, function, name):
+        """A property with its Globals value; maps are merged, as SAM does."""
+        return merged(self.globals.get(name), function["Properties"].get(name))
+
+    def function_facts(self):
+        facts = {}
+        for lid, f in self.functions.items():
+            env = self.prop(f, "Environment")["Variables"]
+            facts[lid] = {
+                "binary": f["Metadata"]["BuildProperties"]["Binary"],
+                "buildMethod": f["Metadata"]["BuildMethod"],
+                "runtime": self.prop(f, "Runtime"),
+                "architectures": self.prop(f, "Architectures"),
+                "handler": self.prop(f, "Handler"),
+                "memory": self.prop(f, "MemorySize"),
+                "timeout": self.prop(f, "Timeout"),
+                "tracing": self.prop(f, "Tracing"),
+                "logFormat": self.prop(f, "LoggingConfig")["LogFormat"],
+                "logLevel": self.prop(f, "LoggingConfig")["ApplicationLogLevel"],
+                "environment": sorted(env),
+                "deadLetter": ref_id(f["Properties"].get("DeadLetterQueue", {}).get("TargetArn")),
+                "retries": f["Properties"].get("EventInvokeConfig", {}).get("MaximumRetryAttempts"),
+                "description": f["Properties"].get("Description"),
+            }
+        return facts
+
+    def events(self, kind):
+        for lid, f in self.functions.items():
+            for event in f["Properties"].get("Events", {}).values():
+                if event["Type"] == kind:
+                    yield lid, event["Properties"]
+
+    def routes(self):
+        return {f"{p['Method']} {p['Path']}": lid for lid, p in self.events("HttpApi")}
+
+    def schedules(self):
+        return sorted((lid, json.dumps(p["Schedule"], sort_keys=True)) for lid, p in self.events("Schedule"))
+
+    def patterns(self):
+        return sorted(
+            (lid, json.dumps(normalized_pattern(p["Pattern"]), sort_keys=True))
+            for lid, p in self.events("EventBridgeRule")
+        )
+
+    def event_dead_letters(self):
+        kinds = ("Schedule", "EventBridgeRule")
+        return sorted(
+            (lid, ref_id(p.get("DeadLetterConfig", {}).get("Arn")))
+            for kind in kinds
+            for lid, p in self.events(kind)
+        )
+
+    def throttling(self):
+        api = next(r for r in self.t["Resources"].values() if r["Type"] == "AWS::Serverless::HttpApi")
+        props = api["Properties"]
+        return {
+            "default": props["DefaultRouteSettings"],
+            "routes": props.get("RouteSettings", {}),
+        }
+
+    def statements(self):
+        out = {}
+        for lid, f in self.functions.items():
+            for policy in f["Properties"].get("Policies", []):
+                for s in policy.get("Statement", []):
+                    out[f"{lid}.{s['Sid']}"] = sorted([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
+        return out
+
+
+class Cdk:
+    def __init__(self, template):
+        self.t = template
+        self.resources = template["Resources"]
+        self.functions = {
+            lid: r for lid, r in self.resources.items() if r["Type"] == "AWS::Lambda::Function"
+        }
+        self.by_role = {ref_id(f["Properties"]["Role"]): lid for lid, f in self.functions.items()}
+        self.invoke_configs = {
+            ref_id(r["Properties"]["FunctionName"]): r["Properties"]
+            for r in self.resources.values()
+            if r["Type"] == "AWS::Lambda::EventInvokeConfig"
+        }
+
+    def of_type(self, kind):
+        return [(lid, r["Properties"]) for lid, r in self.resources.items() if r["Type"] == kind]
+
+    def function_facts(self):
+        facts = {}
+        for lid, f in self.functions.items():
+            p = f["Properties"]
+            facts[strip_hash(lid)] = {
+                "runtime": p["Runtime"],
+                "architectures": p["Architectures"],
+                "handler": p["Handler"],
+                "memory": p["MemorySize"],
+                "timeout": p["Timeout"],
+                "tracing": p["TracingConfig"]["Mode"],
+                "logFormat": p["LoggingConfig"]["LogFormat"],
+                "logLevel": p["LoggingConfig"]["ApplicationLogLevel"],
+                "environment": sorted(p.get("Environment", {}).get("Variables", {})),
+                "deadLetter": strip_hash(ref_id(p.get("DeadLetterConfig", {}).get("TargetArn")) or "") or None,
+                "retries": self.invoke_configs.get(lid, {}).get("MaximumRetryAttempts"),
+                "description": p.get("Description"),
+            }
+        return facts
+
+    def routes(self):
+        integrations = dict(self.of_type("AWS::ApiGatewayV2::Integration"))
+        routes = {}
+        for _, p in self.of_type("AWS::ApiGatewayV2::Route"):
+            integration = p["Target"]["Fn::Join"][1][1]["Ref"]
+            routes[p["RouteKey"]] = strip_hash(ref_id(integrations[integration]["IntegrationUri"]))
+        return routes
+
+    def rules(self):
+        for _, p in self.of_type("AWS::Events::Rule"):
+            yield strip_hash(ref_id(p["Targets"][0]["Arn"])), p
+
+    def schedules(self):
+        return sorted(
+            (lid, json.dumps(p["ScheduleExpression"], sort_keys=True)) for lid, p in self.rules() if "ScheduleExpression" in p
+        )
+
+    def patterns(self):
+        return sorted(
+            (lid, json.dumps(normalized_pattern(p["EventPattern"]), sort_keys=True))
+            for lid, p in self.rules()
+            if "EventPattern" in p
+        )
+
+    def event_dead_letters(self):
+        return sorted(
+            (lid, strip_hash(ref_id(p["Targets"][0].get("DeadLetterConfig", {}).get("Arn")) or "") or None)
+            for lid, p in self.rules()
+        )
+
+    def throttling(self):
+        stage = self.of_type("AWS::ApiGatewayV2::Stage")[0][1]
+        return {"default": stage["DefaultRouteSettings"], "routes": stage.get("RouteSettings", {})}
+
+    def statements(self):
+        out = {}
+        for _, p in self.of_type("AWS::IAM::Policy"):
+            for role in p["Roles"]:
+                function = self.by_role.get(ref_id(role))
+                for s in p["PolicyDocument"]["Statement"]:
+                    # Unnamed statements are CDK's own grants (dead-letter queue);
+                    # X-Ray writes are SAM's managed policy on the other side.
+                    if function and "Sid" in s and s["Sid"] != "Tracing":
+                        actions = [s["Action"]] if isinstance(s["Action"], str) else s["Action"]
+                        out[f"{strip_hash(function)}.{s['Sid']}"] = sorted(actions)
+        return out
+
+
+def table_facts(resources):
+    tables = [r for r in resources.values() if r["Type"] == "AWS::DynamoDB::Table"]
+    assert len(tables) == 1, f"expected one table, found {len(tables)}"
+    p = tables[0]["Properties"]
+    return {
+        "attributes": sorted((a["AttributeName"], a["AttributeType"]) for a in p["AttributeDefinitions"]),
+        "keys": p["KeySchema"],
+        "indexes": sorted(
+            ((i["IndexName"], json.dumps(i["KeySchema"]), i["Projection"]["ProjectionType"]) for i in p["GlobalSecondaryIndexes"])
+        ),
+        "ttl": p["TimeToLiveSpecification"],
+        "billing": p["BillingMode"],
+        "pitr": p["PointInTimeRecoverySpecification"],
+        "sse": p["SSESpecification"],
+        "deletionPolicy": tables[0].get("DeletionPolicy"),
+    }
+
+
+def contract_table(contract):
+    t = contract["table"]
+    names = [t["partitionKey"], t["sortKey"]] + [
+        k for i in t["globalSecondaryIndexes"] for k in (i["partitionKey"], i["sortKey"])
+    ]
+    return {
+        "attributes": sorted((name, "S") for name in names),
+        "keys": [{"AttributeName": t["partitionKey"], "KeyType": "HASH"}, {"AttributeName": t["sortKey"], "KeyType": "RANGE"}],
+        "indexes": sorted(
+            (
+                i["indexName"],
+                json.dumps([{"AttributeName": i["partitionKey"], "KeyType": "HASH"}, {"AttributeName": i["sortKey"], "KeyType": "RANGE"}]),
+                "ALL",
+            )
+            for i in t["globalSecondaryIndexes"]
+        ),
+        "ttl": {"AttributeName": t["timeToLiveAttribute"], "Enabled": True},
+    }
+
+
+def as_strings(value):
+    """CloudFormation reads parameter values as strings, whatever the YAML said."""
+    return [str(v) for v in value] if isinstance(value, list) else str(value)
+
+
+def parameters(template):
+    keep = ("Type", "Default", "AllowedValues", "AllowedPattern", "MinValue", "MaxValue")
+    return {
+        name: {k: as_strings(v) if k in ("Default", "AllowedValues") else v for k, v in p.items() if k in keep}
+        for name, p in template.get("Parameters", {}).items()
+        if name != "BootstrapVersion"
+    }
+
+
+class Report:
+    def __init__(self):
+        self.failed = 0
+
+    def check(self, name, left, right, left_name="sam", right_name="cdk"):
+        if left == right:
+            print(f"ok    {name}")
+            return
+        self.failed += 1
+        print(f"DIFF  {name}")
+        if isinstance(left, dict) and isinstance(right, dict):
+            left, right = (
+                {k: v for k, v in left.items() if right.get(k) != v},
+                {k: v for k, v in right.items() if left.get(k) != v},
+            )
+        print(f"  {left_name}: {json.dumps(left, indent=1, sort_keys=True, default=str)}")
+        print(f"  {right_name}: {json.dumps(right, indent=1, sort_keys=True, default=str)}")
+
+
+def compare(sam, cdk, sam_template, cdk_template, contract):
+    report = Report()
+    sam_functions = sam.function_facts()
+    binaries = {lid: facts.pop("binary") for lid, facts in sam_functions.items()}
+    build_methods = {facts.pop("buildMethod") for facts in sam_functions.values()}
+    report.check("SAM builds every function with cargo-lambda", build_methods, {"rust-cargolambda"}, "sam", "wanted")
+    functions = contract["functions"]
+    report.check("functions: one per binary the code has", sorted(binaries.values()), sorted(functions), "sam", "contract")
+    report.check("functions and their settings", sam_functions, cdk.function_facts())
+    secret_vars = {contract["environment"]["adminTokenSecretId"], contract["environment"]["nodeSecretId"]}
+    report.check(
+        "each function is given the secrets it reads, no other",
+        {binaries[lid]: sorted(set(f["environment"]) & secret_vars) for lid, f in sam_functions.items()},
+        {name: sorted(f["secrets"]) for name, f in functions.items()},
+        "sam",
+        "contract",
+    )
+
+    contract_routes = {key: binary for binary, f in functions.items() for key in f["routes"]}
+    sam_routes = {key: binaries[lid] for key, lid in sam.routes().items()}
+    report.check("routes, each to the function the code serves it from", sam_routes, contract_routes, "sam", "contract")
+    report.check("routes", sam.routes(), cdk.routes())
+    report.check("throttled public routes", sorted(sam.throttling()["routes"]), sorted(contract["publicRoutes"]), "sam", "contract")
+    report.check("route throttling", sam.throttling(), cdk.throttling())
+    report.check("schedules", sam.schedules(), cdk.schedules())
+    report.check("event patterns", sam.patterns(), cdk.patterns())
+    report.check("event dead-letter targets", sam.event_dead_letters(), cdk.event_dead_letters())
+
+    sam_table = table_facts(sam_template["Resources"])
+    wanted = contract_table(contract)
+    report.check("table keys, index and TTL", {k: sam_table[k] for k in wanted}, wanted, "sam", "contract")
+    report.check("table", sam_table, table_facts(cdk_template["Resources"]))
+
+    report.check("parameters", parameters(sam_template), parameters(cdk_template))
+    report.check("mappings", sam_template.get("Mappings"), cdk_template.get("Mappings"))
+    report.check("conditions", sorted(sam_template.get("Conditions", {})), sorted(cdk_template.get("Conditions", {})))
+    report.check("outputs", sorted(sam_template["Outputs"]), sorted(cdk_template["Outputs"]))
+    report.check("IAM statements per function (Sid: actions)", sam.statements(), cdk.statements())
+    return report
+
+
+def main(sam_path, cdk_path, contract_path):
+    sam_template = plain(cfn_yaml.load(sam_path))
+    with open(cdk_path) as f:
+        cdk_template = json.load(f)
+    with open(contract_path) as f:
+        contract = json.load(f)
+    report = compare(Sam(sam_template), Cdk(cdk_template), sam_template, cdk_template, contract)
+    if report.failed:
+        print(f"{report.failed} difference(s) between {sam_path} and {cdk_path}")
+        return 1
+    print("SAM and CDK describe the same stack, the one the code needs")
+    return 0
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 4:
+        sys.exit(__doc__)
+    sys.exit(main(*sys.argv[1:]))

@@ -1,0 +1,104 @@
+"""The parity check notices when the two templates drift apart: each case
+changes one thing on one side and expects a difference report.
+
+Usage: python -m unittest infra/checks/test_parity.py (with CDK_TEMPLATE set to
+a synthesized template; scripts/check-infra.sh does this).
+"""
+import contextlib
+import copy
+import io
+import json
+import os
+import unittest
+
+import parity
+from cfnlint.decode import cfn_yaml
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SAM_PATH = os.path.join(HERE, "..", "sam", "template.yaml")
+CONTRACT_PATH = os.path.join(HERE, "..", "contract.json")
+
+
+def failures(sam_template, cdk_template, contract):
+    """How many checks fail on these (in-memory) templates."""
+    sam, cdk = parity.Sam(sam_template), parity.Cdk(cdk_template)
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        report = parity.compare(sam, cdk, sam_template, cdk_template, contract)
+    return report.failed, out.getvalue()
+
+
+class ParityNoticesDrift(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.sam = parity.plain(cfn_yaml.load(SAM_PATH))
+        with open(os.environ["CDK_TEMPLATE"]) as f:
+            cls.cdk = json.load(f)
+        with open(CONTRACT_PATH) as f:
+            cls.contract = json.load(f)
+
+    def setUp(self):
+        self.sam_t = copy.deepcopy(self.sam)
+        self.cdk_t = copy.deepcopy(self.cdk)
+        self.contract_t = copy.deepcopy(self.contract)
+
+    def assertDrift(self, needle):
+        failed, output = failures(self.sam_t, self.cdk_t, self.contract_t)
+        self.assertGreater(failed, 0, output)
+        self.assertIn(needle, output)
+
+    def cdk_resources(self, kind):
+        return [r["Properties"] for r in self.cdk_t["Resources"].values() if r["Type"] == kind]
+
+    def test_the_real_templates_agree(self):
+        failed, output = failures(self.sam_t, self.cdk_t, self.contract_t)
+        self.assertEqual(failed, 0, output)
+
+    def test_a_route_missing_from_sam(self):
+        del self.sam_t["Resources"]["LookupFunction"]["Properties"]["Events"]["Red5Lookup"]
+        self.assertDrift("DIFF  routes")
+
+    def test_a_route_the_code_does_not_have(self):
+        self.contract_t["functions"]["lookup"]["routes"].pop()
+        self.assertDrift("DIFF  routes, each to the function the code serves it from")
+
+    def test_a_route_served_by_another_function(self):
+        events = self.sam_t["Resources"]["NodeGroupsFunction"]["Properties"]["Events"]
+        self.sam_t["Resources"]["HeartbeatFunction"]["Properties"]["Events"]["GetHealth"] = events.pop("GetHealth")
+        self.assertDrift("DIFF  routes")
+
+    def test_another_architecture(self):
+        self.cdk_resources("AWS::Lambda::Function")[0]["Architectures"] = ["x86_64"]
+        self.assertDrift("DIFF  functions and their settings")
+
+    def test_another_schedule(self):
+        rule = next(p for p in self.cdk_resources("AWS::Events::Rule") if "ScheduleExpression" in p)
+        rule["ScheduleExpression"] = "rate(5 minutes)"
+        self.assertDrift("DIFF  schedules")
+
+    def test_another_event_pattern(self):
+        rule = next(p for p in self.cdk_resources("AWS::Events::Rule") if "EventPattern" in p)
+        rule["EventPattern"]["source"] = ["aws.ec2", "aws.autoscaling"]
+        self.assertDrift("DIFF  event patterns")
+
+    def test_another_table_key(self):
+        self.sam_t["Resources"]["Table"]["Properties"]["TimeToLiveSpecification"]["AttributeName"] = "ttl"
+        self.assertDrift("DIFF  table keys, index and TTL")
+
+    def test_an_extra_action(self):
+        statements = self.sam_t["Resources"]["LookupFunction"]["Properties"]["Policies"][0]["Statement"]
+        statements[0]["Action"].append("dynamodb:DeleteItem")
+        self.assertDrift("DIFF  IAM statements")
+
+    def test_a_secret_given_to_a_function_that_does_not_read_it(self):
+        variables = self.sam_t["Resources"]["LookupFunction"]["Properties"].setdefault("Environment", {}).setdefault("Variables", {})
+        variables["STREAMFLEET_NODE_SECRET_ID"] = {"Ref": "NodeSecret"}
+        self.assertDrift("DIFF  each function is given the secrets it reads")
+
+    def test_a_parameter_default(self):
+        self.cdk_t["Parameters"]["ScalerRateMinutes"]["Default"] = 5
+        self.assertDrift("DIFF  parameters")
+
+
+if __name__ == "__main__":
+    unittest.main()
