@@ -3,10 +3,13 @@
 and both match what the code needs (infra/contract.json).
 
 Compared: functions (runtime, architecture, handler, memory, timeout,
-environment variable names, dead-letter target), HTTP routes and which
+environment variable names, dead-letter target, async retries and event
+age), HTTP routes and which
 function serves each, route throttling, the schedule, EventBridge patterns,
 the table (keys, index, TTL, billing, recovery, encryption), parameters,
 mappings, outputs, and each function's IAM statements (by Sid: actions).
+Not compared: IAM resources and conditions, CORS, the access-log format,
+secret generation settings (each side's own tests and cfn-lint cover them).
 
 Usage: parity.py SAM_TEMPLATE CDK_TEMPLATE CONTRACT
 Prints one line per check; exits 1 on the first report with differences.
@@ -87,6 +90,7 @@ class Sam:
                 "environment": sorted(env),
                 "deadLetter": ref_id(f["Properties"].get("DeadLetterQueue", {}).get("TargetArn")),
                 "retries": f["Properties"].get("EventInvokeConfig", {}).get("MaximumRetryAttempts"),
+                "maxEventAge": f["Properties"].get("EventInvokeConfig", {}).get("MaximumEventAgeInSeconds"),
                 "description": f["Properties"].get("Description"),
             }
         return facts
@@ -112,7 +116,7 @@ class Sam:
     def event_dead_letters(self):
         kinds = ("Schedule", "EventBridgeRule")
         return sorted(
-            (lid, ref_id(p.get("DeadLetterConfig", {}).get("Arn")))
+            (lid, ref_id(p.get("DeadLetterConfig", {}).get("Arn")), json.dumps(p.get("RetryPolicy"), sort_keys=True))
             for kind in kinds
             for lid, p in self.events(kind)
         )
@@ -167,6 +171,7 @@ class Cdk:
                 "environment": sorted(p.get("Environment", {}).get("Variables", {})),
                 "deadLetter": strip_hash(ref_id(p.get("DeadLetterConfig", {}).get("TargetArn")) or "") or None,
                 "retries": self.invoke_configs.get(lid, {}).get("MaximumRetryAttempts"),
+                "maxEventAge": self.invoke_configs.get(lid, {}).get("MaximumEventAgeInSeconds"),
                 "description": p.get("Description"),
             }
         return facts
@@ -197,7 +202,11 @@ class Cdk:
 
     def event_dead_letters(self):
         return sorted(
-            (lid, strip_hash(ref_id(p["Targets"][0].get("DeadLetterConfig", {}).get("Arn")) or "") or None)
+            (
+                lid,
+                strip_hash(ref_id(p["Targets"][0].get("DeadLetterConfig", {}).get("Arn")) or "") or None,
+                json.dumps(p["Targets"][0].get("RetryPolicy"), sort_keys=True),
+            )
             for lid, p in self.rules()
         )
 
@@ -316,7 +325,7 @@ def compare(sam, cdk, sam_template, cdk_template, contract):
     report.check("route throttling", sam.throttling(), cdk.throttling())
     report.check("schedules", sam.schedules(), cdk.schedules())
     report.check("event patterns", sam.patterns(), cdk.patterns())
-    report.check("event dead-letter targets", sam.event_dead_letters(), cdk.event_dead_letters())
+    report.check("event dead-letter targets and retries", sam.event_dead_letters(), cdk.event_dead_letters())
 
     sam_table = table_facts(sam_template["Resources"])
     wanted = contract_table(contract)

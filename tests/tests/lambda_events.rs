@@ -56,7 +56,9 @@ async fn every_fixture_runs_through_its_function() {
     let state = state(&fresh_config().await).await;
     let nodegroups = streamfleet_http::nodegroups_app(state.clone());
     let heartbeat = streamfleet_http::heartbeat_app(state.clone());
-    let lookup = streamfleet_http::lookup_app(state);
+    let lookup = streamfleet_http::lookup_app(state.clone());
+    // Ticks on demand are the local stack's only.
+    let local = streamfleet_http::local_app(state);
 
     assert_eq!(body(&expect(&nodegroups, "nodegroups-create", 201).await)["name"], "live-eu");
     assert_eq!(expect(&nodegroups, "nodegroups-get", 200).await["headers"]["etag"], "\"1\"");
@@ -93,8 +95,8 @@ async fn every_fixture_runs_through_its_function() {
     assert_eq!(body(&expect(&nodegroups, "pool-reset", 200).await)["state"], "available");
     // The fixture's edges launch from a template that does not exist in this
     // account: the tick of that group fails, is logged, and the rest go on.
-    assert_eq!(body(&expect(&nodegroups, "scaler-tick", 200).await)["failed"], 1);
-    let refused = body(&expect(&nodegroups, "nodegroups-tick", 409).await);
+    assert_eq!(body(&expect(&local, "scaler-tick", 200).await)["failed"], 1);
+    let refused = body(&expect(&local, "nodegroups-tick", 409).await);
     assert_eq!(refused["code"], "cloud_refused", "{refused}");
     assert!(body(&expect(&nodegroups, "nodegroups-events", 200).await)["items"].is_array());
     assert_eq!(body(&expect(&nodegroups, "nodegroups-delete", 202).await)["status"], "deleting");
@@ -107,9 +109,13 @@ async fn every_fixture_runs_through_its_function() {
 async fn each_function_serves_only_its_own_routes() {
     let state = state(&fresh_config().await).await;
     let lookup = streamfleet_http::lookup_app(state.clone());
-    let heartbeat = streamfleet_http::heartbeat_app(state);
+    let heartbeat = streamfleet_http::heartbeat_app(state.clone());
+    let nodegroups = streamfleet_http::nodegroups_app(state.clone());
     assert_eq!(status(&invoke(&lookup, "nodegroups-list").await), 404);
     assert_eq!(status(&invoke(&heartbeat, "lookup-publish").await), 404);
+    // The admin API on AWS cannot touch Auto Scaling: no tick there.
+    assert_eq!(status(&invoke(&nodegroups, "scaler-tick").await), 404);
+    assert_eq!(status(&invoke(&nodegroups, "nodegroups-tick").await), 404);
 }
 
 #[tokio::test]

@@ -32,9 +32,9 @@ export function declareParameters(scope: Construct): Parameters {
     adminTokenSecretArn: param('AdminTokenSecretArn', {
       type: 'String',
       default: '',
-      allowedPattern: '^$|^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:.+$',
+      allowedPattern: '^$|^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:.+-[A-Za-z0-9]{6}$',
       description:
-        'An existing Secrets Manager secret whose value is the admin bearer token (at least 16 characters). Empty: the stack generates one (see the AdminTokenSecretId output).',
+        'The full ARN (with its 6-character suffix) of an existing Secrets Manager secret whose plain-text value is the admin bearer token (at least 16 characters), encrypted with the AWS-managed key. Empty: the stack generates one (see the AdminTokenSecretId output).',
     }),
     lookupRateLimit: param('LookupRateLimit', {
       type: 'Number',

@@ -1,20 +1,26 @@
 // Least privilege, spelled out: each function gets the actions it calls on
 // the resources it touches (the SAM template grants the same statements; the
 // parity check compares the actions). No `grantReadWriteData`: it would add
-// Scan, BatchWriteItem and more that no function calls.
+// Scan, BatchGetItem and more that no function calls.
 import { Stack } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
-import { Contract } from './contract';
+import { Contract, FunctionName } from './contract';
 
-/** `claim`: reads plus the conditional writes a lookup makes (sticky origins); `write`: also deletes. */
-export type TableAccess = 'claim' | 'write';
+const ITEMS = ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem'];
 
-const TABLE_ACTIONS: Record<TableAccess, string[]> = {
-  claim: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
-  write: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+/** The table calls each function makes (transactions need the rights of their parts). */
+export const TABLE_ACTIONS: Record<FunctionName, string[]> = {
+  // Deletes: groups, their claims, pool hosts.
+  nodegroups: [...ITEMS, 'dynamodb:DeleteItem'],
+  heartbeat: ITEMS,
+  lookup: ITEMS,
+  // Deletes: nodes that left; BatchWriteItem: the decision log.
+  scaler: [...ITEMS, 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'],
+  // BatchWriteItem: the decision log (holds, cordons, answers).
+  lifecycle: [...ITEMS, 'dynamodb:BatchWriteItem'],
 };
 
 export class Permissions {
@@ -28,11 +34,11 @@ export class Permissions {
     this.ownedGroups = `arn:${stack.partition}:autoscaling:*:${stack.account}:autoScalingGroup:*:autoScalingGroupName/${contract.ownedPrefix}*`;
   }
 
-  grantTable(fn: lambda.IFunction, access: TableAccess): void {
+  grantTable(fn: lambda.IFunction, name: FunctionName): void {
     fn.addToRolePolicy(
       new iam.PolicyStatement({
         sid: 'Table',
-        actions: TABLE_ACTIONS[access],
+        actions: TABLE_ACTIONS[name],
         resources: [this.table.tableArn, `${this.table.tableArn}/index/*`],
       }),
     );

@@ -46,9 +46,9 @@ export class StreamfleetStack extends Stack {
     const rates = new CfnMapping(this, 'ScalerRates', {
       mapping: {
         '1': { Expression: 'rate(1 minute)', HookTimeoutSecs: 300 },
-        '2': { Expression: 'rate(2 minutes)', HookTimeoutSecs: 300 },
-        '5': { Expression: 'rate(5 minutes)', HookTimeoutSecs: 900 },
-        '10': { Expression: 'rate(10 minutes)', HookTimeoutSecs: 1800 },
+        '2': { Expression: 'rate(2 minutes)', HookTimeoutSecs: 600 },
+        '5': { Expression: 'rate(5 minutes)', HookTimeoutSecs: 1500 },
+        '10': { Expression: 'rate(10 minutes)', HookTimeoutSecs: 3000 },
       },
     });
     const rate = (key: string) => rates.findInMap(params.scalerRateMinutes.valueAsString, key);
@@ -103,11 +103,9 @@ export class StreamfleetStack extends Stack {
     };
 
     const permissions = new Permissions(this, table, contract);
-    permissions.grantTable(this.functions.nodegroups, 'write');
-    permissions.grantTable(this.functions.heartbeat, 'write');
-    permissions.grantTable(this.functions.lookup, 'claim');
-    permissions.grantTable(this.functions.scaler, 'write');
-    permissions.grantTable(this.functions.lifecycle, 'write');
+    for (const name of Object.keys(this.functions) as FunctionName[]) {
+      permissions.grantTable(this.functions[name], name);
+    }
     for (const [name, fnContract] of Object.entries(contract.functions) as [FunctionName, FunctionContract][]) {
       if (fnContract.secrets.length > 0) {
         permissions.grantSecrets(this.functions[name], fnContract.secrets.map((id) => secretArns[id]));
@@ -133,6 +131,10 @@ export class StreamfleetStack extends Stack {
     new CfnOutput(this, 'FailedEventsQueueUrl', {
       description: 'Ticks and lifecycle events that failed every retry',
       value: failedEvents.queueUrl,
+    });
+    new CfnOutput(this, 'ScalerFunctionName', {
+      description: 'Tick now: aws lambda invoke --invocation-type Event --function-name <this> /dev/null',
+      value: this.functions.scaler.functionName,
     });
   }
 
@@ -229,23 +231,26 @@ export class StreamfleetStack extends Stack {
         maxAge: Duration.seconds(600),
       },
     });
+    const stage = api.defaultStage!;
     for (const [name, { routes }] of Object.entries(contract.functions) as [FunctionName, FunctionContract][]) {
       if (routes.length === 0) continue;
       const integration = new HttpLambdaIntegration(`${FUNCTION_IDS[name]}Integration`, this.functions[name]);
       for (const routeKey of routes) {
         const [method, routePath] = routeKey.split(' ');
-        api.addRoutes({ path: routePath, methods: [method as apigw.HttpMethod], integration });
+        const added = api.addRoutes({ path: routePath, methods: [method as apigw.HttpMethod], integration });
+        // The stage's route settings name routes: they must exist first.
+        added.forEach((route) => stage.node.addDependency(route));
       }
     }
     const accessLogs = new logs.CfnLogGroup(this, 'ApiAccessLogs', {
       retentionInDays: params.logRetentionDays.valueAsNumber,
     });
-    const stage = api.defaultStage!.node.defaultChild as apigw.CfnStage;
-    stage.defaultRouteSettings = {
+    const cfnStage = stage.node.defaultChild as apigw.CfnStage;
+    cfnStage.defaultRouteSettings = {
       throttlingRateLimit: params.apiRateLimit.valueAsNumber,
       throttlingBurstLimit: params.apiBurstLimit.valueAsNumber,
     };
-    stage.routeSettings = Object.fromEntries(
+    cfnStage.routeSettings = Object.fromEntries(
       contract.publicRoutes.map((route) => [
         route,
         {
@@ -254,7 +259,7 @@ export class StreamfleetStack extends Stack {
         },
       ]),
     );
-    stage.accessLogSettings = {
+    cfnStage.accessLogSettings = {
       destinationArn: accessLogs.attrArn,
       format: JSON.stringify({
         requestId: '$context.requestId',
@@ -294,13 +299,8 @@ export class StreamfleetStack extends Stack {
       eventPattern: {
         source: ['aws.autoscaling'],
         detailType: ['EC2 Instance-launch Lifecycle Action', 'EC2 Instance-terminate Lifecycle Action'],
-        // streamfleet's own: its hooks, or any hook of its ASGs.
-        detail: {
-          $or: [
-            { LifecycleHookName: [{ prefix: contract.ownedPrefix }] },
-            { AutoScalingGroupName: [{ prefix: contract.ownedPrefix }] },
-          ],
-        },
+        // Actions of streamfleet's ASGs only: the only ones it may answer.
+        detail: { AutoScalingGroupName: [{ prefix: contract.ownedPrefix }] },
       },
       targets: [target(Duration.hours(1))],
     });

@@ -30,13 +30,10 @@ pub enum SecretError {
     Config(#[from] ConfigError),
     #[error("set {value_var} or {id_var}")]
     Missing { value_var: &'static str, id_var: &'static str },
-    #[error("could not read secret {id} (from {id_var}) from Secrets Manager")]
-    Fetch {
-        id: String,
-        id_var: &'static str,
-        #[source]
-        source: Box<dyn std::error::Error + Send + Sync>,
-    },
+    /// `cause` is the service's answer (access denied, not found…), which
+    /// never holds a secret's value.
+    #[error("could not read secret {id} (from {id_var}) from Secrets Manager: {cause}")]
+    Fetch { id: String, id_var: &'static str, cause: String },
     #[error("secret {id} (from {id_var}) holds no text value")]
     NotText { id: String, id_var: &'static str },
 }
@@ -53,7 +50,7 @@ impl DeploymentSecret {
         needed: bool,
     ) -> Result<SecretString, SecretError> {
         if let Some(value) = vars.optional(self.value_var)? {
-            return Ok(SecretString::from(value));
+            return Ok(plain_text(value));
         }
         match vars.optional(self.id_var)? {
             Some(id) => self.fetch(sdk, id).await,
@@ -64,17 +61,23 @@ impl DeploymentSecret {
 
     async fn fetch(&self, sdk: &aws_config::SdkConfig, id: String) -> Result<SecretString, SecretError> {
         let client = aws_sdk_secretsmanager::Client::new(sdk);
-        let output = client
-            .get_secret_value()
-            .secret_id(&id)
-            .send()
-            .await
-            .map_err(|e| SecretError::Fetch { id: id.clone(), id_var: self.id_var, source: Box::new(e) })?;
+        let output =
+            client.get_secret_value().secret_id(&id).send().await.map_err(|e| SecretError::Fetch {
+                id: id.clone(),
+                id_var: self.id_var,
+                cause: aws_sdk_secretsmanager::error::DisplayErrorContext(&e).to_string(),
+            })?;
         match output.secret_string {
-            Some(value) => Ok(SecretString::from(value)),
+            Some(value) => Ok(plain_text(value)),
             None => Err(SecretError::NotText { id, id_var: self.id_var }),
         }
     }
+}
+
+/// The value as given, less the line break an editor or `echo` leaves at its
+/// end (a token with one would never match what clients send).
+fn plain_text(value: String) -> SecretString {
+    SecretString::from(value.trim().to_owned())
 }
 
 fn ephemeral() -> SecretString {
