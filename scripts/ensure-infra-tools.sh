@@ -8,16 +8,8 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 
-venv="$root/.tools/infra-venv"
-requirements="$root/scripts/requirements-infra.txt"
-stamp="$venv/.requirements.sha256"
-want="$(sha256sum "$requirements" | cut -d' ' -f1)"
-if [ ! -x "$venv/bin/python" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-  echo "Installing cfn-lint, aws-sam-cli, cargo-lambda and zig into .tools/infra-venv ..." >&2
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$requirements"
-  echo "$want" > "$stamp"
-fi
+"$root/scripts/ensure-venv.sh" "$root/.tools/infra-venv" "$root/scripts/requirements-infra.txt" \
+  "cfn-lint, aws-sam-cli, cargo-lambda and zig"
 
 cdk="$root/infra/cdk"
 lock_stamp="$cdk/node_modules/.package-lock.sha256"
