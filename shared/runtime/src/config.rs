@@ -91,10 +91,15 @@ impl Config {
         vars: &Vars,
         sdk: &aws_config::SdkConfig,
     ) -> Result<Self, SecretError> {
+        // Both secrets at once: a cold start waits for one round trip, not two.
+        let (admin_token, node_secret) = tokio::try_join!(
+            secrets::ADMIN_TOKEN.resolve(vars, sdk, function.uses_admin_token()),
+            secrets::NODE_SECRET.resolve(vars, sdk, function.uses_node_secret()),
+        )?;
         Ok(Self {
             table: vars.required(TABLE_VAR)?,
-            admin_token: secrets::ADMIN_TOKEN.resolve(vars, sdk, function.uses_admin_token()).await?,
-            node_secret: secrets::NODE_SECRET.resolve(vars, sdk, function.uses_node_secret()).await?,
+            admin_token,
+            node_secret,
             aws_endpoint: Self::aws_endpoint_in(vars)?,
             tuning: Tuning::from_vars(vars)?,
         })
