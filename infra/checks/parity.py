@@ -7,7 +7,9 @@ environment variable names, dead-letter target, async retries and event
 age), HTTP routes and which
 function serves each, route throttling, the schedule, EventBridge patterns,
 the table (keys, index, TTL, billing, recovery, encryption), parameters,
-mappings, outputs, and each function's IAM statements (by Sid: actions).
+mappings, outputs, and each function's IAM statements (by Sid: actions),
+whose actions together must be exactly those the function's requests need
+(the contract's `iamActions`, recorded from the code at work).
 Not compared: IAM resources and conditions, CORS, the access-log format,
 secret generation settings (each side's own tests and cfn-lint cover them).
 
@@ -337,6 +339,16 @@ def compare(sam, cdk, sam_template, cdk_template, contract):
     report.check("conditions", sorted(sam_template.get("Conditions", {})), sorted(cdk_template.get("Conditions", {})))
     report.check("outputs", sorted(sam_template["Outputs"]), sorted(cdk_template["Outputs"]))
     report.check("IAM statements per function (Sid: actions)", sam.statements(), cdk.statements())
+    granted = {}
+    for key, actions in sam.statements().items():
+        granted.setdefault(binaries[key.split(".")[0]], set()).update(actions)
+    report.check(
+        "each role grants exactly the actions its function's requests need",
+        {binary: sorted(granted.get(binary, ())) for binary in functions},
+        {binary: f["iamActions"] for binary, f in functions.items()},
+        "sam",
+        "contract",
+    )
     return report
 
 

@@ -28,6 +28,23 @@ def failures(sam_template, cdk_template, contract):
     return report.failed, out.getvalue()
 
 
+def parity_statements(template, function, sid):
+    """(resource id, statement) of a function's statement `sid`, in a SAM
+    template (under the function) or a CDK one (in the role's policies)."""
+    resources = template["Resources"]
+    if function in resources and "Policies" in resources[function]["Properties"]:
+        for policy in resources[function]["Properties"]["Policies"]:
+            for statement in policy.get("Statement", []):
+                if statement.get("Sid") == sid:
+                    yield function, statement
+        return
+    for lid, resource in resources.items():
+        if resource["Type"] == "AWS::IAM::Policy" and lid.startswith(function):
+            for statement in resource["Properties"]["PolicyDocument"]["Statement"]:
+                if statement.get("Sid") == sid:
+                    yield lid, statement
+
+
 class ParityNoticesDrift(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -89,6 +106,16 @@ class ParityNoticesDrift(unittest.TestCase):
         statements = self.sam_t["Resources"]["LookupFunction"]["Properties"]["Policies"][0]["Statement"]
         statements[0]["Action"].append("dynamodb:DeleteItem")
         self.assertDrift("DIFF  IAM statements")
+
+    def test_a_grant_on_both_sides_the_code_never_needs(self):
+        for template in (self.sam_t, self.cdk_t):
+            for key, statement in parity_statements(template, "LookupFunction", "Table"):
+                statement["Action"].append("dynamodb:DeleteItem")
+        self.assertDrift("DIFF  each role grants exactly the actions its function's requests need")
+
+    def test_an_action_the_code_calls_that_no_role_grants(self):
+        self.contract_t["functions"]["lifecycle"]["iamActions"].append("autoscaling:DescribeAutoScalingGroups")
+        self.assertDrift("DIFF  each role grants exactly the actions its function's requests need")
 
     def test_a_secret_given_to_a_function_that_does_not_read_it(self):
         variables = self.sam_t["Resources"]["LookupFunction"]["Properties"].setdefault("Environment", {}).setdefault("Variables", {})

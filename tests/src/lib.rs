@@ -1,9 +1,11 @@
 //! The scenario-test harness: a real API on a loopback port, backed by its
 //! own DynamoDB table on the AWS emulator, so tests run in parallel.
 
+pub mod iam;
 pub mod nodes;
 pub mod routes;
 pub mod scaling;
+pub mod workloads;
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -94,7 +96,11 @@ pub async fn spawn_counted_app(tuning: Tuning) -> (TestApp, CallCounter) {
 }
 
 async fn serve(config: Config, state: AppState) -> TestApp {
-    let app = streamfleet_http::local_app(state);
+    serve_router(config, streamfleet_http::local_app(state)).await
+}
+
+/// Serves `app` (one function's router, say) on a free loopback port.
+pub async fn serve_router(config: Config, app: axum::Router) -> TestApp {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind a loopback port");
     let url = format!("http://{}", listener.local_addr().expect("bound"));
     tokio::spawn(async move { axum::serve(listener, app).await.expect("server runs") });

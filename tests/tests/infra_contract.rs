@@ -5,7 +5,12 @@
 //! parity check holds the SAM template to it) follow the code, and a change
 //! of route or key cannot reach only one side.
 //!
-//! After changing a route, a key or a function's secrets:
+//! Each function's IAM actions are those its requests needed while it did
+//! all its work on the emulator (`streamfleet_scenarios::workloads`): its
+//! role must grant exactly those, no more (least privilege) and no fewer (a
+//! deployment that fails on its first denied call).
+//!
+//! After changing a route, a key, a function's secrets or its AWS calls:
 //! `UPDATE_INFRA_CONTRACT=1 cargo test -p streamfleet-scenarios --test infra_contract`.
 
 use serde_json::{json, Map, Value};
@@ -13,20 +18,32 @@ use streamfleet_core::hooks::{GROUP_TAG, OWNED_PREFIX};
 use streamfleet_dynamo::schema;
 use streamfleet_runtime::{secrets, Function, HEARTBEAT_INTERVAL_VAR, HOOK_TIMEOUT_VAR, TABLE_VAR};
 use streamfleet_scenarios::repo_root;
+use streamfleet_scenarios::workloads::audit;
 
-fn contract() -> Value {
+async fn contract() -> Value {
     let http_routes = streamfleet_http::lambda_routes();
+    let audits = futures::future::join_all(Function::ALL.map(audit)).await;
     let mut functions = Map::new();
-    for function in Function::ALL {
+    for (function, audit) in Function::ALL.into_iter().zip(audits) {
         let routes = http_routes
             .iter()
             .find(|(name, _)| *name == function.binary())
             .map(|(_, routes)| routes.clone())
             .unwrap_or_default();
+        // Actions read off a workload that missed a route would miss that
+        // route's actions.
+        let mut served = routes.clone();
+        served.sort();
+        assert_eq!(audit.routes, served, "the {} workload answers every route it serves", function.binary());
         let secrets: Vec<&str> = function.secrets().iter().map(|s| s.id_var).collect();
         functions.insert(
             function.binary().to_owned(),
-            json!({ "routes": routes, "secrets": secrets, "drivesFleet": function.drives_fleet() }),
+            json!({
+                "routes": routes,
+                "secrets": secrets,
+                "drivesFleet": function.drives_fleet(),
+                "iamActions": audit.actions,
+            }),
         );
     }
     json!({
@@ -53,10 +70,10 @@ fn contract() -> Value {
     })
 }
 
-#[test]
-fn the_contract_file_is_what_the_code_says() {
+#[tokio::test]
+async fn the_contract_file_is_what_the_code_says() {
     let path = repo_root().join("infra/contract.json");
-    let want = serde_json::to_string_pretty(&contract()).expect("serializes") + "\n";
+    let want = serde_json::to_string_pretty(&contract().await).expect("serializes") + "\n";
     if std::env::var_os("UPDATE_INFRA_CONTRACT").is_some() {
         std::fs::write(&path, &want).expect("contract written");
         return;

@@ -11,10 +11,14 @@ import { Contract, FunctionName } from './contract';
 
 const ITEMS = ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem'];
 
-/** The table calls each function makes (transactions need the rights of their parts). */
+/**
+ * The table calls each function makes (transactions need the rights of their
+ * parts): the contract's `iamActions`, which the code's requests decide.
+ */
 export const TABLE_ACTIONS: Record<FunctionName, string[]> = {
-  // Deletes: groups, their claims, pool hosts.
-  nodegroups: [...ITEMS, 'dynamodb:DeleteItem'],
+  // Deletes: groups, their claims, pool hosts; BatchWriteItem: the decision
+  // log of a pool host's termination.
+  nodegroups: [...ITEMS, 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'],
   heartbeat: ITEMS,
   lookup: ITEMS,
   // Deletes: nodes that left; BatchWriteItem: the decision log.
@@ -127,12 +131,15 @@ export class Permissions {
     statements.forEach((statement) => fn.addToRolePolicy(statement));
   }
 
-  /** The lifecycle function answers streamfleet's own hooks, nothing else. */
+  /**
+   * The lifecycle function answers streamfleet's own hooks, nothing else
+   * (keeping a held action alive is the scaler's).
+   */
   grantHookAnswers(fn: lambda.IFunction): void {
     fn.addToRolePolicy(
       new iam.PolicyStatement({
         sid: 'AnswerOwnHooks',
-        actions: ['autoscaling:CompleteLifecycleAction', 'autoscaling:RecordLifecycleActionHeartbeat'],
+        actions: ['autoscaling:CompleteLifecycleAction'],
         resources: [this.ownedGroups],
       }),
     );

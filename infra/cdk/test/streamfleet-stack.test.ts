@@ -228,8 +228,8 @@ describe('IAM', () => {
       policiesOf(name).filter((s) => s.Sid === 'Table').flatMap(actionsOf).sort();
     expect(table('lookup')).toEqual([...items].sort());
     expect(table('heartbeat')).toEqual([...items].sort());
-    expect(table('nodegroups')).toEqual([...items, 'dynamodb:DeleteItem'].sort());
-    // The decision log is written in batches by the scaler and the lifecycle function.
+    // The decision log is written in batches (a pool host's termination, holds, answers).
+    expect(table('nodegroups')).toEqual([...items, 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'].sort());
     expect(table('scaler')).toEqual([...items, 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'].sort());
     expect(table('lifecycle')).toEqual([...items, 'dynamodb:BatchWriteItem'].sort());
     const all = statements.flatMap(actionsOf).filter((a) => a.startsWith('dynamodb:'));

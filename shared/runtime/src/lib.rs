@@ -145,10 +145,21 @@ fn aws_fleet(config: &Config, sdk: &aws_config::SdkConfig) -> Arc<dyn streamflee
 pub async fn function_state(function: Function) -> Result<AppState, StartError> {
     let vars = Vars::Process;
     let sdk = sdk_config(Config::aws_endpoint_in(&vars)?.as_deref()).await;
-    let config = Config::load(function, &vars, &sdk).await?;
-    let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
+    function_state_in(function, &vars, &sdk).await
+}
+
+/// [`function_state`] from given settings and SDK configuration: the tests
+/// that audit which AWS actions each function calls pass an SDK whose HTTP
+/// client records every request.
+pub async fn function_state_in(
+    function: Function,
+    vars: &Vars,
+    sdk: &aws_config::SdkConfig,
+) -> Result<AppState, StartError> {
+    let config = Config::load(function, vars, sdk).await?;
+    let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
     warm_up(&dynamodb, &config.table).await;
-    let aws = function.drives_fleet().then(|| aws_fleet(&config, &sdk));
+    let aws = function.drives_fleet().then(|| aws_fleet(&config, sdk));
     build_state(&config, aws, dynamodb)
 }
 

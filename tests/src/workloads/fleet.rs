@@ -1,0 +1,152 @@
+//! The fleet functions' workloads: every step the scaler takes on EC2 Auto
+//! Scaling, every event kind the lifecycle function handles.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::Method;
+use serde_json::{json, Value};
+use streamfleet_core::fleet::SimulatedFleet;
+use streamfleet_core::service::{Fleets, Scaler, ScalerError, ScalerSettings, ScalerStores};
+use streamfleet_core::Clock;
+use streamfleet_dynamo::DynamoStore;
+use streamfleet_http::AppState;
+use streamfleet_runtime::{aws_config, parse_lifecycle_event};
+use time::OffsetDateTime;
+
+use super::{etag, ok, Process};
+use crate::nodes::Report;
+use crate::scaling::{aws_group, AWS_REGION};
+use crate::{body, repo_root, TestApp};
+
+fn edge(subscribers: u32) -> Report {
+    Report { subscribers, ..Report::new("edge", AWS_REGION, "198.51.100.20") }
+}
+
+/// An AWS group taken through launch, adoption, scale-out with protection,
+/// a resize, a cold start (which checks the ASGs' hooks), a held
+/// termination kept alive then let go, scale-in, and deletion.
+pub(super) async fn scaler(setup: &TestApp, state: &AppState, process: &Process) {
+    let tick = || async {
+        state.scaler.tick().await.expect("the groups are listed");
+    };
+    let group = &format!("audit-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    let asg = format!("sf-{group}-edge-{AWS_REGION}");
+    ok(setup.create_group(&aws_group(group, &setup.some_image().await)).await, "create").await;
+    tick().await; // the launch template, the ASGs and their hooks, the first instances
+    tick().await; // the instances adopted
+    let origin = setup.node_ids(group, "origin", "pending").await.remove(0);
+    let first = setup.node_ids(group, "edge", "pending").await.remove(0);
+    setup.enroll(group, &origin, &Report::new("origin", AWS_REGION, "198.51.100.10")).await;
+    let first_token = setup.enroll(group, &first, &edge(8)).await;
+    tick().await; // protected for its sessions, and one more edge
+    tick().await;
+    let second = setup.node_ids(group, "edge", "pending").await.remove(0);
+    let second_token = setup.enroll(group, &second, &edge(0)).await;
+
+    let resize = json!({"roles": {"edge": {"scale": {"max": 5}}}});
+    let patched = setup
+        .admin(Method::PATCH, &format!("/v1/nodegroups/{group}"))
+        .header("if-match", etag(setup, group).await)
+        .header("content-type", "application/merge-patch+json")
+        .body(resize.to_string())
+        .send()
+        .await
+        .unwrap();
+    ok(patched, "resize").await;
+    tick().await;
+    let cold = process.start().await;
+    cold.scaler.tick().await.expect("the groups are listed");
+
+    // The cloud terminates the first while it has viewers; the hold is old
+    // enough that the tick keeps it alive, then lets it go once drained.
+    hold_termination(setup, group, &asg, &first, Duration::from_secs(200)).await;
+    tick().await;
+    setup.report(group, &first, &first_token, &edge(0)).await;
+    setup.report(group, &second, &second_token, &edge(0)).await;
+    tick().await;
+    for _ in 0..3 {
+        tick().await; // an idle edge drained and terminated
+    }
+    let deleted =
+        setup.admin(Method::DELETE, &format!("/v1/nodegroups/{group}?drain=true")).send().await.unwrap();
+    assert!(deleted.status().is_success(), "the group drains");
+    for _ in 0..3 {
+        tick().await;
+    }
+}
+
+/// A clock `ago` behind the wall clock.
+struct Behind(Duration);
+
+impl Clock for Behind {
+    fn now(&self) -> OffsetDateTime {
+        OffsetDateTime::now_utc() - self.0
+    }
+}
+
+/// A terminate hold on `node`, received `ago`, stored as the lifecycle
+/// function would have stored it (outside the audited function).
+async fn hold_termination(setup: &TestApp, group: &str, asg: &str, node: &str, ago: Duration) {
+    let sdk = aws_config(&setup.config).await;
+    let store = Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), setup.config.table.clone()));
+    let fleets = Fleets {
+        aws: Some(Arc::new(streamfleet_aws_fleet::AwsFleet::new(sdk))),
+        simulated: Arc::new(SimulatedFleet::new(store.clone())),
+    };
+    let past = Scaler::new(
+        ScalerStores::all_in(store),
+        fleets,
+        Arc::new(Behind(ago)),
+        ScalerSettings::default(),
+        "audit-setup".into(),
+    );
+    let mut event = fixture("lifecycle-terminate");
+    event["detail"]["AutoScalingGroupName"] = json!(asg);
+    event["detail"]["EC2InstanceId"] = json!(node);
+    event["detail"]["NotificationMetadata"] =
+        json!(json!({"group": group, "role": "edge", "region": AWS_REGION, "heartbeatTimeoutSecs": 300})
+            .to_string());
+    let parsed = parse_lifecycle_event(&event).expect("the event parses");
+    past.hooks().on_event(parsed).await.expect("the hold is stored");
+}
+
+fn fixture(name: &str) -> Value {
+    let path = repo_root().join("events/eventbridge").join(format!("{name}.json"));
+    serde_json::from_str(&std::fs::read_to_string(path).expect("fixture exists")).expect("fixture is JSON")
+}
+
+/// Every event kind the lifecycle rules deliver: a termination held for a
+/// node with viewers, one let go at once, a launch, an instance no group
+/// lists, a Spot warning and a rebalance recommendation.
+pub(super) async fn lifecycle(setup: &TestApp, state: &AppState) {
+    ok(setup.create_group(&aws_group("live", "ami-12c6146b")).await, "create").await;
+    let edge_report =
+        |viewers| Report { subscribers: viewers, ..Report::new("edge", "us-east-1", "203.0.113.10") };
+    setup.enroll("live", "i-0edge00000000001", &edge_report(3)).await;
+    setup.enroll("live", "i-0edge00000000003", &edge_report(0)).await;
+    let on = |event: Value| async move {
+        let parsed = parse_lifecycle_event(&event).expect("the event parses");
+        // The emulator implements no lifecycle answer: an answer fails
+        // there, after the function has asked. Nothing else may fail.
+        if let Err(e) = state.scaler.hooks().on_event(parsed).await {
+            assert!(matches!(e, ScalerError::Fleet(_)), "only the emulator's missing answer fails: {e}");
+        }
+    };
+    on(fixture("lifecycle-terminate")).await;
+    let mut empty = fixture("lifecycle-terminate");
+    empty["detail"]["EC2InstanceId"] = json!("i-0edge00000000003");
+    on(empty).await;
+    on(fixture("lifecycle-launch")).await;
+    let mut unlisted = fixture("lifecycle-terminate");
+    unlisted["detail"]["EC2InstanceId"] = json!("i-0nobody000000001");
+    unlisted["detail"]["NotificationMetadata"] = json!(null);
+    on(unlisted).await;
+    on(fixture("spot-interruption")).await;
+    on(fixture("rebalance-recommendation")).await;
+    let nodes = body(setup.admin(Method::GET, "/v1/nodegroups/live/nodes").send().await.unwrap()).await;
+    assert!(
+        nodes["items"].as_array().expect("a page").iter().any(|n| n["cordoned"] == true),
+        "the warnings cordoned the edge: {nodes}"
+    );
+}

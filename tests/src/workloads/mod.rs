@@ -1,0 +1,129 @@
+//! Each Lambda function at work, end to end on the emulator, as deployed:
+//! its state built as on Lambda (settings from variables, secrets from
+//! Secrets Manager, its own clients), its own router or event handler, on a
+//! table the local stack arranges. Every route it serves, every event kind
+//! it handles, every step it takes on the fleet, so that the AWS actions it
+//! needs can be read off its requests (`iam::ActionLog`).
+
+mod api;
+mod fleet;
+
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
+
+use axum::extract::{MatchedPath, Request};
+use axum::middleware::Next;
+use serde_json::Value;
+use streamfleet_http::AppState;
+use streamfleet_runtime::{aws_config, function_state_in, secrets, Function, Vars};
+
+use crate::iam::ActionLog;
+use crate::{serve_router, spawn_app, TestApp, ADMIN_TOKEN, NODE_SECRET};
+
+/// What a function did: the IAM actions of its AWS requests, and the route
+/// keys it answered with a success.
+pub struct Audit {
+    pub actions: Vec<String>,
+    pub routes: Vec<String>,
+}
+
+/// Plays `function`'s workload and says what it needed.
+pub async fn audit(function: Function) -> Audit {
+    let setup = spawn_app().await;
+    let log = ActionLog::default();
+    let sdk = log.recording(&aws_config(&setup.config).await);
+    let process = Process { function, vars: deployment_vars(&setup, function).await, sdk };
+    let state = process.start().await;
+    let routes = Routes::default();
+    match function {
+        Function::NodeGroups => {
+            api::node_groups(&setup, &routes.serve(&setup, streamfleet_http::nodegroups_app(state)).await)
+                .await
+        }
+        Function::Heartbeat => {
+            api::heartbeats(&setup, &routes.serve(&setup, streamfleet_http::heartbeat_app(state)).await).await
+        }
+        Function::Lookup => {
+            api::lookups(&setup, &routes.serve(&setup, streamfleet_http::lookup_app(state)).await).await
+        }
+        Function::Scaler => fleet::scaler(&setup, &state, &process).await,
+        Function::Lifecycle => fleet::lifecycle(&setup, &state).await,
+    }
+    Audit { actions: log.actions(), routes: routes.answered() }
+}
+
+/// How a function's process starts: each start is a cold start.
+struct Process {
+    function: Function,
+    vars: Vars,
+    sdk: aws_config::SdkConfig,
+}
+
+impl Process {
+    async fn start(&self) -> AppState {
+        function_state_in(self.function, &self.vars, &self.sdk).await.expect("the function starts")
+    }
+}
+
+/// The variables a deployment sets for `function`: the setup's table, and
+/// the secrets it uses as Secrets Manager ids (holding the setup's values,
+/// so that both sign alike).
+async fn deployment_vars(setup: &TestApp, function: Function) -> Vars {
+    let endpoint = setup.config.aws_endpoint.clone().expect("tests run on the emulator");
+    let mut vars = vec![
+        (streamfleet_runtime::TABLE_VAR.to_owned(), setup.config.table.clone()),
+        ("STREAMFLEET_AWS_ENDPOINT".to_owned(), endpoint),
+        // Each step sees the one before it, as a later invocation would.
+        ("STREAMFLEET_FLEET_CACHE_MS".to_owned(), "0".to_owned()),
+        ("STREAMFLEET_GROUP_CACHE_MS".to_owned(), "0".to_owned()),
+    ];
+    let client = aws_sdk_secretsmanager::Client::new(&aws_config(&setup.config).await);
+    for secret in function.secrets() {
+        let value = if secret.id_var == secrets::ADMIN_TOKEN.id_var { ADMIN_TOKEN } else { NODE_SECRET };
+        let name = format!("streamfleet-audit-{}", uuid::Uuid::new_v4().simple());
+        let created = client.create_secret().name(name).secret_string(value).send().await.expect("stored");
+        vars.push((secret.id_var.to_owned(), created.arn().expect("an ARN").to_owned()));
+    }
+    Vars::Given(vars.into_iter().collect())
+}
+
+/// The route keys a router answered with a success.
+#[derive(Clone, Default)]
+struct Routes(Arc<Mutex<BTreeSet<String>>>);
+
+impl Routes {
+    async fn serve(&self, setup: &TestApp, app: axum::Router) -> TestApp {
+        let seen = self.clone();
+        let app = app.route_layer(axum::middleware::from_fn(
+            move |path: MatchedPath, request: Request, next: Next| {
+                let seen = seen.clone();
+                async move {
+                    let key = format!("{} {}", request.method(), path.as_str());
+                    let response = next.run(request).await;
+                    if response.status().is_success() {
+                        seen.0.lock().expect("routes lock").insert(key);
+                    }
+                    response
+                }
+            },
+        ));
+        serve_router(setup.config.clone(), app).await
+    }
+
+    fn answered(&self) -> Vec<String> {
+        self.0.lock().expect("routes lock").iter().cloned().collect()
+    }
+}
+
+/// The JSON body of a successful response; fails the workload otherwise.
+async fn ok(response: reqwest::Response, what: &str) -> Value {
+    let status = response.status();
+    let text = response.text().await.unwrap_or_default();
+    assert!(status.is_success(), "{what}: {status} {text}");
+    serde_json::from_str(&text).unwrap_or(Value::Null)
+}
+
+async fn etag(app: &TestApp, group: &str) -> String {
+    let response = app.get_group(group).await;
+    response.headers()["etag"].to_str().expect("an ASCII ETag").to_owned()
+}
