@@ -7,10 +7,11 @@ environment variable names, dead-letter target, async retries and event
 age), HTTP routes and which
 function serves each, route throttling, the schedule, EventBridge patterns,
 the table (keys, index, TTL, billing, recovery, encryption), parameters,
-mappings, outputs, and each function's IAM statements (by Sid: actions),
+mappings, outputs, and each function's IAM statements (by Sid: actions,
+resources and conditions, intrinsic functions worked out),
 whose actions together must be exactly those the function's requests need
 (the contract's `iamActions`, recorded from the code at work).
-Not compared: IAM resources and conditions, CORS, the access-log format,
+Not compared: CORS, the access-log format,
 secret generation settings (each side's own tests and cfn-lint cover them).
 
 Usage: parity.py SAM_TEMPLATE CDK_TEMPLATE CONTRACT
@@ -132,11 +133,12 @@ class Sam:
         }
 
     def statements(self):
+        """Each function's own statements, as `Function.Sid`."""
         out = {}
         for lid, f in self.functions.items():
             for policy in f["Properties"].get("Policies", []):
                 for s in policy.get("Statement", []):
-                    out[f"{lid}.{s['Sid']}"] = sorted([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
+                    out[f"{lid}.{s['Sid']}"] = s
         return out
 
 
@@ -217,6 +219,7 @@ class Cdk:
         return {"default": stage["DefaultRouteSettings"], "routes": stage.get("RouteSettings", {})}
 
     def statements(self):
+        """Each function's own statements, as `Function.Sid` (CDK's hash cut)."""
         out = {}
         for _, p in self.of_type("AWS::IAM::Policy"):
             for role in p["Roles"]:
@@ -225,9 +228,67 @@ class Cdk:
                     # Unnamed statements are CDK's own grants (dead-letter queue);
                     # X-Ray writes are SAM's managed policy on the other side.
                     if function and "Sid" in s and s["Sid"] != "Tracing":
-                        actions = [s["Action"]] if isinstance(s["Action"], str) else s["Action"]
-                        out[f"{strip_hash(function)}.{s['Sid']}"] = sorted(actions)
+                        out[f"{strip_hash(function)}.{s['Sid']}"] = s
         return out
+
+
+def as_list(value):
+    return value if isinstance(value, list) else [value]
+
+
+PSEUDO_PARAMETERS = {"AWS::Partition": "aws", "AWS::AccountId": "123456789012", "AWS::Region": "us-east-1"}
+
+
+def resolved(value):
+    """A value with its intrinsic functions worked out, so that SAM's `!Sub`
+    and CDK's `Fn::Join` of one ARN compare equal: pseudo parameters become
+    sample values, references `{LogicalId}` / `{LogicalId.Attribute}` (CDK's
+    hash cut), a condition `{"if": ..., "then": ..., "else": ...}`."""
+    if isinstance(value, list):
+        return [resolved(v) for v in value]
+    if not isinstance(value, dict):
+        return value
+    if len(value) == 1:
+        (function, argument), = value.items()
+        if function == "Ref":
+            return PSEUDO_PARAMETERS.get(argument, f"{{{strip_hash(argument)}}}")
+        if function == "Fn::GetAtt":
+            target, attribute = argument if isinstance(argument, list) else argument.split(".", 1)
+            return f"{{{strip_hash(target)}.{attribute}}}"
+        if function == "Fn::Join":
+            separator, parts = argument
+            return separator.join(str(resolved(part)) for part in parts)
+        if function == "Fn::Sub":
+            text, names = (argument, {}) if isinstance(argument, str) else argument
+
+            def substitute(match):
+                name = match.group(1)
+                if name in names:
+                    return str(resolved(names[name]))
+                return PSEUDO_PARAMETERS.get(name, f"{{{name}}}")
+
+            return re.sub(r"\$\{([^}!][^}]*)\}", substitute, text)
+        if function == "Fn::If":
+            condition, then, otherwise = argument
+            return {"if": condition, "then": resolved(then), "else": resolved(otherwise)}
+    return {k: resolved(v) for k, v in value.items()}
+
+
+def statement_actions(statements):
+    return {key: sorted(as_list(s["Action"])) for key, s in statements.items()}
+
+
+def statement_scopes(statements):
+    """What each statement allows its actions on: effect, resources (in any
+    order), conditions."""
+    return {
+        key: {
+            "effect": s["Effect"],
+            "resources": sorted(as_list(resolved(s["Resource"])), key=json.dumps),
+            "condition": resolved(s.get("Condition")),
+        }
+        for key, s in statements.items()
+    }
 
 
 def table_facts(resources):
@@ -338,9 +399,15 @@ def compare(sam, cdk, sam_template, cdk_template, contract):
     report.check("mappings", sam_template.get("Mappings"), cdk_template.get("Mappings"))
     report.check("conditions", sorted(sam_template.get("Conditions", {})), sorted(cdk_template.get("Conditions", {})))
     report.check("outputs", sorted(sam_template["Outputs"]), sorted(cdk_template["Outputs"]))
-    report.check("IAM statements per function (Sid: actions)", sam.statements(), cdk.statements())
+    sam_statements, cdk_statements = sam.statements(), cdk.statements()
+    report.check("IAM statements per function (Sid: actions)", statement_actions(sam_statements), statement_actions(cdk_statements))
+    report.check(
+        "IAM statements per function (Sid: effect, resources, conditions)",
+        statement_scopes(sam_statements),
+        statement_scopes(cdk_statements),
+    )
     granted = {}
-    for key, actions in sam.statements().items():
+    for key, actions in statement_actions(sam_statements).items():
         granted.setdefault(binaries[key.split(".")[0]], set()).update(actions)
     report.check(
         "each role grants exactly the actions its function's requests need",

@@ -117,6 +117,16 @@ class ParityNoticesDrift(unittest.TestCase):
         self.contract_t["functions"]["lifecycle"]["iamActions"].append("autoscaling:DescribeAutoScalingGroups")
         self.assertDrift("DIFF  each role grants exactly the actions its function's requests need")
 
+    def test_a_wider_resource(self):
+        for _, statement in parity_statements(self.cdk_t, "ScalerFunction", "DriveOwnAutoScalingGroups"):
+            statement["Resource"] = "*"
+        self.assertDrift("DIFF  IAM statements per function (Sid: effect, resources, conditions)")
+
+    def test_a_dropped_condition(self):
+        for _, statement in parity_statements(self.sam_t, "ScalerFunction", "CreateOwnAutoScalingGroups"):
+            del statement["Condition"]
+        self.assertDrift("DIFF  IAM statements per function (Sid: effect, resources, conditions)")
+
     def test_a_secret_given_to_a_function_that_does_not_read_it(self):
         variables = self.sam_t["Resources"]["LookupFunction"]["Properties"].setdefault("Environment", {}).setdefault("Variables", {})
         variables["STREAMFLEET_NODE_SECRET_ID"] = {"Ref": "NodeSecret"}
@@ -125,6 +135,28 @@ class ParityNoticesDrift(unittest.TestCase):
     def test_a_parameter_default(self):
         self.cdk_t["Parameters"]["ScalerRateMinutes"]["Default"] = 5
         self.assertDrift("DIFF  parameters")
+
+
+class IntrinsicsResolve(unittest.TestCase):
+    def test_sub_and_join_of_one_arn_agree(self):
+        sub = {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/streamfleet-node-*"}
+        join = {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":iam::", {"Ref": "AWS::AccountId"}, ":role/streamfleet-node-*"]]}
+        self.assertEqual(parity.resolved(sub), "arn:aws:iam::123456789012:role/streamfleet-node-*")
+        self.assertEqual(parity.resolved(sub), parity.resolved(join))
+
+    def test_references_name_the_resource_without_cdks_hash(self):
+        sam = {"Fn::Sub": "${Table.Arn}/index/*"}
+        cdk = {"Fn::Join": ["", [{"Fn::GetAtt": ["TableCD117FA1", "Arn"]}, "/index/*"]]}
+        self.assertEqual(parity.resolved(sam), "{Table.Arn}/index/*")
+        self.assertEqual(parity.resolved(sam), parity.resolved(cdk))
+        self.assertNotEqual(parity.resolved({"Ref": "NodeSecret"}), parity.resolved({"Ref": "AdminTokenSecret"}))
+
+    def test_conditions_keep_both_branches(self):
+        value = {"Fn::If": ["GenerateAdminToken", {"Ref": "AdminTokenSecret"}, {"Ref": "AdminTokenSecretArn"}]}
+        self.assertEqual(
+            parity.resolved(value),
+            {"if": "GenerateAdminToken", "then": "{AdminTokenSecret}", "else": "{AdminTokenSecretArn}"},
+        )
 
 
 if __name__ == "__main__":
