@@ -33,13 +33,19 @@ pub(super) async fn scaler(setup: &TestApp, state: &AppState, process: &Process)
     let group = &format!("audit-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
     let asg = format!("sf-{group}-edge-{AWS_REGION}");
     ok(setup.create_group(&aws_group(group, &setup.some_image().await)).await, "create").await;
+    // Each step is checked for what it did: a step that silently did
+    // nothing would silently drop its actions from the contract.
     tick().await; // the launch template, the ASGs and their hooks, the first instances
+    assert_eq!(setup.asg(&asg).await.0, 1, "the edge ASG launched one");
     tick().await; // the instances adopted
     let origin = setup.node_ids(group, "origin", "pending").await.remove(0);
     let first = setup.node_ids(group, "edge", "pending").await.remove(0);
     setup.enroll(group, &origin, &Report::new("origin", AWS_REGION, "198.51.100.10")).await;
     let first_token = setup.enroll(group, &first, &edge(8)).await;
     tick().await; // protected for its sessions, and one more edge
+    let (desired, instances) = setup.asg(&asg).await;
+    assert_eq!(desired, 2, "the edge ASG scaled out");
+    assert!(instances.iter().any(|(id, protected)| *id == first && *protected), "{instances:?}");
     tick().await;
     let second = setup.node_ids(group, "edge", "pending").await.remove(0);
     let second_token = setup.enroll(group, &second, &edge(0)).await;
