@@ -9,6 +9,14 @@ cd "$root"
 
 step() { printf '\n==> %s\n' "$*"; }
 
+# A cold run writes about 6.5 GB (the debug build and tests, the arm64
+# release build, the tools); a full disk fails deep in the linker, so say
+# it first.
+free_mb="$(df -Pm "$root" | awk 'NR == 2 { print $4 }')"
+if [ "$free_mb" -lt 8000 ]; then
+  echo "warning: $((free_mb / 1000)) GB free under $root; a cold run needs about 6.5 GB" >&2
+fi
+
 step "cargo fmt --check"
 cargo fmt --all -- --check
 
