@@ -3,7 +3,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use super::{etag, ok};
+use super::{etag, ok, patch_group};
 use crate::nodes::Report;
 use crate::scaling::simulated_group;
 use crate::TestApp;
@@ -27,15 +27,7 @@ pub(super) async fn node_groups(setup: &TestApp, app: &TestApp) {
     )
     .await;
     let patch = json!({"roles": {"edge": {"scale": {"max": 3}}}});
-    let patched = app
-        .admin(Method::PATCH, &path)
-        .header("if-match", etag(app, group).await)
-        .header("content-type", "application/merge-patch+json")
-        .body(patch.to_string())
-        .send()
-        .await
-        .unwrap();
-    ok(patched, "patch").await;
+    ok(patch_group(app, group, &patch).await, "patch").await;
     ok(app.admin(Method::GET, &format!("{path}/enrollment-key")).send().await.unwrap(), "key").await;
     ok(app.admin(Method::POST, &format!("{path}/enrollment-key")).send().await.unwrap(), "rotate").await;
 

@@ -14,7 +14,7 @@ use streamfleet_http::AppState;
 use streamfleet_runtime::{aws_config, parse_lifecycle_event};
 use time::OffsetDateTime;
 
-use super::{etag, ok, Process};
+use super::{ok, patch_group, Process};
 use crate::nodes::Report;
 use crate::scaling::{aws_group, AWS_REGION};
 use crate::{body, repo_root, TestApp};
@@ -51,15 +51,7 @@ pub(super) async fn scaler(setup: &TestApp, state: &AppState, process: &Process)
     let second_token = setup.enroll(group, &second, &edge(0)).await;
 
     let resize = json!({"roles": {"edge": {"scale": {"max": 5}}}});
-    let patched = setup
-        .admin(Method::PATCH, &format!("/v1/nodegroups/{group}"))
-        .header("if-match", etag(setup, group).await)
-        .header("content-type", "application/merge-patch+json")
-        .body(resize.to_string())
-        .send()
-        .await
-        .unwrap();
-    ok(patched, "resize").await;
+    ok(patch_group(setup, group, &resize).await, "resize").await;
     tick().await;
     let cold = process.start().await;
     cold.scaler.tick().await.expect("the groups are listed");

@@ -127,3 +127,14 @@ async fn etag(app: &TestApp, group: &str) -> String {
     let response = app.get_group(group).await;
     response.headers()["etag"].to_str().expect("an ASCII ETag").to_owned()
 }
+
+/// A JSON merge patch of the group's spec, on its current version.
+async fn patch_group(app: &TestApp, group: &str, patch: &Value) -> reqwest::Response {
+    app.admin(reqwest::Method::PATCH, &format!("/v1/nodegroups/{group}"))
+        .header("if-match", etag(app, group).await)
+        .header("content-type", "application/merge-patch+json")
+        .body(patch.to_string())
+        .send()
+        .await
+        .unwrap()
+}
