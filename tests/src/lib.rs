@@ -145,6 +145,12 @@ pub fn group_spec(name: &str) -> Value {
     spec
 }
 
+/// An EventBridge event from `events/eventbridge/<name>.json`.
+pub fn eventbridge_fixture(name: &str) -> Value {
+    let path = repo_root().join("events/eventbridge").join(format!("{name}.json"));
+    serde_json::from_str(&std::fs::read_to_string(path).expect("fixture exists")).expect("fixture is JSON")
+}
+
 /// The JSON body of a response.
 pub async fn body(response: Response) -> Value {
     response.json().await.expect("a JSON body")

@@ -22,7 +22,7 @@ use streamfleet_dynamo::DynamoStore;
 use streamfleet_runtime::parse_lifecycle_event;
 use streamfleet_scenarios::nodes::Report;
 use streamfleet_scenarios::scaling::aws_group;
-use streamfleet_scenarios::{body, repo_root, spawn_app, TestApp};
+use streamfleet_scenarios::{body, eventbridge_fixture, spawn_app, TestApp};
 use time::OffsetDateTime;
 
 const EDGE: &str = "i-0edge00000000001";
@@ -106,13 +106,8 @@ struct Rig {
     cloud: Cloud,
 }
 
-fn fixture(name: &str) -> Value {
-    let path = repo_root().join("events/eventbridge").join(format!("{name}.json"));
-    serde_json::from_str(&std::fs::read_to_string(&path).expect("fixture exists")).expect("fixture is JSON")
-}
-
 fn event(name: &str) -> LifecycleEvent {
-    parse_lifecycle_event(&fixture(name)).expect("the fixture parses")
+    parse_lifecycle_event(&eventbridge_fixture(name)).expect("the fixture parses")
 }
 
 /// Group `live` (AWS, us-east-1, edge drain deadline `deadline_secs`) on a
@@ -267,7 +262,7 @@ async fn duplicate_events_answer_once() {
 #[tokio::test]
 async fn an_instance_no_group_lists_is_let_go() {
     let rig = rig(3600).await;
-    let mut foreign = fixture("lifecycle-terminate");
+    let mut foreign = eventbridge_fixture("lifecycle-terminate");
     foreign["detail"]["NotificationMetadata"] = json!("launched by someone else");
     let outcome = rig.scaler.hooks().on_event(parse_lifecycle_event(&foreign).unwrap()).await.unwrap();
     assert_eq!(outcome, HookOutcome::Unknown);
@@ -277,7 +272,7 @@ async fn an_instance_no_group_lists_is_let_go() {
 #[tokio::test]
 async fn a_hook_streamfleet_does_not_own_is_left_alone() {
     let rig = rig(3600).await;
-    let mut foreign = fixture("lifecycle-terminate");
+    let mut foreign = eventbridge_fixture("lifecycle-terminate");
     foreign["detail"]["NotificationMetadata"] = json!("their own");
     foreign["detail"]["LifecycleHookName"] = json!("backup-before-terminate");
     foreign["detail"]["AutoScalingGroupName"] = json!("web-tier");
@@ -336,13 +331,13 @@ async fn interruption_warnings_cordon_at_once() {
 
 #[test]
 fn malformed_and_foreign_events_are_refused_with_a_reason() {
-    let mut wrong = fixture("lifecycle-terminate");
+    let mut wrong = eventbridge_fixture("lifecycle-terminate");
     wrong["detail"]["LifecycleTransition"] = json!("autoscaling:EC2_INSTANCE_LAUNCHING");
     assert!(parse_lifecycle_event(&wrong).unwrap_err().to_string().contains("transition"));
-    let mut missing = fixture("lifecycle-launch");
+    let mut missing = eventbridge_fixture("lifecycle-launch");
     missing["detail"].as_object_mut().unwrap().remove("LifecycleActionToken");
     assert!(parse_lifecycle_event(&missing).unwrap_err().to_string().contains("LifecycleActionToken"));
-    let scheduled = fixture("scheduled");
+    let scheduled = eventbridge_fixture("scheduled");
     assert!(parse_lifecycle_event(&scheduled).unwrap_err().to_string().contains("Scheduled Event"));
     assert!(parse_lifecycle_event(&json!([1, 2])).is_err());
 }

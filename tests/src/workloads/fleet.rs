@@ -17,7 +17,7 @@ use time::OffsetDateTime;
 use super::{ok, patch_group, Process};
 use crate::nodes::Report;
 use crate::scaling::{aws_group, AWS_REGION};
-use crate::{body, repo_root, TestApp};
+use crate::{body, eventbridge_fixture, TestApp};
 
 fn edge(subscribers: u32) -> Report {
     Report { subscribers, ..Report::new("edge", AWS_REGION, "198.51.100.20") }
@@ -99,7 +99,7 @@ async fn hold_termination(setup: &TestApp, group: &str, asg: &str, node: &str, a
         ScalerSettings::default(),
         "audit-setup".into(),
     );
-    let mut event = fixture("lifecycle-terminate");
+    let mut event = eventbridge_fixture("lifecycle-terminate");
     event["detail"]["AutoScalingGroupName"] = json!(asg);
     event["detail"]["EC2InstanceId"] = json!(node);
     event["detail"]["NotificationMetadata"] =
@@ -107,11 +107,6 @@ async fn hold_termination(setup: &TestApp, group: &str, asg: &str, node: &str, a
             .to_string());
     let parsed = parse_lifecycle_event(&event).expect("the event parses");
     past.hooks().on_event(parsed).await.expect("the hold is stored");
-}
-
-fn fixture(name: &str) -> Value {
-    let path = repo_root().join("events/eventbridge").join(format!("{name}.json"));
-    serde_json::from_str(&std::fs::read_to_string(path).expect("fixture exists")).expect("fixture is JSON")
 }
 
 /// Every event kind the lifecycle rules deliver: a termination held for a
@@ -131,17 +126,17 @@ pub(super) async fn lifecycle(setup: &TestApp, state: &AppState) {
             assert!(matches!(e, ScalerError::Fleet(_)), "only the emulator's missing answer fails: {e}");
         }
     };
-    on(fixture("lifecycle-terminate")).await;
-    let mut empty = fixture("lifecycle-terminate");
+    on(eventbridge_fixture("lifecycle-terminate")).await;
+    let mut empty = eventbridge_fixture("lifecycle-terminate");
     empty["detail"]["EC2InstanceId"] = json!("i-0edge00000000003");
     on(empty).await;
-    on(fixture("lifecycle-launch")).await;
-    let mut unlisted = fixture("lifecycle-terminate");
+    on(eventbridge_fixture("lifecycle-launch")).await;
+    let mut unlisted = eventbridge_fixture("lifecycle-terminate");
     unlisted["detail"]["EC2InstanceId"] = json!("i-0nobody000000001");
     unlisted["detail"]["NotificationMetadata"] = json!(null);
     on(unlisted).await;
-    on(fixture("spot-interruption")).await;
-    on(fixture("rebalance-recommendation")).await;
+    on(eventbridge_fixture("spot-interruption")).await;
+    on(eventbridge_fixture("rebalance-recommendation")).await;
     let nodes = body(setup.admin(Method::GET, "/v1/nodegroups/live/nodes").send().await.unwrap()).await;
     assert!(
         nodes["items"].as_array().expect("a page").iter().any(|n| n["cordoned"] == true),
