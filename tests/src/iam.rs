@@ -83,7 +83,7 @@ fn signing_service(authorization: Option<&str>) -> Option<&str> {
 /// The IAM actions of one request to `service` (its signing name, which is
 /// also its IAM prefix for every service streamfleet calls).
 pub fn actions_of(service: &str, target: Option<&str>, body: &[u8]) -> Vec<String> {
-    let form = form_keys(body);
+    let form = form_params(body);
     let operation = match target {
         Some(target) => target.rsplit('.').next().unwrap_or(target).to_owned(),
         None => form.iter().find_map(|(k, v)| (k == "Action").then(|| v.clone())).unwrap_or_default(),
@@ -146,8 +146,8 @@ const IMPLIED: &[Implied] = &[
     },
 ];
 
-/// The parameter names and values of a form-encoded (query protocol) body.
-fn form_keys(body: &[u8]) -> Vec<(String, String)> {
+/// The parameters (name, value) of a form-encoded (query protocol) body.
+fn form_params(body: &[u8]) -> Vec<(String, String)> {
     let Ok(text) = std::str::from_utf8(body) else { return Vec::new() };
     if text.starts_with('{') {
         return Vec::new();

@@ -145,6 +145,16 @@ pub fn group_spec(name: &str) -> Value {
     spec
 }
 
+/// A secret stored in the emulator's Secrets Manager; its ARN.
+pub async fn stored_secret(value: &str) -> String {
+    let sdk = streamfleet_runtime::sdk_config(Some(emulator_endpoint())).await;
+    let client = aws_sdk_secretsmanager::Client::new(&sdk);
+    let name = format!("streamfleet-test-{}", uuid::Uuid::new_v4().simple());
+    let created =
+        client.create_secret().name(name).secret_string(value).send().await.expect("secret created");
+    created.arn().expect("an ARN").to_owned()
+}
+
 /// An EventBridge event from `events/eventbridge/<name>.json`.
 pub fn eventbridge_fixture(name: &str) -> Value {
     let path = repo_root().join("events/eventbridge").join(format!("{name}.json"));

@@ -4,22 +4,13 @@
 
 use secrecy::ExposeSecret;
 use streamfleet_runtime::{sdk_config, Config, Function, SecretError, Vars};
-use streamfleet_scenarios::emulator_endpoint;
+use streamfleet_scenarios::{emulator_endpoint, stored_secret};
 
 const ADMIN_ID_VAR: &str = "STREAMFLEET_ADMIN_TOKEN_SECRET_ID";
 const NODE_ID_VAR: &str = "STREAMFLEET_NODE_SECRET_ID";
 
 async fn sdk() -> aws_config::SdkConfig {
     sdk_config(Some(emulator_endpoint())).await
-}
-
-/// A secret in the emulator's Secrets Manager, by ARN.
-async fn stored_secret(value: &str) -> String {
-    let client = aws_sdk_secretsmanager::Client::new(&sdk().await);
-    let name = format!("streamfleet-test-{}", uuid::Uuid::new_v4().simple());
-    let created =
-        client.create_secret().name(name).secret_string(value).send().await.expect("secret created");
-    created.arn().expect("an ARN").to_owned()
 }
 
 fn vars<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Vars {

@@ -22,7 +22,10 @@ use streamfleet_core::SystemClock;
 use streamfleet_dynamo::DynamoStore;
 use streamfleet_http::{AdminToken, AppState};
 
-pub use config::{Config, ConfigError, Tuning, Vars, HEARTBEAT_INTERVAL_VAR, HOOK_TIMEOUT_VAR, TABLE_VAR};
+pub use config::{
+    Config, ConfigError, Tuning, Vars, AWS_ENDPOINT_VAR, FLEET_CACHE_VAR, GROUP_CACHE_VAR,
+    HEARTBEAT_INTERVAL_VAR, HOOK_TIMEOUT_VAR, TABLE_VAR,
+};
 pub use function::Function;
 pub use lifecycle_event::{
     handle_lifecycle_event, parse_lifecycle_event, run_lifecycle_function, EventError,

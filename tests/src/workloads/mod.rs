@@ -15,10 +15,13 @@ use axum::extract::{MatchedPath, Request};
 use axum::middleware::Next;
 use serde_json::Value;
 use streamfleet_http::AppState;
-use streamfleet_runtime::{aws_config, function_state_in, secrets, Function, Vars};
+use streamfleet_runtime::{
+    aws_config, function_state_in, secrets, Function, Vars, AWS_ENDPOINT_VAR, FLEET_CACHE_VAR,
+    GROUP_CACHE_VAR, TABLE_VAR,
+};
 
 use crate::iam::ActionLog;
-use crate::{serve_router, spawn_app, TestApp, ADMIN_TOKEN, NODE_SECRET};
+use crate::{serve_router, spawn_app, stored_secret, TestApp, ADMIN_TOKEN, NODE_SECRET};
 
 /// What a function did: the IAM actions of its AWS requests, and the route
 /// keys it answered with a success.
@@ -71,18 +74,15 @@ impl Process {
 async fn deployment_vars(setup: &TestApp, function: Function) -> Vars {
     let endpoint = setup.config.aws_endpoint.clone().expect("tests run on the emulator");
     let mut vars = vec![
-        (streamfleet_runtime::TABLE_VAR.to_owned(), setup.config.table.clone()),
-        ("STREAMFLEET_AWS_ENDPOINT".to_owned(), endpoint),
+        (TABLE_VAR.to_owned(), setup.config.table.clone()),
+        (AWS_ENDPOINT_VAR.to_owned(), endpoint),
         // Each step sees the one before it, as a later invocation would.
-        ("STREAMFLEET_FLEET_CACHE_MS".to_owned(), "0".to_owned()),
-        ("STREAMFLEET_GROUP_CACHE_MS".to_owned(), "0".to_owned()),
+        (FLEET_CACHE_VAR.to_owned(), "0".to_owned()),
+        (GROUP_CACHE_VAR.to_owned(), "0".to_owned()),
     ];
-    let client = aws_sdk_secretsmanager::Client::new(&aws_config(&setup.config).await);
     for secret in function.secrets() {
         let value = if secret.id_var == secrets::ADMIN_TOKEN.id_var { ADMIN_TOKEN } else { NODE_SECRET };
-        let name = format!("streamfleet-audit-{}", uuid::Uuid::new_v4().simple());
-        let created = client.create_secret().name(name).secret_string(value).send().await.expect("stored");
-        vars.push((secret.id_var.to_owned(), created.arn().expect("an ARN").to_owned()));
+        vars.push((secret.id_var.to_owned(), stored_secret(value).await));
     }
     Vars::Given(vars.into_iter().collect())
 }
