@@ -19,13 +19,21 @@ fn vars<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Vars {
     Vars::given(all)
 }
 
+/// The admin API's configuration, its two secrets stored with these values.
+async fn admin_api_with_stored(admin_token: &str, node_secret: &str) -> Config {
+    let admin_arn = stored_secret(admin_token).await;
+    let node_arn = stored_secret(node_secret).await;
+    let vars = vars([(ADMIN_ID_VAR, admin_arn.as_str()), (NODE_ID_VAR, node_arn.as_str())]);
+    Config::load(Function::NodeGroups, &vars, &sdk().await).await.expect("loads")
+}
+
 #[tokio::test]
 async fn the_admin_api_reads_both_secrets_from_secrets_manager() {
-    let admin_arn = stored_secret("admin-token-from-secrets-manager").await;
-    let node_arn = stored_secret("node-secret-from-secrets-manager-0123456789").await;
-    let vars = vars([(ADMIN_ID_VAR, admin_arn.as_str()), (NODE_ID_VAR, node_arn.as_str())]);
-
-    let config = Config::load(Function::NodeGroups, &vars, &sdk().await).await.expect("loads");
+    let config = admin_api_with_stored(
+        "admin-token-from-secrets-manager",
+        "node-secret-from-secrets-manager-0123456789",
+    )
+    .await;
 
     assert_eq!(config.admin_token.expose_secret(), "admin-token-from-secrets-manager");
     assert_eq!(config.node_secret.expose_secret(), "node-secret-from-secrets-manager-0123456789");
@@ -84,11 +92,9 @@ async fn an_unreadable_secret_is_named_with_the_reason() {
 
 #[tokio::test]
 async fn a_stored_value_loses_the_line_break_it_was_saved_with() {
-    let admin_arn = stored_secret("admin-token-saved-with-echo\n").await;
-    let node_arn = stored_secret("node-secret-from-secrets-manager-0123456789").await;
-    let vars = vars([(ADMIN_ID_VAR, admin_arn.as_str()), (NODE_ID_VAR, node_arn.as_str())]);
-
-    let config = Config::load(Function::NodeGroups, &vars, &sdk().await).await.expect("loads");
+    let config =
+        admin_api_with_stored("admin-token-saved-with-echo\n", "node-secret-from-secrets-manager-0123456789")
+            .await;
 
     assert_eq!(config.admin_token.expose_secret(), "admin-token-saved-with-echo");
 }
