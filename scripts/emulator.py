@@ -19,6 +19,12 @@ import threading
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
 import moto_speedups  # noqa: F401  (patches moto's Query; see the module)
+from werkzeug.serving import BaseWSGIServer
+
+# werkzeug listens with a queue of 128: a burst of a thousand connections
+# (a flash crowd's lookups, each opening its own) then has its surplus SYNs
+# dropped and times out connecting. DynamoDB takes such bursts; so must we.
+BaseWSGIServer.request_queue_size = 4096
 
 
 def main() -> int:

@@ -1,6 +1,7 @@
 //! The scenario-test harness: a real API on a loopback port, backed by its
 //! own DynamoDB table on the AWS emulator, so tests run in parallel.
 
+pub mod crowd;
 pub mod iam;
 pub mod nodes;
 pub mod routes;

@@ -38,19 +38,19 @@ fn without_fleet_cache() -> Tuning {
 }
 
 #[tokio::test]
-async fn a_subscribe_takes_at_most_two_round_trips_route_and_nodes() {
+async fn a_subscribe_takes_two_round_trips_the_nodes_and_its_seat() {
     let (app, counter) = live_fleet(without_fleet_cache()).await;
     assert_eq!(calls_for(&app, &counter, "/v1/streams/live/cam1?action=subscribe").await, 2);
 }
 
 #[tokio::test]
-async fn a_first_publish_takes_at_most_three_round_trips_with_its_conditional_write() {
+async fn a_first_publish_takes_three_round_trips_route_nodes_and_one_transaction_for_route_and_seat() {
     let (app, counter) = live_fleet(without_fleet_cache()).await;
     assert_eq!(calls_for(&app, &counter, "/v1/streams/live/fresh-stream?action=publish").await, 3);
     assert_eq!(
         calls_for(&app, &counter, "/v1/streams/live/fresh-stream?action=publish").await,
         2,
-        "then sticky"
+        "then sticky, without another seat"
     );
 }
 

@@ -29,6 +29,8 @@ fn fleet(size: usize, now: OffsetDateTime) -> Vec<Node> {
             endpoints: BTreeMap::new(),
             streams: vec![],
             load: NodeLoad { subscribers: ((i * 7919) % 1000) as u32, ..NodeLoad::default() },
+            seats_taken: 0,
+            seats_carried: 0,
             state_since: now,
             launched_at: None,
             last_heartbeat_at: Some(now - Duration::from_secs((i % 20) as u64)),
@@ -45,7 +47,8 @@ fn placement(c: &mut Criterion) {
     let want = Want {
         role: Role::Edge,
         region: Some(&region),
-        strategy: PlacementStrategy::PackWithHeadroom { ceiling_pct: 80 },
+        strategy: PlacementStrategy::Pack,
+        ceiling_pct: 80,
         default_capacity: 1000,
         stale_after: Duration::from_secs(15),
         seed: 42,

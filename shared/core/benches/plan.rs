@@ -52,6 +52,8 @@ fn fleet(size: usize, now: OffsetDateTime) -> Vec<Node> {
             endpoints: BTreeMap::new(),
             streams: vec![],
             load: NodeLoad { subscribers: ((i * 7919) % 500) as u32, ..NodeLoad::default() },
+            seats_taken: 0,
+            seats_carried: 0,
             state_since: now - Duration::from_secs(60),
             launched_at: Some(now - Duration::from_secs(30)),
             last_heartbeat_at: Some(now - Duration::from_secs((i % 10) as u64)),

@@ -18,6 +18,7 @@ pub mod pool;
 pub mod ports;
 pub mod route;
 pub mod scaling;
+pub mod seats;
 pub mod service;
 pub mod validation;
 

@@ -44,6 +44,15 @@ pub struct Node {
     pub streams: Vec<StreamKey>,
     #[serde(default)]
     pub load: NodeLoad,
+    /// Sessions that lookups placed on the node since its last report (each
+    /// report starts the count again): what its room is measured against.
+    #[serde(default)]
+    pub seats_taken: u32,
+    /// Seats taken against the report before: viewers that may still be on
+    /// their way and so missing from the last report. They count against
+    /// this report's room too (`seats::room`).
+    #[serde(default)]
+    pub seats_carried: u32,
     #[serde(with = "time::serde::rfc3339")]
     #[schema(value_type = String, format = DateTime)]
     pub state_since: OffsetDateTime,
@@ -188,6 +197,8 @@ pub(crate) mod fixtures {
             endpoints: BTreeMap::from([("rtmp".into(), "rtmp://{host}:1935/{app}/{stream}".into())]),
             streams: vec![],
             load: NodeLoad::default(),
+            seats_taken: 0,
+            seats_carried: 0,
             state_since: at,
             launched_at: None,
             last_heartbeat_at: Some(at),

@@ -3,18 +3,18 @@
 //!
 //! - **Origins** (publishers) go to the least-loaded origin with room:
 //!   publishers are few, long and heavy, so they are spread.
-//! - **Edges** (viewers) are **packed with headroom**: the busiest edge whose
-//!   projected load is still below the packing ceiling (default 80 % of its
-//!   capacity) gets the viewer; only when every edge is past the ceiling are
-//!   viewers spread to the least-loaded one with room. Packing leaves the
-//!   emptiest edges empty so that scale-in can drain them, and the ceiling's
-//!   headroom absorbs the joins that land during one heartbeat, before the
-//!   load data catches up. Within one process the caller also adds the
-//!   sessions it placed since the last report (`placed`), so one busy
-//!   instance does not pile every viewer onto the same stale "best" node.
-//!   Power-of-two-choices was the alternative: it spreads well under stale
-//!   data but spreads by design, which keeps every edge warm and defeats
-//!   scale-in.
+//! - **Edges** (viewers) are **packed**: the busiest edge whose projected
+//!   load is still below the packing ceiling (default 90 % of its capacity)
+//!   gets the viewer. Packing leaves the emptiest edges empty so that
+//!   scale-in can drain them. The ceiling is a hard limit for every role
+//!   (`seats::seat_limit`): lookups take seats up to it and no further, and
+//!   the capacity above it is headroom for joins that land while a report
+//!   is in flight and for clients that bypass the lookup. The caller adds
+//!   to each node's report the sessions placed on it since (`placed`: the
+//!   seats taken, as far as it knows), so it moves on to the next edge as
+//!   it fills one. Power-of-two-choices was the alternative: it spreads
+//!   well under stale data but spreads by design, which keeps every edge
+//!   warm and defeats scale-in.
 //!
 //! Region: the requested region first, then regions of the same area
 //! (`eu-*` for `eu-west-1`), then any. Ties break by a seeded hash of the
@@ -28,13 +28,14 @@ use time::OffsetDateTime;
 use crate::group::Role;
 use crate::names::Region;
 use crate::node::Node;
+use crate::seats::seat_limit;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PlacementStrategy {
     /// The least-loaded node with room.
     LeastLoaded,
-    /// The busiest node below the ceiling; past it, the least-loaded with room.
-    PackWithHeadroom { ceiling_pct: u8 },
+    /// The busiest node with room.
+    Pack,
 }
 
 /// What the caller wants placed.
@@ -43,6 +44,8 @@ pub struct Want<'a> {
     pub role: Role,
     pub region: Option<&'a Region>,
     pub strategy: PlacementStrategy,
+    /// Nodes take sessions up to this % of their capacity (`seat_limit`).
+    pub ceiling_pct: u8,
     /// Capacity of nodes that report none (the role's `connectionCapacity`).
     pub default_capacity: u32,
     /// Nodes silent for longer are not available.
@@ -65,7 +68,7 @@ pub fn place(nodes: &[Node], placed: &[u32], want: &Want<'_>, now: OffsetDateTim
         }
         let capacity = node.load.capacity.unwrap_or(want.default_capacity);
         let load = node.load.sessions().saturating_add(placed.get(i).copied().unwrap_or(0));
-        if load >= capacity {
+        if load >= seat_limit(capacity, want.ceiling_pct) {
             continue;
         }
         let tier = match want.region {
@@ -91,19 +94,16 @@ pub fn place(nodes: &[Node], placed: &[u32], want: &Want<'_>, now: OffsetDateTim
     best.map(|(_, i)| i)
 }
 
-/// Smaller is better: region tier, then strategy class, then load (in the
-/// direction the class wants).
-type Rank = (u8, u8, u64, Reverse<u64>);
+/// Smaller is better: region tier, then load in the direction the strategy
+/// wants.
+type Rank = (u8, u64, Reverse<u64>);
 
 fn rank(tier: u8, load: u32, capacity: u32, strategy: PlacementStrategy) -> Rank {
     // Utilisation in parts per million, integer so ranks compare exactly.
     let used = u64::from(load) * 1_000_000 / u64::from(capacity.max(1));
     match strategy {
-        PlacementStrategy::LeastLoaded => (tier, 0, used, Reverse(0)),
-        PlacementStrategy::PackWithHeadroom { ceiling_pct } if used < u64::from(ceiling_pct) * 10_000 => {
-            (tier, 0, 0, Reverse(used))
-        }
-        PlacementStrategy::PackWithHeadroom { .. } => (tier, 1, used, Reverse(0)),
+        PlacementStrategy::LeastLoaded => (tier, used, Reverse(0)),
+        PlacementStrategy::Pack => (tier, 0, Reverse(used)),
     }
 }
 
@@ -130,7 +130,15 @@ mod tests {
     const STALE: Duration = Duration::from_secs(15);
 
     fn want(strategy: PlacementStrategy, region: Option<&Region>) -> Want<'_> {
-        Want { role: Role::Edge, region, strategy, default_capacity: 100, stale_after: STALE, seed: 7 }
+        Want {
+            role: Role::Edge,
+            region,
+            strategy,
+            ceiling_pct: CEILING,
+            default_capacity: 100,
+            stale_after: STALE,
+            seed: 7,
+        }
     }
 
     fn edge(id: &str, region: &str, subscribers: u32) -> Node {
@@ -140,7 +148,8 @@ mod tests {
         n
     }
 
-    const PACK: PlacementStrategy = PlacementStrategy::PackWithHeadroom { ceiling_pct: 80 };
+    const PACK: PlacementStrategy = PlacementStrategy::Pack;
+    const CEILING: u8 = 80;
 
     #[test]
     fn packing_picks_the_busiest_node_below_the_ceiling() {
@@ -149,15 +158,18 @@ mod tests {
     }
 
     #[test]
-    fn past_the_ceiling_everywhere_viewers_spread_to_the_least_loaded() {
-        let nodes = [edge("a", "eu-west-1", 95), edge("b", "eu-west-1", 85), edge("c", "eu-west-1", 100)];
-        assert_eq!(place(&nodes, &[], &want(PACK, None), NOW), Some(1));
+    fn past_the_ceiling_a_node_takes_no_one() {
+        let nodes = [edge("a", "eu-west-1", 95), edge("b", "eu-west-1", 80), edge("c", "eu-west-1", 100)];
+        assert_eq!(place(&nodes, &[], &want(PACK, None), NOW), None);
+        assert_eq!(place(&nodes, &[], &want(PlacementStrategy::LeastLoaded, None), NOW), None);
+        assert_eq!(place(&nodes[1..2], &[], &want(PACK, None), NOW), None, "at the ceiling is full");
     }
 
     #[test]
     fn sessions_placed_since_the_last_report_count() {
         let nodes = [edge("a", "eu-west-1", 10), edge("b", "eu-west-1", 70)];
-        assert_eq!(place(&nodes, &[0, 15], &want(PACK, None), NOW), Some(0), "b is projected at 85");
+        assert_eq!(place(&nodes, &[0, 10], &want(PACK, None), NOW), Some(0), "b is projected at the ceiling");
+        assert_eq!(place(&nodes, &[0, 9], &want(PACK, None), NOW), Some(1), "b has one seat left");
     }
 
     #[test]
@@ -170,10 +182,10 @@ mod tests {
     fn the_requested_region_wins_then_its_area_then_any() {
         let eu_west = Region::parse("eu-west-1").unwrap();
         let nodes =
-            [edge("us", "us-east-1", 0), edge("eu-c", "eu-central-1", 50), edge("eu-w", "eu-west-1", 90)];
+            [edge("us", "us-east-1", 0), edge("eu-c", "eu-central-1", 50), edge("eu-w", "eu-west-1", 70)];
         assert_eq!(place(&nodes, &[], &want(PACK, Some(&eu_west)), NOW), Some(2));
         let full_west =
-            [edge("us", "us-east-1", 0), edge("eu-c", "eu-central-1", 50), edge("eu-w", "eu-west-1", 100)];
+            [edge("us", "us-east-1", 0), edge("eu-c", "eu-central-1", 50), edge("eu-w", "eu-west-1", 80)];
         assert_eq!(place(&full_west, &[], &want(PACK, Some(&eu_west)), NOW), Some(1));
         assert_eq!(place(&full_west[..1], &[], &want(PACK, Some(&eu_west)), NOW), Some(0));
     }
@@ -216,11 +228,12 @@ mod tests {
             })
     }
 
-    fn arb_strategy() -> impl Strategy<Value = PlacementStrategy> {
-        prop_oneof![
-            Just(PlacementStrategy::LeastLoaded),
-            (1u8..=100).prop_map(|c| PlacementStrategy::PackWithHeadroom { ceiling_pct: c })
-        ]
+    fn arb_want() -> impl Strategy<Value = (PlacementStrategy, u8)> {
+        (prop_oneof![Just(PlacementStrategy::LeastLoaded), Just(PlacementStrategy::Pack)], 1u8..=100)
+    }
+
+    fn limit(n: &Node, ceiling: u8) -> u32 {
+        seat_limit(n.load.capacity.unwrap_or(100), ceiling)
     }
 
     proptest! {
@@ -228,20 +241,20 @@ mod tests {
         fn never_returns_an_unavailable_or_full_node_or_the_wrong_role(
             nodes in prop::collection::vec(arb_node(), 0..40),
             placed in prop::collection::vec(0u32..20, 0..40),
-            strategy in arb_strategy(),
+            (strategy, ceiling) in arb_want(),
             seed in any::<u64>(),
         ) {
-            let w = Want { seed, ..want(strategy, None) };
+            let w = Want { seed, ceiling_pct: ceiling, ..want(strategy, None) };
             if let Some(i) = place(&nodes, &placed, &w, NOW) {
                 let n = &nodes[i];
                 prop_assert_eq!(n.role, Role::Edge);
                 prop_assert!(n.is_available(NOW, STALE));
                 let load = n.load.sessions() + placed.get(i).copied().unwrap_or(0);
-                prop_assert!(load < n.load.capacity.unwrap_or(100));
+                prop_assert!(load < limit(n, ceiling), "past the ceiling");
             } else {
                 let any_room = nodes.iter().enumerate().any(|(i, n)| {
                     n.role == Role::Edge && n.is_available(NOW, STALE)
-                        && n.load.sessions() + placed.get(i).copied().unwrap_or(0) < n.load.capacity.unwrap_or(100)
+                        && n.load.sessions() + placed.get(i).copied().unwrap_or(0) < limit(n, ceiling)
                 });
                 prop_assert!(!any_room, "a node had room but none was chosen");
             }
@@ -250,13 +263,13 @@ mod tests {
         #[test]
         fn prefers_the_requested_region_whenever_it_has_room(
             nodes in prop::collection::vec(arb_node(), 1..40),
-            strategy in arb_strategy(),
+            (strategy, ceiling) in arb_want(),
         ) {
             let region = Region::parse("eu-west-1").unwrap();
-            let w = want(strategy, Some(&region));
+            let w = Want { ceiling_pct: ceiling, ..want(strategy, Some(&region)) };
             let local_room = nodes.iter().any(|n| {
                 n.role == Role::Edge && n.region == region && n.is_available(NOW, STALE)
-                    && n.load.sessions() < n.load.capacity.unwrap_or(100)
+                    && n.load.sessions() < limit(n, ceiling)
             });
             if local_room {
                 let i = place(&nodes, &[], &w, NOW).expect("a local node has room");

@@ -14,6 +14,7 @@ use crate::page::{Page, PageSize};
 use crate::pool::{HostState, PoolHost};
 use crate::route::StreamRoute;
 use crate::scaling::{DecisionRecord, Pressure, ScalerMemory};
+use crate::seats::SeatAsk;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -100,7 +101,8 @@ pub trait NodeStore: Send + Sync {
     ) -> StoreResult<()>;
 
     /// Records a heartbeat of a registered node, in one write, and returns
-    /// the node as stored after it. MUST return `Conflict` when the node is
+    /// the node as stored after it. The same write starts the node's seat
+    /// count again (`seats_taken = 0`): the report says what it holds now. MUST return `Conflict` when the node is
     /// absent, registered with another role or region, or has a heartbeat
     /// sent at or after `report.sent_at`.
     async fn record_heartbeat(
@@ -125,6 +127,51 @@ pub trait NodeStore: Send + Sync {
 
     /// Sets or clears the cordon. MUST return `Conflict` when the node is absent.
     async fn set_cordoned(&self, group: &GroupName, node: &NodeId, cordoned: bool) -> StoreResult<Node>;
+}
+
+/// What a seat store answers (`SeatStore::take_seat`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum SeatTake {
+    /// The seat is the node's `seats_taken`-th since its last report.
+    Taken { seats_taken: u32 },
+    /// Not granted; the node as stored now (`None`: it is gone), so that
+    /// the caller's view catches up without another read.
+    Refused { stored: Option<Box<Node>> },
+}
+
+/// Seats on nodes (see `seats`): the count lookups keep between two reports
+/// of a node, shared by every lookup process.
+#[async_trait]
+pub trait SeatStore: Send + Sync {
+    /// Takes one seat on `node` as `ask` describes, in one atomic write.
+    /// MUST grant exactly when `seats::admits(stored node, ask)` holds, and
+    /// otherwise return `Refused` with the node as stored.
+    async fn take_seat(&self, node: &Node, ask: &SeatAsk) -> StoreResult<SeatTake>;
+
+    /// Records `route` (new when `from` is `None`, else moved off `from`)
+    /// and takes a seat on its origin `origin`, both or neither: a lookup
+    /// that loses the race for a new stream's route holds no seat.
+    async fn claim_route(
+        &self,
+        route: &StreamRoute,
+        from: Option<&NodeId>,
+        expires_at: OffsetDateTime,
+        origin: &Node,
+        ask: &SeatAsk,
+    ) -> StoreResult<RouteClaim>;
+}
+
+/// What `SeatStore::claim_route` answers.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RouteClaim {
+    /// The route is recorded and its origin's seat taken.
+    Claimed,
+    /// Another lookup recorded or moved the route first (or was writing it
+    /// at the same moment): re-read it.
+    RouteTaken,
+    /// The route was free but the origin refused the seat; the origin as
+    /// stored now, as with `SeatTake::Refused`.
+    SeatRefused { stored: Option<Box<Node>> },
 }
 
 #[async_trait]

@@ -16,6 +16,7 @@ mod query;
 mod routes;
 mod scaler;
 pub mod schema;
+mod seats;
 
 pub use counter::CallCounter;
 pub use scaler::pressure_attribute;

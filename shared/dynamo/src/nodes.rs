@@ -2,7 +2,8 @@
 //! one query reads a group's whole fleet; `gsi1pk = INSTANCE#<id>` finds the
 //! node of an instance from a lifecycle event. A heartbeat is one
 //! `UpdateItem` that touches only what the node reports, never the state the
-//! control plane owns (state, cordon).
+//! control plane owns (state, cordon), and starts the node's seat count
+//! again (`seats.rs`).
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
@@ -22,9 +23,11 @@ use crate::DynamoStore;
 
 /// The node's timestamp of its last accepted heartbeat, in epoch ms: a
 /// number, so the replay condition compares instants.
-const SENT_MS: &str = "sentMs";
+pub(crate) const SENT_MS: &str = "sentMs";
+/// Sessions placed since the last report (`Node::seats_taken`).
+pub(crate) const SEATS_TAKEN: &str = "seatsTaken";
 
-fn node_key(group: &GroupName, node: &NodeId) -> Item {
+pub(crate) fn node_key(group: &GroupName, node: &NodeId) -> Item {
     key(group_pk(group), &node_sk(node))
 }
 
@@ -40,7 +43,7 @@ pub(crate) fn to_item(node: &Node, expires_at: OffsetDateTime) -> StoreResult<It
     Ok(item)
 }
 
-fn decode_node(item: Option<Item>) -> StoreResult<Node> {
+pub(crate) fn decode_node(item: Option<Item>) -> StoreResult<Node> {
     decode("node", item.ok_or_else(|| StoreError::Corrupt("update returned no item".into()))?)
 }
 
@@ -151,7 +154,13 @@ impl NodeStore for DynamoStore {
     ) -> StoreResult<Node> {
         let load = report.load();
         let mut set = String::from(
-            "SET #host = :host, #load = :load, #streams = :streams, #seen = :seen, #sent = :sent, #sentMs = :sentMs, #ttl = :ttl",
+            // The seats taken against the report before are carried (their
+            // viewers may not be in this report yet), then the count starts
+            // again. DynamoDB reads every operand from the item as it was
+            // before the update; the emulator applies SET actions in order,
+            // so the carry comes first for both.
+            "SET #carried = if_not_exists(#seats, :zero), #seats = :zero, \
+             #host = :host, #load = :load, #streams = :streams, #seen = :seen, #sent = :sent, #sentMs = :sentMs, #ttl = :ttl",
         );
         let mut request = self
             .update_node(group, node)
@@ -168,6 +177,9 @@ impl NodeStore for DynamoStore {
             .expression_attribute_names("#sent", "lastSentAt")
             .expression_attribute_names("#sentMs", SENT_MS)
             .expression_attribute_names("#ttl", TTL)
+            .expression_attribute_names("#seats", SEATS_TAKEN)
+            .expression_attribute_names("#carried", "seatsCarried")
+            .expression_attribute_values(":zero", n(0))
             .expression_attribute_values(":role", encode_value("role", &report.role)?)
             .expression_attribute_values(":region", s(report.region.as_str()))
             .expression_attribute_values(":host", s(report.host.as_str()))

@@ -3,6 +3,7 @@
 //! conditional put; moving a stream is conditional on its old origin.
 
 use async_trait::async_trait;
+use aws_sdk_dynamodb::types::Put;
 use serde::{Deserialize, Serialize};
 use streamfleet_core::names::{GroupName, NodeId, StreamKey};
 use streamfleet_core::ports::{RouteStore, StoreResult};
@@ -23,6 +24,47 @@ struct RouteItem {
     origin: NodeId,
     #[serde(with = "time::serde::rfc3339")]
     since: OffsetDateTime,
+}
+
+/// The route's item and the condition of writing it: a new route only where
+/// none is (`from` is `None`), a moved one only off `from`.
+pub(crate) fn route_put(
+    table: &str,
+    route: &StreamRoute,
+    from: Option<&NodeId>,
+    expires_at: OffsetDateTime,
+) -> StoreResult<Put> {
+    let put = Put::builder().table_name(table).set_item(Some(to_item(route, expires_at)?));
+    let put = match from {
+        None => put.condition_expression("attribute_not_exists(#pk)").expression_attribute_names("#pk", PK),
+        Some(from) => put
+            .condition_expression("#origin = :from")
+            .expression_attribute_names("#origin", "origin")
+            .expression_attribute_values(":from", s(from.as_str())),
+    };
+    Ok(put.build().expect("put is complete"))
+}
+
+impl DynamoStore {
+    async fn put_route(
+        &self,
+        route: &StreamRoute,
+        from: Option<&NodeId>,
+        expires_at: OffsetDateTime,
+    ) -> StoreResult<()> {
+        let put = route_put(&self.table, route, from, expires_at)?;
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(put.item))
+            .set_condition_expression(put.condition_expression)
+            .set_expression_attribute_names(put.expression_attribute_names)
+            .set_expression_attribute_values(put.expression_attribute_values)
+            .send()
+            .await
+            .map_err(|e| store_error("PutItem", &self.table, e))?;
+        Ok(())
+    }
 }
 
 fn to_item(route: &StreamRoute, expires_at: OffsetDateTime) -> StoreResult<Item> {
@@ -66,16 +108,7 @@ impl RouteStore for DynamoStore {
     }
 
     async fn create_route(&self, route: &StreamRoute, expires_at: OffsetDateTime) -> StoreResult<()> {
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(to_item(route, expires_at)?))
-            .condition_expression("attribute_not_exists(#pk)")
-            .expression_attribute_names("#pk", PK)
-            .send()
-            .await
-            .map_err(|e| store_error("PutItem", &self.table, e))?;
-        Ok(())
+        self.put_route(route, None, expires_at).await
     }
 
     async fn move_route(
@@ -84,16 +117,6 @@ impl RouteStore for DynamoStore {
         from: &NodeId,
         expires_at: OffsetDateTime,
     ) -> StoreResult<()> {
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(to_item(route, expires_at)?))
-            .condition_expression("#origin = :from")
-            .expression_attribute_names("#origin", "origin")
-            .expression_attribute_values(":from", s(from.as_str()))
-            .send()
-            .await
-            .map_err(|e| store_error("PutItem", &self.table, e))?;
-        Ok(())
+        self.put_route(route, Some(from), expires_at).await
     }
 }

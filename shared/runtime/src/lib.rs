@@ -211,6 +211,7 @@ fn build_state(
             store.clone(),
             store.clone(),
             store.clone(),
+            store.clone(),
             clock.clone(),
             credentials,
             lookup_settings,

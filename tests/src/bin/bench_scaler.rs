@@ -58,6 +58,8 @@ fn nodes(group: &GroupName, now: OffsetDateTime) -> Vec<Node> {
                 endpoints: BTreeMap::new(),
                 streams: vec![],
                 load: NodeLoad { subscribers: if origin { 40 } else { 400 }, ..NodeLoad::default() },
+                seats_taken: 0,
+                seats_carried: 0,
                 state_since: now,
                 launched_at: None,
                 last_heartbeat_at: Some(now),

@@ -1,6 +1,10 @@
 //! A warm instance's view of each group's nodes, kept for up to a second
-//! (load data is a heartbeat old anyway), with the sessions this instance
-//! placed since it loaded them, so that packing sees its own decisions.
+//! (load data is a heartbeat old anyway), with the seats taken on each node
+//! since its report as far as this instance knows (the count stored with
+//! the node when the view was read, raised by every seat it takes and every
+//! refusal it meets), so that packing sees its own and others' decisions.
+//! The count itself lives in the table (`seats`): this is only a guide to
+//! which node to ask.
 //!
 //! Refresh-ahead: once a view is 80 % through its life, the next lookup
 //! starts a reload in the background and keeps using the view, so under
@@ -21,16 +25,45 @@ use crate::ports::{NodeStore, StoreResult};
 #[derive(Clone)]
 pub struct Fleet {
     pub nodes: Arc<Vec<Node>>,
-    /// Sessions placed on `nodes[i]` by this instance since the load.
-    pub placed: Vec<u32>,
+    /// Seats taken on `nodes[i]` since its report, as far as this instance
+    /// knows; shared by every copy of the same load.
+    seats: Arc<Mutex<Vec<u32>>>,
     /// Whether this view came from the cache rather than the store just now.
     pub cached: bool,
     loaded_at: OffsetDateTime,
 }
 
 impl Fleet {
+    fn loaded(nodes: Vec<Node>, loaded_at: OffsetDateTime) -> Self {
+        let seats = nodes.iter().map(|n| n.seats_taken).collect();
+        Self { nodes: Arc::new(nodes), seats: Arc::new(Mutex::new(seats)), cached: false, loaded_at }
+    }
+
     pub fn position(&self, node: &NodeId) -> Option<usize> {
         self.nodes.iter().position(|n| &n.node_id == node)
+    }
+
+    /// Per node, the sessions counted on top of its report: the seats taken
+    /// and carried (`Node::seats_carried`), for `placement::place`.
+    pub fn seats_counted(&self) -> Vec<u32> {
+        let taken = self.seats.lock().expect("seat lock");
+        self.nodes
+            .iter()
+            .zip(taken.iter())
+            .map(|(node, &taken)| taken.saturating_add(node.seats_carried))
+            .collect()
+    }
+
+    /// Seats taken on `nodes[index]` since its report, as far as known.
+    pub fn seats_taken(&self, index: usize) -> u32 {
+        self.seats.lock().expect("seat lock").get(index).copied().unwrap_or(u32::MAX)
+    }
+
+    /// Another seat was granted on `nodes[index]`, the `taken`-th since its report.
+    pub fn note_taken(&self, index: usize, taken: u32) {
+        if let Some(count) = self.seats.lock().expect("seat lock").get_mut(index) {
+            *count = (*count).max(taken);
+        }
     }
 }
 
@@ -73,8 +106,7 @@ impl FleetCache {
     async fn load(&self, group: &GroupName) -> StoreResult<Fleet> {
         // Stamped before the read: the view is as old as the read's start.
         let loaded_at = self.clock.now();
-        let nodes = self.store.all_nodes(group).await?;
-        let fleet = Fleet { placed: vec![0; nodes.len()], nodes: Arc::new(nodes), cached: false, loaded_at };
+        let fleet = Fleet::loaded(self.store.all_nodes(group).await?, loaded_at);
         if !self.ttl.is_zero() {
             let mut fleets = self.fleets.lock().expect("fleet lock");
             // A slow load never replaces a view read after it started.
@@ -98,14 +130,31 @@ impl FleetCache {
         });
     }
 
-    /// Counts one session sent to `fleet.nodes[index]`.
-    pub fn placed(&self, group: &GroupName, fleet: &Fleet, index: usize) {
-        let mut fleets = self.fleets.lock().expect("fleet lock");
-        // Only if the cache still holds the same load of the fleet.
-        if let Some(cached) = fleets.get_mut(group).filter(|c| Arc::ptr_eq(&c.nodes, &fleet.nodes)) {
-            if let Some(count) = cached.placed.get_mut(index) {
-                *count += 1;
+    /// A seat write refused on `fleet.nodes[index]` returned the node as
+    /// stored now (`None`: gone): this view, and the cached one if it is the
+    /// same load, take it in, so no lookup asks that node again in vain.
+    pub fn learn(&self, group: &GroupName, fleet: &mut Fleet, index: usize, stored: Option<Node>) {
+        let Some(known) = fleet.nodes.get(index) else { return };
+        let taken = match stored {
+            // Gone: never to be asked again in this view.
+            None => u32::MAX,
+            // An older answer than the view: nothing to learn.
+            Some(stored) if stored.last_sent_at < known.last_sent_at => return,
+            Some(stored) => {
+                let taken = stored.seats_taken;
+                let mut nodes = (*fleet.nodes).clone();
+                nodes[index] = stored;
+                let nodes = Arc::new(nodes);
+                let mut fleets = self.fleets.lock().expect("fleet lock");
+                if let Some(cached) = fleets.get_mut(group).filter(|c| Arc::ptr_eq(&c.nodes, &fleet.nodes)) {
+                    cached.nodes = nodes.clone();
+                }
+                fleet.nodes = nodes;
+                taken
             }
+        };
+        if let Some(count) = fleet.seats.lock().expect("seat lock").get_mut(index) {
+            *count = taken;
         }
     }
 }

@@ -237,6 +237,8 @@ impl Heartbeats {
             endpoints: report.endpoints.unwrap_or_default(),
             streams: report.streams,
             load,
+            seats_taken: 0,
+            seats_carried: 0,
             state_since: now,
             launched_at: None,
             last_heartbeat_at: Some(now),

@@ -14,8 +14,9 @@ use crate::group::{Claim, GroupStatus, NodeGroup, Role};
 use crate::names::{AppName, GroupName, NodeId, Region, StreamKey, StreamName};
 use crate::node::Node;
 use crate::placement::{place, PlacementStrategy, Want};
-use crate::ports::{GroupStore, NodeStore, RouteStore, StoreError};
+use crate::ports::{GroupStore, NodeStore, RouteClaim, RouteStore, SeatStore, SeatTake, StoreError};
 use crate::route::StreamRoute;
+use crate::seats::SeatAsk;
 
 #[derive(Debug, Clone, Copy)]
 pub struct LookupSettings {
@@ -25,7 +26,8 @@ pub struct LookupSettings {
     pub fleet_cache_ttl: Duration,
     /// How long a warm instance reuses group specs and app claims.
     pub group_cache_ttl: Duration,
-    /// Edges are packed up to this % of capacity before viewers spread.
+    /// Nodes take new sessions up to this % of their capacity (edges are
+    /// packed up to it); the rest is headroom for joins in flight.
     pub pack_ceiling_pct: u8,
     /// What a 503 tells the caller to wait.
     pub retry_after: Duration,
@@ -87,9 +89,16 @@ pub enum LookupError {
 /// means another lookup won; the next read sees its choice).
 const ROUTE_ATTEMPTS: usize = 3;
 
+/// How many seat writes one lookup may make before it answers "no room".
+/// Each refusal teaches this instance the node as stored, so it is asked
+/// in vain at most once per report; several in a row mean a crowd is
+/// filling the fleet faster than this instance's view follows.
+const SEAT_ATTEMPTS: usize = 8;
+
 pub struct Lookups {
     groups: Arc<dyn GroupStore>,
     routes: Arc<dyn RouteStore>,
+    seats: Arc<dyn SeatStore>,
     clock: Arc<dyn Clock>,
     credentials: NodeCredentials,
     settings: LookupSettings,
@@ -104,6 +113,7 @@ impl Lookups {
         groups: Arc<dyn GroupStore>,
         nodes: Arc<dyn NodeStore>,
         routes: Arc<dyn RouteStore>,
+        seats: Arc<dyn SeatStore>,
         clock: Arc<dyn Clock>,
         credentials: NodeCredentials,
         settings: LookupSettings,
@@ -112,6 +122,7 @@ impl Lookups {
             fleets: FleetCache::new(nodes, clock.clone(), settings.fleet_cache_ttl),
             groups,
             routes,
+            seats,
             clock,
             credentials,
             specs: TtlCache::new(settings.group_cache_ttl),
@@ -123,8 +134,9 @@ impl Lookups {
 
     /// The origin a publisher sends `request`'s stream to: the stream's
     /// recorded origin while it is available, else the least-loaded origin
-    /// with room, recorded with a conditional write so that concurrent first
-    /// publishers all get the same one.
+    /// with a seat: the route and the seat are written together, on
+    /// condition that the route is still free, so that concurrent first
+    /// publishers all get the same origin and only the winner holds a seat.
     pub async fn publish(&self, request: &StreamRequest) -> Result<Placement, LookupError> {
         let group = self.resolve(request).await?;
         let name = group.name();
@@ -133,11 +145,16 @@ impl Lookups {
         let mut route = self.routes.get_route(name, &stream, true).await?;
         let mut fleet = self.fleets.get(name, false).await?;
         let mut reloaded = false;
-        for _ in 0..ROUTE_ATTEMPTS {
+        let want =
+            self.want(&group, Role::Origin, request.region.as_ref(), PlacementStrategy::LeastLoaded, &stream);
+        // Each failed write teaches something: another lookup's route, or a
+        // full origin this view did not know.
+        for _ in 0..ROUTE_ATTEMPTS + SEAT_ATTEMPTS {
             if let Some(current) = &route {
                 match fleet.position(&current.origin) {
+                    // Its publisher took its seat when the route was made.
                     Some(i) if fleet.nodes[i].is_available(now, self.settings.stale_after) => {
-                        return Ok(self.placed(name, stream, &fleet, i));
+                        return Ok(self.placement(name, stream, &fleet, i));
                     }
                     // Recorded on a node that enrolled after this view loaded.
                     None if !reloaded => {
@@ -149,18 +166,13 @@ impl Lookups {
                 }
             }
             // No usable route, but an origin already holds the stream (its
-            // route expired, or its publisher bypassed the lookup): stay there.
+            // route expired, or its publisher bypassed the lookup): stay
+            // there; the stream is in its report, so no seat is taken.
             let holder = self
                 .live_origin(&fleet, None, &stream, now)
                 .filter(|&i| fleet.nodes[i].is_available(now, self.settings.stale_after));
-            let want = self.want(
-                &group,
-                Role::Origin,
-                request.region.as_ref(),
-                PlacementStrategy::LeastLoaded,
-                &stream,
-            );
-            let Some(i) = holder.or_else(|| place(&fleet.nodes, &fleet.placed, &want, now)) else {
+            let chosen = holder.or_else(|| place(&fleet.nodes, &fleet.seats_counted(), &want, now));
+            let Some(i) = chosen else {
                 return Err(self.no_room(&group, Role::Origin, request.region.as_ref()).await);
             };
             let chosen = StreamRoute {
@@ -170,12 +182,23 @@ impl Lookups {
                 since: now,
             };
             let expires = now + self.settings.route_ttl;
-            let written = match &route {
-                None => self.routes.create_route(&chosen, expires).await,
-                Some(old) => self.routes.move_route(&chosen, &old.origin, expires).await,
+            let from = route.as_ref().map(|r| &r.origin);
+            let claim = if holder.is_some() {
+                let written = match from {
+                    None => self.routes.create_route(&chosen, expires).await,
+                    Some(from) => self.routes.move_route(&chosen, from, expires).await,
+                };
+                match written {
+                    Ok(()) => RouteClaim::Claimed,
+                    Err(StoreError::Conflict) => RouteClaim::RouteTaken,
+                    Err(e) => return Err(e.into()),
+                }
+            } else {
+                let ask = SeatAsk::for_node(&fleet.nodes[i], want.default_capacity, want.ceiling_pct);
+                self.seats.claim_route(&chosen, from, expires, &fleet.nodes[i], &ask).await?
             };
-            match written {
-                Ok(()) => {
+            match claim {
+                RouteClaim::Claimed => {
                     match &route {
                         None => {
                             tracing::info!(group = %name, stream = %stream, origin = %chosen.origin, "stream routed")
@@ -184,35 +207,36 @@ impl Lookups {
                             tracing::warn!(group = %name, stream = %stream, from = %old.origin, to = %chosen.origin, "stream moved to a live origin")
                         }
                     }
-                    return Ok(self.placed(name, stream, &fleet, i));
+                    if holder.is_none() {
+                        fleet.note_taken(i, fleet.seats_taken(i).saturating_add(1));
+                    }
+                    return Ok(self.placement(name, stream, &fleet, i));
                 }
                 // Another lookup recorded its choice first: use that one.
-                Err(StoreError::Conflict) => route = self.routes.get_route(name, &stream, true).await?,
-                Err(e) => return Err(e.into()),
+                RouteClaim::RouteTaken => route = self.routes.get_route(name, &stream, true).await?,
+                RouteClaim::SeatRefused { stored } => {
+                    self.fleets.learn(name, &mut fleet, i, stored.map(|n| *n))
+                }
             }
         }
         Err(LookupError::Store(StoreError::Conflict))
     }
 
-    /// The edge a viewer plays `request`'s stream from (or its origin when
-    /// the group has no edges). 404 when no origin holds the stream.
+    /// The edge a viewer plays `request`'s stream from, with a seat (or its
+    /// origin when the group has no edges). 404 when no origin holds the
+    /// stream, 503 when no edge has a seat left.
     pub async fn subscribe(&self, request: &StreamRequest) -> Result<Placement, LookupError> {
         let group = self.resolve(request).await?;
         let name = group.name();
         let stream = StreamKey::new(request.app.clone(), request.stream.clone());
         let now = self.clock.now();
-        let route = self.routes.get_route(name, &stream, false).await?;
-        let (fleet, origin) = self.fleet_with_live_origin(name, route.as_ref(), &stream, now).await?;
+        // Which origin holds the stream does not matter to an edge's
+        // viewer: the route is read only to play from the origin itself.
+        let (mut fleet, _) = self.fleet_with_live_origin(name, None, &stream, now).await?;
 
-        let want = self.want(
-            &group,
-            Role::Edge,
-            request.region.as_ref(),
-            PlacementStrategy::PackWithHeadroom { ceiling_pct: self.settings.pack_ceiling_pct },
-            &stream,
-        );
-        if let Some(i) = place(&fleet.nodes, &fleet.placed, &want, now) {
-            return Ok(self.placed(name, stream, &fleet, i));
+        let want = self.want(&group, Role::Edge, request.region.as_ref(), PlacementStrategy::Pack, &stream);
+        if let Some((i, _)) = self.seat_anywhere(name, &mut fleet, &want, now).await? {
+            return Ok(self.placement(name, stream, &fleet, i));
         }
         let edges_serving = fleet
             .nodes
@@ -221,13 +245,15 @@ impl Lookups {
         if edges_serving {
             return Err(self.no_room(&group, Role::Edge, request.region.as_ref()).await);
         }
-        // No edge at all: viewers play from the origin while it has room.
-        let origin_node = &fleet.nodes[origin];
-        let capacity = origin_node.load.capacity.unwrap_or_else(|| self.capacity_of(&group, Role::Origin));
-        if origin_node.is_available(now, self.settings.stale_after)
-            && origin_node.load.sessions() + fleet.placed[origin] < capacity
-        {
-            return Ok(self.placed(name, stream, &fleet, origin));
+        // No edge at all: viewers play from the origin while it has seats.
+        let route = self.routes.get_route(name, &stream, false).await?;
+        let origin = self.live_origin(&fleet, route.as_ref(), &stream, now);
+        let want =
+            Want { role: Role::Origin, default_capacity: self.capacity_of(&group, Role::Origin), ..want };
+        if let Some(origin) = origin {
+            if self.seat_on(name, &mut fleet, origin, &want, now).await?.is_some() {
+                return Ok(self.placement(name, stream, &fleet, origin));
+            }
         }
         Err(self.no_room(&group, Role::Origin, request.region.as_ref()).await)
     }
@@ -292,9 +318,73 @@ impl Lookups {
             .or_else(|| fleet.nodes.iter().position(holds))
     }
 
-    fn placed(&self, group: &GroupName, stream: StreamKey, fleet: &Fleet, index: usize) -> Placement {
-        self.fleets.placed(group, fleet, index);
+    fn placement(&self, group: &GroupName, stream: StreamKey, fleet: &Fleet, index: usize) -> Placement {
         Placement { group: group.clone(), stream, node: fleet.nodes[index].clone() }
+    }
+
+    /// A seat on the node `want` prefers: the chosen node is asked; refused,
+    /// this view learns the node as stored and the choice is made again.
+    /// `None` when no node has a seat (or too many refusals in a row).
+    async fn seat_anywhere(
+        &self,
+        group: &GroupName,
+        fleet: &mut Fleet,
+        want: &Want<'_>,
+        now: OffsetDateTime,
+    ) -> Result<Option<(usize, SeatAsk)>, LookupError> {
+        for _ in 0..SEAT_ATTEMPTS {
+            let Some(i) = place(&fleet.nodes, &fleet.seats_counted(), want, now) else { return Ok(None) };
+            if let Some(ask) = self.ask_once(group, fleet, i, want).await? {
+                return Ok(Some((i, ask)));
+            }
+        }
+        tracing::warn!(group = %group, role = %want.role, "no seat after {SEAT_ATTEMPTS} refusals in a row");
+        Ok(None)
+    }
+
+    /// A seat on `fleet.nodes[index]` itself, asked again once if a newer
+    /// report of it has room.
+    async fn seat_on(
+        &self,
+        group: &GroupName,
+        fleet: &mut Fleet,
+        index: usize,
+        want: &Want<'_>,
+        now: OffsetDateTime,
+    ) -> Result<Option<SeatAsk>, LookupError> {
+        for _ in 0..2 {
+            let node = &fleet.nodes[index];
+            let room = crate::seats::room(node, want.default_capacity, want.ceiling_pct);
+            if !node.is_available(now, want.stale_after) || fleet.seats_taken(index) >= room {
+                return Ok(None);
+            }
+            if let Some(ask) = self.ask_once(group, fleet, index, want).await? {
+                return Ok(Some(ask));
+            }
+        }
+        Ok(None)
+    }
+
+    /// One seat write on `fleet.nodes[index]`; refused, the view learns why.
+    async fn ask_once(
+        &self,
+        group: &GroupName,
+        fleet: &mut Fleet,
+        index: usize,
+        want: &Want<'_>,
+    ) -> Result<Option<SeatAsk>, LookupError> {
+        let node = &fleet.nodes[index];
+        let ask = SeatAsk::for_node(node, want.default_capacity, want.ceiling_pct);
+        match self.seats.take_seat(node, &ask).await? {
+            SeatTake::Taken { seats_taken } => {
+                fleet.note_taken(index, seats_taken);
+                Ok(Some(ask))
+            }
+            SeatTake::Refused { stored } => {
+                self.fleets.learn(group, fleet, index, stored.map(|node| *node));
+                Ok(None)
+            }
+        }
     }
 
     fn want<'a>(
@@ -309,6 +399,7 @@ impl Lookups {
             role,
             region,
             strategy,
+            ceiling_pct: self.settings.pack_ceiling_pct,
             default_capacity: self.capacity_of(group, role),
             stale_after: self.settings.stale_after,
             seed: seed_of(stream),

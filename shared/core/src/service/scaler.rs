@@ -531,6 +531,8 @@ pub(crate) fn launched_node(group: &NodeGroup, instance: &Instance, now: OffsetD
         endpoints: BTreeMap::new(),
         streams: vec![],
         load: NodeLoad::default(),
+        seats_taken: 0,
+        seats_carried: 0,
         state_since: now,
         launched_at: Some(now),
         last_heartbeat_at: None,

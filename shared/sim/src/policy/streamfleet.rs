@@ -82,6 +82,8 @@ impl StreamfleetPolicy {
             endpoints: BTreeMap::new(),
             streams: Vec::new(),
             load: NodeLoad { subscribers: sessions, ..NodeLoad::default() },
+            seats_taken: 0,
+            seats_carried: 0,
             state_since: at(since),
             launched_at: Some(at(since)),
             last_heartbeat_at: Some(at(now)),
@@ -172,7 +174,8 @@ impl Policy for StreamfleetPolicy {
         let want = Want {
             role: Role::Edge,
             region: Some(&self.region),
-            strategy: PlacementStrategy::PackWithHeadroom { ceiling_pct: self.ceiling_pct },
+            strategy: PlacementStrategy::Pack,
+            ceiling_pct: self.ceiling_pct,
             default_capacity: view.config.capacity,
             stale_after: self.settings.stale_after,
             seed: view.config.seed,

@@ -1,0 +1,104 @@
+//! Seats under concurrency: however many lookup processes hand out viewers
+//! at once, no edge is handed more than its last report left room for.
+
+use std::time::Duration;
+
+use futures::future::join_all;
+use reqwest::StatusCode;
+use serde_json::json;
+use streamfleet_runtime::Tuning;
+use streamfleet_scenarios::crowd::{self, Crowd};
+use streamfleet_scenarios::nodes::Report;
+use streamfleet_scenarios::{body, group_spec, spawn_app_with, TestApp};
+
+const GROUP: &str = "live-eu";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_subscribes_through_four_lookup_processes_never_overfill_an_edge() {
+    let crowd = Crowd {
+        lookup_processes: 4,
+        in_flight: 32,
+        subscribes: 400,
+        edges: vec![(100, 0), (100, 30), (100, 60), (60, 10)],
+        ceiling_pct: 90,
+        report_every: Duration::from_secs(1),
+    };
+    let outcome = crowd::run(&crowd).await;
+    assert_eq!(outcome.failed, 0, "{outcome:?}");
+    assert!(outcome.reports >= 8, "edges reported during the crowd: {outcome:?}");
+    assert!(outcome.overfill_max_pct <= 100.0, "an edge got more than its room: {outcome:?}");
+    assert!(outcome.limit_max_pct <= 100.0, "an edge ended past its ceiling: {outcome:?}");
+    // Seats of viewers who arrived before a report are counted twice until
+    // the report after (`seats::room`): a crowd that ends soon after the
+    // fleet fills leaves those few behind.
+    assert!(outcome.seated_pct(crowd.subscribes) >= 90.0, "the fleet's room was handed out: {outcome:?}");
+}
+
+/// A group whose origin takes at most one publisher (capacity 2, ceiling 90 %).
+async fn tiny_origin() -> (TestApp, String, Report) {
+    let tuning =
+        Tuning { fleet_cache_ttl: Duration::ZERO, group_cache_ttl: Duration::ZERO, ..Tuning::default() };
+    let app = spawn_app_with(tuning).await;
+    let mut spec = group_spec(GROUP);
+    spec["apps"] = json!(["live"]);
+    assert_eq!(app.create_group(&spec).await.status(), StatusCode::CREATED);
+    let origin = Report { capacity: Some(2), ..Report::new("origin", "eu-west-1", "198.51.100.1") };
+    let token = app.enroll(GROUP, "o-1", &origin).await;
+    (app, token, origin)
+}
+
+#[tokio::test]
+async fn publishers_take_seats_on_their_origin_and_the_second_report_gives_unused_ones_back() {
+    let (app, token, origin) = tiny_origin().await;
+    assert_eq!(app.lookup("/v1/streams/live/a?action=publish").await.status(), StatusCode::OK);
+    assert_eq!(
+        app.lookup("/v1/streams/live/a?action=publish").await.status(),
+        StatusCode::OK,
+        "sticky, no new seat"
+    );
+    let refused = app.lookup("/v1/streams/live/b?action=publish").await;
+    assert_eq!(refused.status(), StatusCode::SERVICE_UNAVAILABLE, "the origin's one seat is taken");
+    assert_eq!(body(refused).await["code"], "no_room");
+
+    // The publisher of `a` never connected. The next report cannot tell
+    // it from one still on its way, so it carries the seat; the one after
+    // gives it back.
+    app.report(GROUP, "o-1", &token, &origin).await;
+    assert_eq!(
+        app.lookup("/v1/streams/live/b?action=publish").await.status(),
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+    app.report(GROUP, "o-1", &token, &origin).await;
+    assert_eq!(app.lookup("/v1/streams/live/b?action=publish").await.status(), StatusCode::OK);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_first_publishes_of_one_stream_share_one_origin_and_one_seat() {
+    let tuning = Tuning { fleet_cache_ttl: Duration::ZERO, ..Tuning::default() };
+    let app = spawn_app_with(tuning).await;
+    let mut spec = group_spec(GROUP);
+    spec["apps"] = json!(["live"]);
+    assert_eq!(app.create_group(&spec).await.status(), StatusCode::CREATED);
+    for i in 0..4 {
+        app.enroll(GROUP, &format!("o-{i}"), &Report::new("origin", "eu-west-1", &format!("198.51.100.{i}")))
+            .await;
+    }
+    // `make bench` fires a thousand (`lookup_first_publish_origins`).
+    let answers = join_all((0..200).map(|_| app.lookup("/v1/streams/live/race?action=publish"))).await;
+    let mut origins = std::collections::BTreeSet::new();
+    for response in answers {
+        let (status, answer) = (response.status(), body(response).await);
+        assert_eq!(status, StatusCode::OK, "{answer}");
+        origins.insert(answer["nodeId"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(origins.len(), 1, "{origins:?}");
+    let nodes =
+        app.admin(reqwest::Method::GET, &format!("/v1/nodegroups/{GROUP}/nodes")).send().await.unwrap();
+    let taken: u64 = body(nodes).await["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["seatsTaken"].as_u64().unwrap())
+        .sum();
+    assert_eq!(taken, 1, "only the winner holds a seat");
+}
