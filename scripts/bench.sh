@@ -22,6 +22,9 @@ echo "plan_10000_nodes_ms: $(python3 -c "print(f'{$plan_us / 1000:.3f}')")"
 # Hot paths against the emulator, side by side with its own speed.
 cargo run --locked -q --profile bench -p streamfleet-scenarios --bin bench_lookups
 
+# Seats under a crowd: several lookup processes at once, edges reporting.
+RUST_LOG="${RUST_LOG:-error}" cargo run --locked -q --profile bench -p streamfleet-scenarios --bin bench_seats
+
 # One scaler tick over 1,000 groups × 20 nodes (about 2 minutes on the emulator).
 cargo run --locked -q --profile bench -p streamfleet-scenarios --bin bench_scaler
 

@@ -33,8 +33,10 @@ const TAKE: &str = "ADD #seats :one";
 const ADMITS: &str = "#sentMs = :report AND #state = :in_service AND #cordoned = :no \
                       AND (attribute_not_exists(#seats) OR #seats < :room)";
 
-/// The names and values of `TAKE` and `ADMITS` for one ask at one report.
-fn seat_expression(ask: &SeatAsk, report: OffsetDateTime) -> StoreResult<(Item, HashMap<String, String>)> {
+/// One seat on `node` for `ask` at `report`: `TAKE` on condition `ADMITS`,
+/// returning the item as stored when refused. Sent alone by `take_seat`,
+/// inside the route's transaction by `claim_route`.
+fn seat_update(table: &str, node: &Node, ask: &SeatAsk, report: OffsetDateTime) -> StoreResult<Update> {
     let names =
         [("#seats", SEATS_TAKEN), ("#sentMs", SENT_MS), ("#state", "state"), ("#cordoned", "cordoned")]
             .into_iter()
@@ -47,7 +49,16 @@ fn seat_expression(ask: &SeatAsk, report: OffsetDateTime) -> StoreResult<(Item, 
         (":no".to_owned(), AttributeValue::Bool(false)),
         (":room".to_owned(), n(ask.room)),
     ]);
-    Ok((values, names))
+    Ok(Update::builder()
+        .table_name(table)
+        .set_key(Some(node_key(&node.group, &node.node_id)))
+        .update_expression(TAKE)
+        .condition_expression(ADMITS)
+        .set_expression_attribute_names(Some(names))
+        .set_expression_attribute_values(Some(values))
+        .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+        .build()
+        .expect("update is complete"))
 }
 
 fn stored_node(item: Option<&Item>) -> StoreResult<Option<Box<Node>>> {
@@ -61,18 +72,18 @@ impl SeatStore for DynamoStore {
             // A node that never reported has no room to take from.
             return Ok(SeatTake::Refused { stored: Some(Box::new(node.clone())) });
         };
-        let (values, names) = seat_expression(ask, report)?;
+        let seat = seat_update(&self.table, node, ask, report)?;
         let result = self
             .client
             .update_item()
-            .table_name(&self.table)
-            .set_key(Some(node_key(&node.group, &node.node_id)))
-            .update_expression(TAKE)
-            .condition_expression(ADMITS)
-            .set_expression_attribute_names(Some(names))
-            .set_expression_attribute_values(Some(values))
+            .table_name(seat.table_name)
+            .set_key(Some(seat.key))
+            .update_expression(seat.update_expression)
+            .set_condition_expression(seat.condition_expression)
+            .set_expression_attribute_names(seat.expression_attribute_names)
+            .set_expression_attribute_values(seat.expression_attribute_values)
+            .set_return_values_on_condition_check_failure(seat.return_values_on_condition_check_failure)
             .return_values(ReturnValue::UpdatedNew)
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
             .await;
         match result {
@@ -106,17 +117,7 @@ impl SeatStore for DynamoStore {
         let Some(report) = ask.report else {
             return Ok(RouteClaim::SeatRefused { stored: Some(Box::new(origin.clone())) });
         };
-        let (values, names) = seat_expression(ask, report)?;
-        let seat = Update::builder()
-            .table_name(&self.table)
-            .set_key(Some(node_key(&origin.group, &origin.node_id)))
-            .update_expression(TAKE)
-            .condition_expression(ADMITS)
-            .set_expression_attribute_names(Some(names))
-            .set_expression_attribute_values(Some(values))
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .build()
-            .expect("update is complete");
+        let seat = seat_update(&self.table, origin, ask, report)?;
         let result = self
             .client
             .transact_write_items()

@@ -334,7 +334,7 @@ impl Lookups {
     ) -> Result<Option<(usize, SeatAsk)>, LookupError> {
         for _ in 0..SEAT_ATTEMPTS {
             let Some(i) = place(&fleet.nodes, &fleet.seats_counted(), want, now) else { return Ok(None) };
-            if let Some(ask) = self.ask_once(group, fleet, i, want).await? {
+            if let Some(ask) = self.ask_once(group, fleet, i, want, Reload::Allowed).await? {
                 return Ok(Some((i, ask)));
             }
         }
@@ -358,20 +358,22 @@ impl Lookups {
             if !node.is_available(now, want.stale_after) || fleet.seats_taken(index) >= room {
                 return Ok(None);
             }
-            if let Some(ask) = self.ask_once(group, fleet, index, want).await? {
+            if let Some(ask) = self.ask_once(group, fleet, index, want, Reload::Never).await? {
                 return Ok(Some(ask));
             }
         }
         Ok(None)
     }
 
-    /// One seat write on `fleet.nodes[index]`; refused, the view learns why.
+    /// One seat write on `fleet.nodes[index]`; refused, the view learns why
+    /// (and, if `reload` allows, is read again: indices then change).
     async fn ask_once(
         &self,
         group: &GroupName,
         fleet: &mut Fleet,
         index: usize,
         want: &Want<'_>,
+        reload: Reload,
     ) -> Result<Option<SeatAsk>, LookupError> {
         let node = &fleet.nodes[index];
         let ask = SeatAsk::for_node(node, want.default_capacity, want.ceiling_pct);
@@ -381,7 +383,15 @@ impl Lookups {
                 Ok(Some(ask))
             }
             SeatTake::Refused { stored } => {
-                self.fleets.learn(group, fleet, index, stored.map(|node| *node));
+                // Reported since this cached view was read: nodes report on
+                // the same beat, so the others likely have too; one read of
+                // the fleet beats a refused write per node.
+                let newer = stored.as_ref().is_some_and(|s| s.last_sent_at > node.last_sent_at);
+                if newer && fleet.cached && reload == Reload::Allowed {
+                    *fleet = self.fleets.get(group, true).await?;
+                } else {
+                    self.fleets.learn(group, fleet, index, stored.map(|node| *node));
+                }
                 Ok(None)
             }
         }
@@ -465,6 +475,14 @@ impl Lookups {
         self.claims.insert(claim, owner.clone(), now);
         Ok(owner)
     }
+}
+
+/// Whether a refused seat may reload the caller's fleet view.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reload {
+    Allowed,
+    /// The caller holds an index into the view.
+    Never,
 }
 
 /// Ties between equal nodes break by stream, so that one stream's viewers
