@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use aws_sdk_dynamodb::types::AttributeValue;
 use reqwest::StatusCode;
 use serde_json::json;
+use streamfleet_dynamo::CallCounter;
 use streamfleet_runtime::Tuning;
 use streamfleet_scenarios::nodes::Report;
 use streamfleet_scenarios::{group_spec, spawn_counted_app, TestApp};
@@ -23,21 +24,29 @@ const GROUP: &str = "bench";
 const EDGES: usize = 20;
 const STREAMS: usize = 50;
 const SAMPLES: usize = 600;
+const REPORT_EVERY_SAMPLES: usize = 100;
 const THROUGHPUT_WINDOW: Duration = Duration::from_secs(5);
 const CONCURRENCY: usize = 16;
 
 struct Fleet {
     nodes: Vec<(String, String, Report)>,
+    counter: CallCounter,
+    /// DynamoDB requests the nodes' reports made during the samples.
+    reports: AtomicU64,
 }
 
-async fn setup(app: &TestApp) -> Fleet {
+async fn setup(app: &TestApp, counter: CallCounter) -> Fleet {
     let mut spec = group_spec(GROUP);
     spec["apps"] = json!(["live"]);
     assert_eq!(app.create_group(&spec).await.status(), StatusCode::CREATED);
     let mut nodes = Vec::new();
     for i in 0..2 {
         let id = format!("o-{i}");
-        let report = Report::new("origin", "eu-west-1", &format!("198.51.100.{i}"));
+        // Room for every new stream the first-publish samples open.
+        let report = Report {
+            capacity: Some(10_000),
+            ..Report::new("origin", "eu-west-1", &format!("198.51.100.{i}"))
+        };
         let token = app.enroll(GROUP, &id, &report).await;
         nodes.push((id, token, report));
     }
@@ -60,7 +69,7 @@ async fn setup(app: &TestApp) -> Fleet {
     for (id, _, report) in nodes.iter_mut().filter(|(id, _, _)| id.starts_with("o-")) {
         report.streams = if id == "o-0" { streams.clone() } else { vec![] };
     }
-    let fleet = Fleet { nodes };
+    let fleet = Fleet { nodes, counter, reports: AtomicU64::new(0) };
     refresh(app, &fleet).await;
     fleet
 }
@@ -94,18 +103,33 @@ fn percentile(samples: &mut [Duration], p: f64) -> Duration {
 /// Lookups of `path(i)` interleaved with bare GetItems; (lookup, getitem) samples.
 async fn side_by_side(
     app: &TestApp,
+    fleet: &Fleet,
     client: &aws_sdk_dynamodb::Client,
     path: impl Fn(usize) -> String,
 ) -> (Vec<Duration>, Vec<Duration>) {
     let (mut lookups, mut getitems) = (Vec::with_capacity(SAMPLES), Vec::with_capacity(SAMPLES));
     for i in 0..SAMPLES {
+        // Nodes report every few seconds, so that none goes stale on a slow
+        // machine (outside the timings and the call count).
+        if i % REPORT_EVERY_SAMPLES == 0 {
+            let before = fleet.counter.count();
+            refresh(app, fleet).await;
+            fleet.reports.fetch_add(fleet.counter.count() - before, Ordering::Relaxed);
+        }
         // Alternate which goes first, so neither always meets a warmer emulator.
         for lookup_first in [i % 2 == 0, i % 2 != 0] {
             if lookup_first {
                 let started = Instant::now();
                 let response = app.lookup(&path(i)).await;
                 lookups.push(started.elapsed());
-                assert_eq!(response.status(), StatusCode::OK, "{}", path(i));
+                let status = response.status();
+                assert_eq!(
+                    status,
+                    StatusCode::OK,
+                    "{}: {}",
+                    path(i),
+                    response.text().await.unwrap_or_default()
+                );
             } else {
                 let started = Instant::now();
                 bare_getitem(client, &app.config.table, i).await;
@@ -159,7 +183,7 @@ where
 #[tokio::main]
 async fn main() {
     let (app, counter) = spawn_counted_app(Tuning::default()).await;
-    let fleet = setup(&app).await;
+    let fleet = setup(&app, counter.clone()).await;
     let client = app.dynamodb().await;
     for i in 0..50 {
         app.lookup(&format!("/v1/streams/live/s{}?action=subscribe", i % STREAMS)).await;
@@ -168,19 +192,23 @@ async fn main() {
 
     refresh(&app, &fleet).await;
     let before = counter.count();
-    let (lookups, getitems) =
-        side_by_side(&app, &client, |i| format!("/v1/streams/live/s{}?action=subscribe", i % STREAMS)).await;
-    println!("ddb_calls_per_subscribe_avg: {:.3}", (counter.count() - before) as f64 / SAMPLES as f64);
+    let (lookups, getitems) = side_by_side(&app, &fleet, &client, |i| {
+        format!("/v1/streams/live/s{}?action=subscribe", i % STREAMS)
+    })
+    .await;
+    let calls = counter.count() - before - fleet.reports.load(Ordering::Relaxed);
+    println!("ddb_calls_per_subscribe_avg: {:.3}", calls as f64 / SAMPLES as f64);
     print_ratios("lookup_subscribe", lookups, getitems);
 
     refresh(&app, &fleet).await;
     let (lookups, getitems) =
-        side_by_side(&app, &client, |i| format!("/v1/streams/live/s{}?action=publish", i % STREAMS)).await;
+        side_by_side(&app, &fleet, &client, |i| format!("/v1/streams/live/s{}?action=publish", i % STREAMS))
+            .await;
     print_ratios("lookup_publish", lookups, getitems);
 
     refresh(&app, &fleet).await;
     let (mut first, mut getitems) =
-        side_by_side(&app, &client, |i| format!("/v1/streams/live/new-{i}?action=publish")).await;
+        side_by_side(&app, &fleet, &client, |i| format!("/v1/streams/live/new-{i}?action=publish")).await;
     let ratio = percentile(&mut first, 0.5).as_secs_f64() / percentile(&mut getitems, 0.5).as_secs_f64();
     println!("lookup_first_publish_vs_getitem_ratio_p50: {ratio:.3}");
 
