@@ -235,7 +235,7 @@ impl Lookups {
         let (mut fleet, _) = self.fleet_with_live_origin(name, None, &stream, now).await?;
 
         let want = self.want(&group, Role::Edge, request.region.as_ref(), PlacementStrategy::Pack, &stream);
-        if let Some((i, _)) = self.seat_anywhere(name, &mut fleet, &want, now).await? {
+        if let Some(i) = self.seat_anywhere(name, &mut fleet, &want, now).await? {
             return Ok(self.placement(name, stream, &fleet, i));
         }
         let edges_serving = fleet
@@ -251,7 +251,7 @@ impl Lookups {
         let want =
             Want { role: Role::Origin, default_capacity: self.capacity_of(&group, Role::Origin), ..want };
         if let Some(origin) = origin {
-            if self.seat_on(name, &mut fleet, origin, &want, now).await?.is_some() {
+            if self.seat_on(name, &mut fleet, origin, &want, now).await? {
                 return Ok(self.placement(name, stream, &fleet, origin));
             }
         }
@@ -331,14 +331,14 @@ impl Lookups {
         fleet: &mut Fleet,
         want: &Want<'_>,
         now: OffsetDateTime,
-    ) -> Result<Option<(usize, SeatAsk)>, LookupError> {
+    ) -> Result<Option<usize>, LookupError> {
         for _ in 0..SEAT_ATTEMPTS {
             let Some(i) = place(&fleet.nodes, &fleet.seats_counted(), want, now) else { return Ok(None) };
-            if let Some(ask) = self.ask_once(group, fleet, i, want, Reload::Allowed).await? {
-                return Ok(Some((i, ask)));
+            if self.ask_once(group, fleet, i, want, Reload::Allowed).await? {
+                return Ok(Some(i));
             }
         }
-        tracing::warn!(group = %group, role = %want.role, "no seat after {SEAT_ATTEMPTS} refusals in a row");
+        tracing::warn!(group = %group, role = %want.role, "no seat after {SEAT_ATTEMPTS} refused writes in a row");
         Ok(None)
     }
 
@@ -351,18 +351,18 @@ impl Lookups {
         index: usize,
         want: &Want<'_>,
         now: OffsetDateTime,
-    ) -> Result<Option<SeatAsk>, LookupError> {
+    ) -> Result<bool, LookupError> {
         for _ in 0..2 {
             let node = &fleet.nodes[index];
             let room = crate::seats::room(node, want.default_capacity, want.ceiling_pct);
             if !node.is_available(now, want.stale_after) || fleet.seats_taken(index) >= room {
-                return Ok(None);
+                return Ok(false);
             }
-            if let Some(ask) = self.ask_once(group, fleet, index, want, Reload::Never).await? {
-                return Ok(Some(ask));
+            if self.ask_once(group, fleet, index, want, Reload::Never).await? {
+                return Ok(true);
             }
         }
-        Ok(None)
+        Ok(false)
     }
 
     /// One seat write on `fleet.nodes[index]`; refused, the view learns why
@@ -374,13 +374,13 @@ impl Lookups {
         index: usize,
         want: &Want<'_>,
         reload: Reload,
-    ) -> Result<Option<SeatAsk>, LookupError> {
+    ) -> Result<bool, LookupError> {
         let node = &fleet.nodes[index];
         let ask = SeatAsk::for_node(node, want.default_capacity, want.ceiling_pct);
         match self.seats.take_seat(node, &ask).await? {
             SeatTake::Taken { seats_taken } => {
                 fleet.note_taken(index, seats_taken);
-                Ok(Some(ask))
+                Ok(true)
             }
             SeatTake::Refused { stored } => {
                 // Reported since this cached view was read: nodes report on
@@ -392,7 +392,7 @@ impl Lookups {
                 } else {
                     self.fleets.learn(group, fleet, index, stored.map(|node| *node));
                 }
-                Ok(None)
+                Ok(false)
             }
         }
     }
