@@ -102,9 +102,10 @@ pub trait NodeStore: Send + Sync {
 
     /// Records a heartbeat of a registered node, in one write, and returns
     /// the node as stored after it. The same write starts the node's seat
-    /// count again (`seats_taken = 0`): the report says what it holds now. MUST return `Conflict` when the node is
-    /// absent, registered with another role or region, or has a heartbeat
-    /// sent at or after `report.sent_at`.
+    /// count again, carrying the seats taken against the report before
+    /// (`seats_carried = seats_taken, seats_taken = 0`, see `seats`). MUST
+    /// return `Conflict` when the node is absent, registered with another
+    /// role or region, or has a heartbeat sent at or after `report.sent_at`.
     async fn record_heartbeat(
         &self,
         group: &GroupName,

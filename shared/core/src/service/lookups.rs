@@ -354,7 +354,7 @@ impl Lookups {
     ) -> Result<bool, LookupError> {
         for _ in 0..2 {
             let node = &fleet.nodes[index];
-            let room = crate::seats::room(node, want.default_capacity, want.ceiling_pct);
+            let room = SeatAsk::for_node(node, want.default_capacity, want.ceiling_pct).room;
             if !node.is_available(now, want.stale_after) || fleet.seats_taken(index) >= room {
                 return Ok(false);
             }
