@@ -37,6 +37,8 @@ async fn the_short_scenario_scales_out_on_time_cuts_nobody_and_returns_to_the_mi
     };
     let outcome = scenario::run(&client, &options).await.expect("the scenario runs");
     ticker.abort();
+    // Printed whole: a failed assertion's message may be cut from a long log.
+    println!("outcome: {outcome}");
 
     assert_eq!(outcome.cut, 0, "{outcome}");
     assert!(outcome.peak_edges >= 4, "scaled out for 160 viewers of 50 per edge: {outcome}");

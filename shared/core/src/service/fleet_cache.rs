@@ -65,6 +65,23 @@ impl Fleet {
             *count = (*count).max(taken);
         }
     }
+
+    /// A seat on `nodes[index]` is being asked for: counted before the
+    /// write returns, so that this instance's other lookups in flight see
+    /// it and ask the next node instead of all asking for the same last
+    /// seats (packing sends them all to the fullest node). Undone by
+    /// `release` if the write is refused.
+    pub fn reserve(&self, index: usize) {
+        if let Some(count) = self.seats.lock().expect("seat lock").get_mut(index) {
+            *count = count.saturating_add(1);
+        }
+    }
+
+    pub fn release(&self, index: usize) {
+        if let Some(count) = self.seats.lock().expect("seat lock").get_mut(index) {
+            *count = count.saturating_sub(1);
+        }
+    }
 }
 
 pub struct FleetCache {
@@ -101,6 +118,21 @@ impl FleetCache {
             }
         }
         self.load(group).await
+    }
+
+    /// A view that knows `node` at its report or later: the cached one if
+    /// another lookup has already read the store since that report (lookups
+    /// refused at once by the same new report share one read), else a read.
+    pub async fn knowing(self: &Arc<Self>, group: &GroupName, node: &Node) -> StoreResult<Fleet> {
+        let now = self.clock.now();
+        let cached = self.fleets.lock().expect("fleet lock").get(group).cloned();
+        let knows = |fleet: &Fleet| {
+            fleet.position(&node.node_id).is_some_and(|i| fleet.nodes[i].last_sent_at >= node.last_sent_at)
+        };
+        match cached.filter(|f| now - f.loaded_at < self.ttl && knows(f)) {
+            Some(fleet) => Ok(Fleet { cached: false, ..fleet }),
+            None => self.load(group).await,
+        }
     }
 
     async fn load(&self, group: &GroupName) -> StoreResult<Fleet> {

@@ -377,21 +377,27 @@ impl Lookups {
     ) -> Result<bool, LookupError> {
         let node = &fleet.nodes[index];
         let ask = SeatAsk::for_node(node, want.default_capacity, want.ceiling_pct);
-        match self.seats.take_seat(node, &ask).await? {
+        fleet.reserve(index);
+        let taken = self.seats.take_seat(node, &ask).await;
+        if !matches!(taken, Ok(SeatTake::Taken { .. })) {
+            fleet.release(index);
+        }
+        match taken? {
             SeatTake::Taken { seats_taken } => {
                 fleet.note_taken(index, seats_taken);
                 Ok(true)
             }
-            SeatTake::Refused { stored } => {
+            SeatTake::Refused { stored: Some(stored) }
+                if stored.last_sent_at > node.last_sent_at && fleet.cached && reload == Reload::Allowed =>
+            {
                 // Reported since this cached view was read: nodes report on
                 // the same beat, so the others likely have too; one read of
                 // the fleet beats a refused write per node.
-                let newer = stored.as_ref().is_some_and(|s| s.last_sent_at > node.last_sent_at);
-                if newer && fleet.cached && reload == Reload::Allowed {
-                    *fleet = self.fleets.get(group, true).await?;
-                } else {
-                    self.fleets.learn(group, fleet, index, stored.map(|node| *node));
-                }
+                *fleet = self.fleets.knowing(group, &stored).await?;
+                Ok(false)
+            }
+            SeatTake::Refused { stored } => {
+                self.fleets.learn(group, fleet, index, stored.map(|node| *node));
                 Ok(false)
             }
         }
