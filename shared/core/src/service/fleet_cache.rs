@@ -90,6 +90,8 @@ pub struct FleetCache {
     ttl: Duration,
     fleets: Mutex<HashMap<GroupName, Fleet>>,
     refreshing: Mutex<HashSet<GroupName>>,
+    /// One read in flight per group (`load_shared`).
+    loading: Mutex<HashMap<GroupName, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 impl FleetCache {
@@ -101,6 +103,7 @@ impl FleetCache {
             ttl,
             fleets: Mutex::new(HashMap::new()),
             refreshing: Mutex::new(HashSet::new()),
+            loading: Mutex::new(HashMap::new()),
         })
     }
 
@@ -109,27 +112,45 @@ impl FleetCache {
     pub async fn get(self: &Arc<Self>, group: &GroupName, fresh: bool) -> StoreResult<Fleet> {
         let now = self.clock.now();
         if !fresh {
-            let cached = self.fleets.lock().expect("fleet lock").get(group).cloned();
-            if let Some(fleet) = cached.filter(|f| now - f.loaded_at < self.ttl) {
+            if let Some(fleet) = self.cached(group, now, |_| true) {
                 if now - fleet.loaded_at >= self.ttl.mul_f32(0.8) {
                     self.refresh_in_background(group);
                 }
                 return Ok(Fleet { cached: true, ..fleet });
             }
         }
-        self.load(group).await
+        // Whatever is read from now on is as fresh as a read of our own.
+        self.load_shared(group, |fleet| fleet.loaded_at >= now).await
     }
 
     /// A view that knows `node` at its report or later: the cached one if
     /// another lookup has already read the store since that report (lookups
     /// refused at once by the same new report share one read), else a read.
     pub async fn knowing(self: &Arc<Self>, group: &GroupName, node: &Node) -> StoreResult<Fleet> {
-        let now = self.clock.now();
-        let cached = self.fleets.lock().expect("fleet lock").get(group).cloned();
-        let knows = |fleet: &Fleet| {
+        self.load_shared(group, |fleet| {
             fleet.position(&node.node_id).is_some_and(|i| fleet.nodes[i].last_sent_at >= node.last_sent_at)
-        };
-        match cached.filter(|f| now - f.loaded_at < self.ttl && knows(f)) {
+        })
+        .await
+    }
+
+    /// The cached view if it is young and `good`.
+    fn cached(&self, group: &GroupName, now: OffsetDateTime, good: impl Fn(&Fleet) -> bool) -> Option<Fleet> {
+        let fleets = self.fleets.lock().expect("fleet lock");
+        fleets.get(group).filter(|f| now - f.loaded_at < self.ttl && good(f)).cloned()
+    }
+
+    /// A read of the group's nodes, one at a time per group: lookups that
+    /// need a new view together (a cold start, a report that contradicted
+    /// them all) wait for the read in flight and share its view if it is
+    /// `good` for them, and with it the view's seat counts, so that they see
+    /// each other's seats instead of all asking the same node.
+    async fn load_shared(&self, group: &GroupName, good: impl Fn(&Fleet) -> bool) -> StoreResult<Fleet> {
+        if self.ttl.is_zero() {
+            return self.load(group).await;
+        }
+        let gate = self.loading.lock().expect("loading lock").entry(group.clone()).or_default().clone();
+        let _turn = gate.lock().await;
+        match self.cached(group, self.clock.now(), good) {
             Some(fleet) => Ok(Fleet { cached: false, ..fleet }),
             None => self.load(group).await,
         }

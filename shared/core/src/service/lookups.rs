@@ -457,14 +457,12 @@ impl Lookups {
             },
         };
         let now = self.clock.now();
-        let group = match self.specs.get(&name, now) {
-            Some(cached) => cached,
-            None => {
-                let loaded = self.groups.get_group(&name).await?.map(Arc::new);
-                self.specs.insert(name.clone(), loaded.clone(), now);
-                loaded
-            }
-        };
+        let group = self
+            .specs
+            .get_or_load(&name, now, async {
+                Ok::<_, StoreError>(self.groups.get_group(&name).await?.map(Arc::new))
+            })
+            .await?;
         let group = group.ok_or(LookupError::GroupNotFound(name))?;
         if group.status == GroupStatus::Deleting {
             return Err(LookupError::GroupDeleting(group.name().clone()));
@@ -474,12 +472,7 @@ impl Lookups {
 
     async fn claim_owner(&self, claim: Claim) -> Result<Option<GroupName>, LookupError> {
         let now = self.clock.now();
-        if let Some(owner) = self.claims.get(&claim, now) {
-            return Ok(owner);
-        }
-        let owner = self.groups.claim_owner(&claim).await?;
-        self.claims.insert(claim, owner.clone(), now);
-        Ok(owner)
+        Ok(self.claims.get_or_load(&claim, now, self.groups.claim_owner(&claim)).await?)
     }
 }
 
