@@ -227,6 +227,7 @@ impl AwsFleet {
                     host: addresses.get(id.as_str()).cloned().flatten(),
                     zone: instance.availability_zone().and_then(|z| Zone::parse(z).ok()),
                     protected: instance.protected_from_scale_in().unwrap_or(false),
+                    unhealthy: instance.health_status().is_some_and(|h| h.eq_ignore_ascii_case("unhealthy")),
                     node_id: id,
                     role,
                     region: region.clone(),

@@ -71,6 +71,7 @@ fn planning(c: &mut Criterion) {
         group: &group,
         nodes: &nodes,
         pressure: &pressure,
+        unhealthy: &Default::default(),
         memory: &memory,
         now,
         settings: PlanSettings::default(),

@@ -351,6 +351,9 @@ pub struct Instance {
     /// The cloud is terminating it (held by a lifecycle hook): still there,
     /// never adopted.
     pub leaving: bool,
+    /// The cloud's health checks failed it (EC2 status checks, or an
+    /// operator's `SetInstanceHealth`): proof of death that silence is not.
+    pub unhealthy: bool,
 }
 
 /// A cloud backend: EC2 Auto Scaling, or the simulated provision pool.

@@ -22,6 +22,7 @@ pub const FLEET_CACHE_VAR: &str = "STREAMFLEET_FLEET_CACHE_MS";
 pub const PACK_CEILING_VAR: &str = "STREAMFLEET_PACK_CEILING_PCT";
 pub const GROUP_CACHE_VAR: &str = "STREAMFLEET_GROUP_CACHE_MS";
 pub const DEAD_AFTER_VAR: &str = "STREAMFLEET_NODE_DEAD_AFTER_SECS";
+pub const MASS_SILENCE_VAR: &str = "STREAMFLEET_MASS_SILENCE_PCT";
 pub const HOOK_TIMEOUT_VAR: &str = "STREAMFLEET_HOOK_HEARTBEAT_TIMEOUT_SECS";
 
 #[derive(Debug, Clone)]
@@ -48,8 +49,13 @@ pub struct Tuning {
     /// How long a warm lookup instance reuses group specs and app claims
     /// (default 10 s): how long a group change takes to reach lookups.
     pub group_cache_ttl: Duration,
-    /// Silence after which the scaler declares an in-service node dead (default 60 s).
+    /// Silence after which the scaler may declare an in-service node dead
+    /// (default 60 s): if its last report held no session, or the cloud
+    /// finds it unhealthy, or its role's fault deadline passed.
     pub dead_after: Duration,
+    /// This share of a role's nodes in a region (and two or more) silent at
+    /// once is a mass silence: none is declared dead (default 50 %).
+    pub mass_silence_pct: u8,
     /// Heartbeat timeout of the lifecycle hooks streamfleet installs (AWS
     /// bounds: 30–7200 s; default 300 s). Held actions are renewed at half of it,
     /// so the scaler's schedule must tick more often than that.
@@ -66,6 +72,7 @@ impl Default for Tuning {
             pack_ceiling_pct: 90,
             group_cache_ttl: Duration::from_secs(10),
             dead_after: Duration::from_secs(60),
+            mass_silence_pct: 50,
             hook_heartbeat_timeout_secs: streamfleet_core::hooks::DEFAULT_HEARTBEAT_TIMEOUT_SECS,
         }
     }
@@ -181,6 +188,8 @@ impl Tuning {
             .map_or(defaults.group_cache_ttl, Duration::from_millis);
         let dead_after = number(DEAD_AFTER_VAR, "whole seconds from 1 to 86400", 1..=86_400)?
             .map_or(defaults.dead_after, Duration::from_secs);
+        let mass_silence_pct = number(MASS_SILENCE_VAR, "a percentage from 1 to 100", 1..=100)?
+            .map_or(defaults.mass_silence_pct, |pct| pct as u8);
         let hook_heartbeat_timeout_secs =
             number(HOOK_TIMEOUT_VAR, "whole seconds from 30 to 7200", 30..=7200)?
                 .map_or(defaults.hook_heartbeat_timeout_secs, |secs| secs as u32);
@@ -192,6 +201,7 @@ impl Tuning {
             pack_ceiling_pct,
             group_cache_ttl,
             dead_after,
+            mass_silence_pct,
         })
     }
 }

@@ -190,6 +190,7 @@ fn build_state(
         plan: streamfleet_core::scaling::PlanSettings {
             stale_after: tuning.stale_after,
             dead_after: tuning.dead_after,
+            mass_silence_pct: tuning.mass_silence_pct,
             ..Default::default()
         },
         hook_heartbeat_timeout_secs: tuning.hook_heartbeat_timeout_secs,

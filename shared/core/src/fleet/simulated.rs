@@ -41,6 +41,8 @@ fn instance(host: PoolHost, role: Role) -> Instance {
         leaving: host.state == HostState::Terminating,
         host: Some(host.address),
         protected: false,
+        // A pool host has no health check: it is there or it is gone.
+        unhealthy: false,
     }
 }
 

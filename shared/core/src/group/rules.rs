@@ -17,6 +17,8 @@ pub const MAX_COOLDOWN_SECS: u32 = 86_400;
 pub const MAX_WARMUP_SECS: u32 = 3_600;
 /// EC2 Auto Scaling holds a terminating instance at most 48 hours.
 pub const DRAIN_DEADLINE_SECS: std::ops::RangeInclusive<u32> = 60..=172_800;
+/// A silent node is kept at least a minute, at most a day.
+pub const FAULT_DEADLINE_SECS: std::ops::RangeInclusive<u32> = 60..=86_400;
 
 impl NodeGroupSpec {
     /// Checks every rule and reports all violations at once.
@@ -224,6 +226,19 @@ fn check_policy(v: &mut Violations, at: &str, p: &ScalePolicy) {
             )
         },
     );
+    v.check(
+        FAULT_DEADLINE_SECS.contains(&p.fault_deadline_secs),
+        || field("faultDeadlineSecs"),
+        "range",
+        || {
+            format!(
+                "must be {} to {} seconds, got {}",
+                FAULT_DEADLINE_SECS.start(),
+                FAULT_DEADLINE_SECS.end(),
+                p.fault_deadline_secs
+            )
+        },
+    );
 }
 
 #[cfg(test)]
@@ -343,6 +358,7 @@ mod tests {
         role.scale.max = 0;
         role.scale.min = 0;
         role.scale.drain_deadline_secs = 200_000;
+        role.scale.fault_deadline_secs = 30;
         role.scale.warmup_secs = 4000;
         role.scale.scale_in_cooldown_secs = 100_000;
         let fields: Vec<String> = rules_broken(&spec).into_iter().map(|(f, _)| f).collect();
@@ -355,6 +371,7 @@ mod tests {
                 "roles.origin.scale.scaleInCooldownSecs",
                 "roles.origin.scale.warmupSecs",
                 "roles.origin.scale.drainDeadlineSecs",
+                "roles.origin.scale.faultDeadlineSecs",
             ]
         );
     }

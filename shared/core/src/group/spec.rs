@@ -174,6 +174,14 @@ pub struct ScalePolicy {
     /// How long a draining node may keep sessions before it is removed anyway.
     #[schema(minimum = 60, maximum = 172800, default = 21600)]
     pub drain_deadline_secs: u32,
+    /// How long a node that stopped reporting, with sessions in its last
+    /// report, is kept before it is terminated anyway. Silence alone is not
+    /// death: the network or the heartbeat path may have failed while the
+    /// node still serves (it gets no new sessions meanwhile, and its
+    /// capacity is replaced). The cloud's own verdict (the instance gone or
+    /// unhealthy) ends the wait at once.
+    #[schema(minimum = 60, maximum = 86400, default = 600)]
+    pub fault_deadline_secs: u32,
     /// Higher minimums for known busy windows (UTC), e.g. weekday evenings.
     pub schedules: Vec<ScheduledMinimum>,
 }
@@ -220,6 +228,7 @@ impl Default for ScalePolicy {
             scale_in_cooldown_secs: 300,
             warmup_secs: 120,
             drain_deadline_secs: 6 * 3600,
+            fault_deadline_secs: 600,
             schedules: Vec::new(),
         }
     }

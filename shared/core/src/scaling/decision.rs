@@ -21,8 +21,14 @@ pub enum Action {
     /// Remove a node from the fleet. `forced` when it still had sessions
     /// at its drain deadline.
     Terminate { node: NodeId, forced: bool },
-    /// An in-service node stopped heart-beating.
+    /// An in-service node stopped heart-beating, and the cloud says its
+    /// instance is unhealthy, or its last report held no session, or its
+    /// fault deadline passed (`forced` on the `terminate` that follows).
     MarkDead { node: NodeId },
+    /// Many nodes of a role in a region went silent together (`silent` of
+    /// `of`): taken for a fault of the network or of the heartbeat path, not
+    /// of the nodes; none is marked dead or terminated for its silence.
+    MassSilence { silent: u32, of: u32 },
     /// A launched node never sent a first heartbeat.
     MarkFailed { node: NodeId },
     /// Drop the row of a node that is gone.

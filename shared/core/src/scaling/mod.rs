@@ -3,6 +3,7 @@
 mod decision;
 mod memory;
 mod plan;
+mod silence;
 
 pub use decision::{Action, Decision, DecisionRecord, Numbers};
 pub use memory::{LoadSeen, ScalerMemory};

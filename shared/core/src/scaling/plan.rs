@@ -15,8 +15,9 @@
 //!
 //! Out and in never happen for one role and region in the same tick.
 //! Draining nodes go when they report no session, or at their deadline
-//! (forced). Silent nodes are marked dead, launches that never reported are
-//! failed, and both are removed.
+//! (forced). Launches that never reported are failed and removed. Silent
+//! nodes get no new sessions and are not counted as serving (so their
+//! capacity is replaced), but silence alone is not death: see `silence`.
 
 use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
@@ -25,6 +26,7 @@ use time::OffsetDateTime;
 
 use super::decision::{Action, Decision, Numbers};
 use super::memory::{LoadSeen, ScalerMemory};
+use super::silence::{Death, Silence};
 use crate::group::{GroupStatus, NodeGroup, Role, ScalePolicy};
 use crate::names::{NodeId, Region};
 use crate::node::{DrainCause, Node, NodeState};
@@ -36,8 +38,11 @@ pub type Pressure = BTreeMap<(Role, Region), u32>;
 pub struct PlanSettings {
     /// Silence after which a node gets no new sessions (not counted as serving).
     pub stale_after: Duration,
-    /// Silence after which an in-service node is dead.
+    /// Silence after which an in-service node may be dead (`silence`).
     pub dead_after: Duration,
+    /// When at least this share of a role's nodes in a region (and two or
+    /// more) are silent that long at once, none is taken for dead.
+    pub mass_silence_pct: u8,
     /// Time beyond its warm-up a launched node has to send a first heartbeat.
     pub launch_grace: Duration,
     /// How long a refused lookup waits before it retries (the 503's
@@ -55,6 +60,7 @@ impl Default for PlanSettings {
         Self {
             stale_after: Duration::from_secs(15),
             dead_after: Duration::from_secs(60),
+            mass_silence_pct: 50,
             launch_grace: Duration::from_secs(120),
             retry_after: Duration::from_secs(5),
             growth_window: Duration::from_secs(60),
@@ -67,13 +73,23 @@ pub struct PlanInput<'a> {
     pub nodes: &'a [Node],
     pub pressure: &'a Pressure,
     pub memory: &'a ScalerMemory,
+    /// Nodes whose instance the cloud's health checks failed.
+    pub unhealthy: &'a HashSet<NodeId>,
     pub now: OffsetDateTime,
     pub settings: PlanSettings,
 }
 
 pub fn plan(input: &PlanInput<'_>) -> Vec<Decision> {
     let mut decisions = Vec::new();
-    health(input, &mut decisions);
+    let mut silence = Silence::new(
+        input.group,
+        input.nodes,
+        input.unhealthy,
+        input.now,
+        input.settings.dead_after,
+        input.settings.mass_silence_pct,
+    );
+    health(input, &mut silence, &mut decisions);
     // Nodes just found dead or failed take no part in what follows.
     let marked: HashSet<&NodeId> = decisions
         .iter()
@@ -94,6 +110,10 @@ pub fn plan(input: &PlanInput<'_>) -> Vec<Decision> {
         }
         for (role, spec) in &input.group.spec.roles {
             for region in input.group.spec.regions.iter().map(|r| &r.region) {
+                // What its nodes report is not known: nothing to scale on.
+                if silence.is_mass(*role, region) {
+                    continue;
+                }
                 let here = slots.get(&(*role, region)).map(Vec::as_slice).unwrap_or_default();
                 scale(input, *role, region, here, &spec.scale, spec.launch.connection_capacity, &mut plans);
             }
@@ -122,25 +142,23 @@ fn deadline_of(input: &PlanInput<'_>, node: &Node) -> Duration {
 }
 
 /// Deaths, failed launches, and draining nodes that may go.
-fn health(input: &PlanInput<'_>, out: &mut Vec<Decision>) {
+fn health(input: &PlanInput<'_>, silence: &mut Silence<'_>, out: &mut Vec<Decision>) {
     let now = input.now;
     // A node holding a lifecycle action is the cloud's to remove, or to put
     // in service: the hold settles it.
     for node in input.nodes.iter().filter(|n| n.hold.is_none()) {
         let silent_for = node.last_heartbeat_at.map(|at| since(now, at));
+        let gone_silent = silent_for.is_none_or(|s| s >= input.settings.dead_after);
         match node.state {
-            NodeState::InService if silent_for.is_none_or(|s| s >= input.settings.dead_after) => {
-                let reason = format!(
-                    "no heartbeat for {}s (dead after {}s)",
-                    silent_for.unwrap_or_default().as_secs(),
-                    input.settings.dead_after.as_secs()
-                );
-                out.push(decision(Action::MarkDead { node: node.node_id.clone() }, node, reason.clone()));
-                out.push(decision(
-                    Action::Terminate { node: node.node_id.clone(), forced: false },
-                    node,
-                    reason,
-                ));
+            NodeState::InService if gone_silent => {
+                if let Some(Death { reason, forced }) = silence.verdict(node, silent_for) {
+                    out.push(decision(Action::MarkDead { node: node.node_id.clone() }, node, reason.clone()));
+                    out.push(decision(
+                        Action::Terminate { node: node.node_id.clone(), forced },
+                        node,
+                        reason,
+                    ));
+                }
             }
             NodeState::Pending => {
                 let warmup = warmup_of(input, node.role);
@@ -166,17 +184,18 @@ fn health(input: &PlanInput<'_>, out: &mut Vec<Decision>) {
             }
             NodeState::Draining => {
                 let sessions = node.load.sessions();
-                let gone_silent = silent_for.is_none_or(|s| s >= input.settings.dead_after);
                 let draining_for = since(now, node.state_since);
                 let deadline = deadline_of(input, node);
-                if sessions == 0 || gone_silent {
-                    let reason = if gone_silent {
-                        "drained node went silent".to_owned()
-                    } else {
-                        "drained: no session left".to_owned()
-                    };
+                let silent_death = if gone_silent { silence.verdict(node, silent_for) } else { None };
+                if sessions == 0 {
                     out.push(decision(
                         Action::Terminate { node: node.node_id.clone(), forced: false },
+                        node,
+                        "drained: no session left".to_owned(),
+                    ));
+                } else if let Some(Death { reason, forced }) = silent_death {
+                    out.push(decision(
+                        Action::Terminate { node: node.node_id.clone(), forced },
                         node,
                         reason,
                     ));
@@ -202,6 +221,7 @@ fn health(input: &PlanInput<'_>, out: &mut Vec<Decision>) {
             NodeState::InService => {}
         }
     }
+    out.extend(silence.guarded());
 }
 
 fn warmup_of(input: &PlanInput<'_>, role: Role) -> Duration {

@@ -1,4 +1,4 @@
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
 
 use proptest::prelude::*;
@@ -44,7 +44,26 @@ fn origin(id: &str) -> Node {
 }
 
 fn run(group: &NodeGroup, nodes: &[Node], pressure: &Pressure, memory: &ScalerMemory) -> Vec<Decision> {
-    plan(&PlanInput { group, nodes, pressure, memory, now: NOW, settings: PlanSettings::default() })
+    run_seen(group, nodes, pressure, memory, &HashSet::new())
+}
+
+/// `run`, with the instances the cloud's health checks failed.
+fn run_seen(
+    group: &NodeGroup,
+    nodes: &[Node],
+    pressure: &Pressure,
+    memory: &ScalerMemory,
+    unhealthy: &HashSet<NodeId>,
+) -> Vec<Decision> {
+    plan(&PlanInput {
+        group,
+        nodes,
+        pressure,
+        memory,
+        unhealthy,
+        now: NOW,
+        settings: PlanSettings::default(),
+    })
 }
 
 fn actions(decisions: &[Decision]) -> Vec<Action> {
@@ -238,6 +257,93 @@ fn silent_nodes_die_and_launches_that_never_report_fail() {
     assert!(got.contains(&Action::MarkFailed { node: id("n") }));
 }
 
+fn silent_edge(id: &str, subscribers: u32, silent_secs: u64) -> Node {
+    let mut n = edge(id, subscribers);
+    n.last_heartbeat_at = Some(NOW - Duration::from_secs(silent_secs));
+    n
+}
+
+fn deaths(decisions: &[Decision]) -> Vec<NodeId> {
+    decisions
+        .iter()
+        .filter_map(|d| match &d.action {
+            Action::MarkDead { node } => Some(node.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_silent_node_with_viewers_is_replaced_but_kept_until_its_fault_deadline() {
+    // The heartbeat path failed for 85 s; the node's 40 viewers still watch.
+    let fleet = [origin("o"), edge("a", 1), edge("b", 1), silent_edge("s", 40, 85)];
+    let got = run(&group(), &fleet, &Pressure::new(), &ScalerMemory::default());
+    assert!(deaths(&got).is_empty(), "{got:?}");
+    assert!(!got.iter().any(|d| matches!(d.action, Action::Terminate { .. })), "{got:?}");
+
+    let fleet = [origin("o"), edge("a", 1), edge("b", 1), silent_edge("s", 40, 600)];
+    let got = run(&group(), &fleet, &Pressure::new(), &ScalerMemory::default());
+    assert_eq!(deaths(&got), [id("s")]);
+    let terminate = got.iter().find(|d| matches!(d.action, Action::Terminate { .. })).unwrap();
+    assert_eq!(terminate.action, Action::Terminate { node: id("s"), forced: true });
+    assert!(
+        terminate.reason.starts_with("FORCED: no heartbeat for 600s (fault deadline 600s)"),
+        "{terminate:?}"
+    );
+}
+
+#[test]
+fn a_silent_node_whose_instance_the_cloud_finds_unhealthy_goes_at_once() {
+    let fleet = [origin("o"), edge("a", 1), edge("b", 1), silent_edge("s", 40, 61)];
+    let unhealthy = HashSet::from([id("s")]);
+    let got = run_seen(&group(), &fleet, &Pressure::new(), &ScalerMemory::default(), &unhealthy);
+    assert_eq!(deaths(&got), [id("s")]);
+    assert!(got.contains(&Decision {
+        action: Action::Terminate { node: id("s"), forced: true },
+        role: Some(Role::Edge),
+        region: Some(eu()),
+        reason: "the cloud reports its instance unhealthy; no heartbeat for 61s".into(),
+        numbers: None,
+    }));
+}
+
+#[test]
+fn a_mass_silence_takes_no_node_for_dead_and_scales_nothing_until_the_fault_deadline() {
+    // Three of four edges fall silent together, one of them empty: the
+    // heartbeat path, not the nodes. Nothing dies, nothing launches.
+    let fleet = [
+        origin("o"),
+        edge("a", 900),
+        silent_edge("b", 40, 85),
+        silent_edge("c", 0, 90),
+        silent_edge("d", 7, 70),
+    ];
+    let got = run(&group(), &fleet, &Pressure::new(), &ScalerMemory::default());
+    assert_eq!(actions(&got), [Action::MassSilence { silent: 3, of: 4 }], "{got:?}");
+    assert_eq!(got[0].role, Some(Role::Edge));
+
+    // The cloud's verdict still counts.
+    let unhealthy = HashSet::from([id("c")]);
+    let got = run_seen(&group(), &fleet, &Pressure::new(), &ScalerMemory::default(), &unhealthy);
+    assert_eq!(deaths(&got), [id("c")]);
+
+    // Past the fault deadline the silence is taken for real: one node in
+    // ten (at least one) dies per tick, and the role is served again.
+    let mut long: Vec<Node> = (0..20).map(|i| silent_edge(&format!("s{i:02}"), 10, 601)).collect();
+    long.push(origin("o"));
+    let got = run(&group(), &long, &Pressure::new(), &ScalerMemory::default());
+    assert_eq!(deaths(&got).len(), 2, "{got:?}");
+    assert!(got.iter().any(|d| matches!(d.action, Action::Launch { role: Role::Edge, .. })), "{got:?}");
+}
+
+#[test]
+fn a_lone_silent_node_is_not_a_mass_silence() {
+    let got =
+        run(&group(), &[origin("o"), silent_edge("s", 0, 61)], &Pressure::new(), &ScalerMemory::default());
+    assert_eq!(deaths(&got), [id("s")]);
+    assert!(!got.iter().any(|d| matches!(d.action, Action::MassSilence { .. })));
+}
+
 #[test]
 fn scheduled_minimums_apply_inside_their_window() {
     let mut scheduled = group();
@@ -279,7 +385,7 @@ fn arb_node(i: usize) -> impl Strategy<Value = Node> {
             NodeState::Draining,
             NodeState::Dead,
         ]),
-        0u64..120,
+        prop::sample::select(vec![0u64, 5, 30, 59, 60, 61, 90, 599, 600, 601, 1200]),
         0u64..30_000,
         any::<bool>(),
         prop::option::of(prop::sample::select(vec![DrainCause::ScaleIn, DrainCause::Operator])),
@@ -335,9 +441,12 @@ proptest! {
                 Action::Terminate { node, forced } => {
                     let n = by_id[node];
                     let deadline = Duration::from_secs(u64::from(g.spec.roles[&Role::Edge].scale.drain_deadline_secs));
-                    let silent = n.last_heartbeat_at.is_none_or(|at| NOW - at >= Duration::from_secs(60));
-                    let overdue = NOW - n.state_since >= deadline;
-                    prop_assert!(n.load.sessions() == 0 || silent || (overdue && *forced) || n.state != NodeState::Draining && n.state != NodeState::InService,
+                    let fault_deadline = Duration::from_secs(u64::from(g.spec.roles[&Role::Edge].scale.fault_deadline_secs));
+                    let silent_past_deadline = n.last_heartbeat_at.is_none_or(|at| NOW - at >= fault_deadline);
+                    let overdue = n.state == NodeState::Draining && NOW - n.state_since >= deadline;
+                    let serving = matches!(n.state, NodeState::Draining | NodeState::InService);
+                    // Silence alone never cuts a session before the fault deadline.
+                    prop_assert!(n.load.sessions() == 0 || !serving || ((overdue || silent_past_deadline) && *forced),
                         "terminated {} with {} sessions before its deadline", node, n.load.sessions());
                 }
                 Action::Launch { count, .. } => { launched += count; grew = true; }

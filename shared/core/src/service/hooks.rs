@@ -219,6 +219,7 @@ impl LifecycleHooks {
             host: None,
             protected: false,
             leaving: false,
+            unhealthy: false,
         };
         let mut node = launched_node(group, &instance, now);
         node.hold = Some(hold.clone());

@@ -263,7 +263,17 @@ impl Scaler {
         let mut nodes = self.stores.nodes.all_nodes(group.name()).await?;
         let mut records = self.reconcile(group, fleet.as_ref(), &instances, &mut nodes, now).await?;
         records.extend(self.hooks.settle(group, fleet.as_ref(), &nodes, now).await?);
-        let input = PlanInput { group, nodes: &nodes, pressure, memory, now, settings: self.settings.plan };
+        let unhealthy: HashSet<NodeId> =
+            instances.iter().filter(|i| i.unhealthy).map(|i| i.node_id.clone()).collect();
+        let input = PlanInput {
+            group,
+            nodes: &nodes,
+            pressure,
+            memory,
+            unhealthy: &unhealthy,
+            now,
+            settings: self.settings.plan,
+        };
         let decisions = plan(&input);
         let seen = observed_load(&input);
         for (role, region, sessions) in seen {
@@ -466,12 +476,13 @@ impl Scaler {
                 changed(lifecycle.forget_node(name, node).await)
             }
             // Reconciliation and lifecycle hooks carry these out themselves;
-            // a plan never holds them.
+            // a plan never holds them. A mass silence is only said.
             Action::Forget { .. }
             | Action::Adopt { .. }
             | Action::Hold { .. }
             | Action::Answer { .. }
-            | Action::Cordon { .. } => Ok("done".into()),
+            | Action::Cordon { .. }
+            | Action::MassSilence { .. } => Ok("done".into()),
             Action::DeleteGroup => match self.stores.groups.delete_group(group).await {
                 Ok(()) => Ok("done: group deleted".into()),
                 Err(StoreError::Conflict) => Ok("skipped: the group changed meanwhile".into()),

@@ -125,6 +125,7 @@ impl Policy for StreamfleetPolicy {
             group: &self.group,
             nodes: &nodes,
             pressure: &pressure,
+            unhealthy: &Default::default(),
             memory: &self.memory,
             now,
             settings: self.settings,
