@@ -1,8 +1,9 @@
 //! The agent's loop: read the media server, report, learn what to do.
 //! Heartbeats go out every interval with ±10 % jitter (a fleet started
-//! together does not report in lockstep); failures back off (doubling, up
-//! to a minute) and keep the last good figures; a page that cannot be read
-//! is reported as `degraded`, never a crash.
+//! together does not report in lockstep); failures are retried sooner
+//! (`retry_wait`) and keep the last good figures; a page that cannot be
+//! read is reported as `degraded`, never a crash. A node the API no longer
+//! knows (`node_unknown`) enrolls again with the group's key at once.
 
 use std::time::Duration;
 
@@ -39,8 +40,16 @@ pub struct Agent {
 #[derive(Debug)]
 pub enum Beat {
     Accepted,
-    /// Refused with this status and body (the next beat retries).
-    Refused(u16, String),
+    /// Refused with this status and body (the next beat retries), and the
+    /// `Retry-After` the API asked for.
+    Refused {
+        status: u16,
+        body: String,
+        retry_after: Option<Duration>,
+    },
+    /// The API no longer knows this node: the node token was dropped, and
+    /// the next beat enrolls with the group's key.
+    Forgotten,
     Unreachable(String),
 }
 
@@ -50,10 +59,10 @@ impl Agent {
             .ok()
             .map(|t| t.trim().to_owned())
             .filter(|t| !t.is_empty());
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(10))
-            .build()
-            .expect("the HTTP client builds");
+        // A hung request must not outlast a beat: silence past the stale
+        // cutoff takes the node out of service.
+        let timeout = Duration::from_secs(config.interval_secs.clamp(2, 10));
+        let http = reqwest::Client::builder().timeout(timeout).build().expect("the HTTP client builds");
         Self {
             source: Source::new(config.stats.clone()),
             identity,
@@ -77,18 +86,20 @@ impl Agent {
                     failures = 0;
                     jittered(interval)
                 }
-                refused => {
+                Beat::Forgotten => {
+                    tracing::warn!(node = %self.identity.node_id, "streamfleet no longer knows this node: enrolling again");
+                    Duration::ZERO
+                }
+                Beat::Refused { status, body, retry_after } => {
                     failures += 1;
-                    let wait = (interval * 2u32.saturating_pow(failures.min(6))).min(Duration::from_secs(60));
-                    match refused {
-                        Beat::Refused(status, body) => {
-                            tracing::warn!(status, %body, retry_in_secs = wait.as_secs(), "heartbeat refused")
-                        }
-                        Beat::Unreachable(error) => {
-                            tracing::warn!(%error, retry_in_secs = wait.as_secs(), "streamfleet unreachable")
-                        }
-                        Beat::Accepted => {}
-                    }
+                    let wait = retry_wait(failures, interval, retry_after, unit_jitter());
+                    tracing::warn!(status, %body, retry_in_ms = wait.as_millis() as u64, "heartbeat refused");
+                    wait
+                }
+                Beat::Unreachable(error) => {
+                    failures += 1;
+                    let wait = retry_wait(failures, interval, None, unit_jitter());
+                    tracing::warn!(%error, retry_in_ms = wait.as_millis() as u64, "streamfleet unreachable");
                     wait
                 }
             };
@@ -121,9 +132,23 @@ impl Agent {
             Err(e) => return Beat::Unreachable(e.to_string()),
         };
         let status = response.status();
+        let retry_after = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
         let body: Value = response.json().await.unwrap_or(Value::Null);
+        if status == reqwest::StatusCode::NOT_FOUND && body["code"] == "node_unknown" && self.token.is_some()
+        {
+            // Forgotten (the scaler or an operator removed the row): the
+            // token names a node that is no more; the key enrolls it anew.
+            self.token = None;
+            let _ = tokio::fs::remove_file(&self.config.token_file).await;
+            return Beat::Forgotten;
+        }
         if !status.is_success() {
-            return Beat::Refused(status.as_u16(), body.to_string());
+            return Beat::Refused { status: status.as_u16(), body: body.to_string(), retry_after };
         }
         if let Some(token) = body["nodeToken"].as_str() {
             self.keep_token(token).await;
@@ -196,8 +221,48 @@ impl Agent {
     }
 }
 
-/// ±10 % of `interval`, from the clock's nanoseconds (no need for better).
+/// ±10 % of `interval`.
 fn jittered(interval: Duration) -> Duration {
-    let nanos = OffsetDateTime::now_utc().nanosecond() as f64 / 1e9;
-    interval.mul_f64(0.9 + 0.2 * nanos)
+    interval.mul_f64(0.9 + 0.2 * unit_jitter())
+}
+
+/// In [0, 1), from the clock's nanoseconds (no need for better).
+fn unit_jitter() -> f64 {
+    f64::from(OffsetDateTime::now_utc().nanosecond()) / 1e9
+}
+
+/// How long to wait after the `failures`-th failed beat in a row: from a
+/// second, doubling, never past one `interval`, with jitter (half to all of
+/// it: a fleet that lost the API together does not come back in lockstep);
+/// a `Retry-After` is honoured up to the same cap. Never past one interval,
+/// because the API takes a node silent for a few intervals out of service:
+/// an agent's own backoff must not be what silences it (it was 10, 20, 40,
+/// then 60 s: three failed calls made more than a minute of silence).
+pub fn retry_wait(failures: u32, interval: Duration, retry_after: Option<Duration>, unit: f64) -> Duration {
+    let doubling = 2u32.saturating_pow(failures.saturating_sub(1).min(16));
+    let backoff = Duration::from_secs(u64::from(doubling)).min(interval);
+    let jittered = backoff.mul_f64(0.5 + 0.5 * unit.clamp(0.0, 1.0));
+    retry_after.map_or(jittered, |after| after.min(interval).max(jittered))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const INTERVAL: Duration = Duration::from_secs(5);
+
+    #[test]
+    fn retries_double_from_a_second_and_never_wait_past_one_interval() {
+        let waits: Vec<u64> = (1..=8).map(|f| retry_wait(f, INTERVAL, None, 1.0).as_secs()).collect();
+        assert_eq!(waits, [1, 2, 4, 5, 5, 5, 5, 5]);
+        assert_eq!(retry_wait(1, INTERVAL, None, 0.0), Duration::from_millis(500), "jitter keeps half");
+        assert_eq!(retry_wait(u32::MAX, INTERVAL, None, 1.0), INTERVAL);
+    }
+
+    #[test]
+    fn retry_after_is_honoured_up_to_the_interval() {
+        assert_eq!(retry_wait(1, INTERVAL, Some(Duration::from_secs(3)), 0.0), Duration::from_secs(3));
+        assert_eq!(retry_wait(1, INTERVAL, Some(Duration::from_secs(120)), 0.0), INTERVAL);
+        assert_eq!(retry_wait(4, INTERVAL, Some(Duration::ZERO), 1.0), INTERVAL);
+    }
 }

@@ -123,6 +123,29 @@ async fn a_broken_stats_page_is_reported_degraded_and_a_drain_runs_the_drain_com
 }
 
 #[tokio::test]
+async fn a_node_the_api_forgot_enrolls_again_with_the_groups_key_at_once() {
+    let app = spawn_app().await;
+    assert_eq!(app.create_group(&simulated_group(GROUP, 2)).await.status(), StatusCode::CREATED);
+    let key = app.enrollment_key(GROUP).await;
+    let dir = std::env::temp_dir().join(format!("sf-agent-forgot-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let page = Arc::new(Mutex::new(include_str!("fixtures/nginx_rtmp_stat.xml").to_owned()));
+    let url = stats_page(page).await;
+    let mut agent = Agent::new(identity(), config(&app, &key, &url, &dir));
+    assert!(matches!(agent.beat().await, Beat::Accepted));
+
+    app.forget_node(GROUP, "origin-1").await;
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    assert!(matches!(agent.beat().await, Beat::Forgotten));
+    assert!(!dir.join("token").exists(), "the dead token is dropped");
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    assert!(matches!(agent.beat().await, Beat::Accepted));
+    assert!(dir.join("token").exists(), "the new enrolment's token is kept");
+    assert_eq!(node(&app).await["load"]["publishers"], 1, "known and reporting again");
+}
+
+#[tokio::test]
 async fn an_unreachable_api_is_an_outcome_not_a_crash() {
     let dir = std::env::temp_dir().join(format!("sf-agent-down-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();

@@ -102,6 +102,15 @@ impl TestApp {
         body(response).await
     }
 
+    /// Drops a node's row, as the scaler does when it forgets a node.
+    pub async fn forget_node(&self, group: &str, node: &str) {
+        use streamfleet_core::ports::NodeLifecycleStore;
+        let store = streamfleet_dynamo::DynamoStore::new(self.dynamodb().await, self.config.table.clone());
+        let group = streamfleet_core::names::GroupName::parse(group).expect("a group name");
+        let node = streamfleet_core::names::NodeId::parse(node).expect("a node id");
+        store.forget_node(&group, &node).await.expect("the row is dropped");
+    }
+
     pub async fn lookup(&self, path_and_query: &str) -> Response {
         self.anonymous(Method::GET, path_and_query).send().await.unwrap()
     }
