@@ -184,3 +184,27 @@ async fn a_missing_hook_is_put_back_by_the_next_process() {
     names.sort();
     assert_eq!(names, ["sf-launch", "sf-terminate"]);
 }
+
+#[tokio::test]
+async fn one_role_the_cloud_fails_on_is_logged_and_the_other_roles_still_scale() {
+    let app = spawn_app().await;
+    let group = unique_group();
+    let image = app.some_image().await;
+    let mut spec = aws_group(&group, &image);
+    // A launch template that exists nowhere (say, only in another region).
+    let edge_launch = spec["roles"]["edge"]["launch"].as_object_mut().unwrap();
+    edge_launch.remove("imageId");
+    edge_launch.insert("launchTemplate".into(), serde_json::json!({"name": format!("missing-{group}")}));
+    assert_eq!(app.create_group(&spec).await.status(), StatusCode::CREATED);
+
+    let decisions = app.tick(&group).await;
+    let mut types = action_types(&decisions);
+    types.sort();
+    assert_eq!(types, ["launch", "syncFailed"], "{decisions:?}");
+    let failed = decisions.iter().find(|d| d["action"]["type"] == "syncFailed").unwrap();
+    assert_eq!(failed["role"], "edge");
+    assert!(failed["outcome"].as_str().unwrap().starts_with("failed: "), "{failed}");
+    let launch = decisions.iter().find(|d| d["action"]["type"] == "launch").unwrap();
+    assert_eq!(launch["role"], "origin");
+    assert_eq!(app.asg(&format!("sf-{group}-origin-{AWS_REGION}")).await.0, 1);
+}

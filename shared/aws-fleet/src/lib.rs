@@ -16,7 +16,7 @@ use streamfleet_core::group::{LaunchSettings, NodeGroup, Role};
 use streamfleet_core::hooks::{HookAction, HookResult, GROUP_TAG};
 use streamfleet_core::names::{NodeId, Region, Zone};
 use streamfleet_core::node::Node;
-use streamfleet_core::ports::{Fleet, FleetError, Instance};
+use streamfleet_core::ports::{Fleet, FleetError, Instance, SlotFailure, Synced};
 
 pub use clients::Clients;
 pub use hooks::{LAUNCH_HOOK, TERMINATE_HOOK};
@@ -182,6 +182,66 @@ impl AwsFleet {
 }
 
 impl AwsFleet {
+    /// One role in one region: its ASG created or updated, its instances.
+    async fn sync_slot(
+        &self,
+        group: &NodeGroup,
+        role: Role,
+        region: &Region,
+        zones: &[Zone],
+    ) -> Result<Vec<Instance>, FleetError> {
+        let spec = &group.spec.roles[&role];
+        let name = asg_name(group.name(), role, region);
+        let autoscaling = self.clients.autoscaling(region);
+        // One describe per ASG serves both the update and the listing.
+        match self.describe(group, role, region).await? {
+            Some(existing) if existing.max_size() == Some(spec.scale.max as i32) => {
+                self.ensure_hooks(&name, group.name(), role, region).await?;
+                self.running(&existing, role, region).await
+            }
+            Some(existing) => {
+                self.ensure_hooks(&name, group.name(), role, region).await?;
+                autoscaling
+                    .update_auto_scaling_group()
+                    .auto_scaling_group_name(&name)
+                    .max_size(spec.scale.max as i32)
+                    .send()
+                    .await
+                    .map_err(|e| failed("UpdateAutoScalingGroup", e))?;
+                self.running(&existing, role, region).await
+            }
+            None => {
+                let template = self.template(group, role, region, &spec.launch).await?;
+                let tag = |key: &str, value: &str| {
+                    Tag::builder()
+                        .key(key)
+                        .value(value)
+                        .propagate_at_launch(true)
+                        .resource_id(&name)
+                        .resource_type("auto-scaling-group")
+                        .build()
+                };
+                autoscaling
+                    .create_auto_scaling_group()
+                    .auto_scaling_group_name(&name)
+                    .launch_template(template)
+                    .min_size(0)
+                    .max_size(spec.scale.max as i32)
+                    .desired_capacity(0)
+                    .set_availability_zones(Some(self.zones(region, zones).await?))
+                    .tags(tag(GROUP_TAG, group.name().as_str()))
+                    .tags(tag("streamfleet:role", role.as_str()))
+                    .send()
+                    .await
+                    .map_err(|e| failed("CreateAutoScalingGroup", e))?;
+                self.put_hooks(&name, group.name(), role, region).await?;
+                self.hooks_checked.lock().expect("hooks lock").insert(name.clone());
+                tracing::info!(group = %group.name(), asg = %name, "auto scaling group created");
+                Ok(Vec::new())
+            }
+        }
+    }
+
     /// The ASG's instances, with addresses; those the ASG terminates but a
     /// hook holds are `leaving` (still serving their sessions).
     async fn running(
@@ -239,60 +299,21 @@ impl AwsFleet {
 
 #[async_trait]
 impl Fleet for AwsFleet {
-    async fn sync(&self, group: &NodeGroup) -> Result<Vec<Instance>, FleetError> {
-        let mut found = Vec::new();
+    async fn sync(&self, group: &NodeGroup) -> Result<Synced, FleetError> {
+        let mut synced = Synced::default();
         for (role, region, zones) in Self::slots(group) {
-            let spec = &group.spec.roles[&role];
-            let name = asg_name(group.name(), role, region);
-            let autoscaling = self.clients.autoscaling(region);
-            // One describe per ASG serves both the update and the listing.
-            match self.describe(group, role, region).await? {
-                Some(existing) if existing.max_size() == Some(spec.scale.max as i32) => {
-                    self.ensure_hooks(&name, group.name(), role, region).await?;
-                    found.extend(self.running(&existing, role, region).await?);
-                }
-                Some(existing) => {
-                    self.ensure_hooks(&name, group.name(), role, region).await?;
-                    autoscaling
-                        .update_auto_scaling_group()
-                        .auto_scaling_group_name(&name)
-                        .max_size(spec.scale.max as i32)
-                        .send()
-                        .await
-                        .map_err(|e| failed("UpdateAutoScalingGroup", e))?;
-                    found.extend(self.running(&existing, role, region).await?);
-                }
-                None => {
-                    let template = self.template(group, role, region, &spec.launch).await?;
-                    let tag = |key: &str, value: &str| {
-                        Tag::builder()
-                            .key(key)
-                            .value(value)
-                            .propagate_at_launch(true)
-                            .resource_id(&name)
-                            .resource_type("auto-scaling-group")
-                            .build()
-                    };
-                    autoscaling
-                        .create_auto_scaling_group()
-                        .auto_scaling_group_name(&name)
-                        .launch_template(template)
-                        .min_size(0)
-                        .max_size(spec.scale.max as i32)
-                        .desired_capacity(0)
-                        .set_availability_zones(Some(self.zones(region, zones).await?))
-                        .tags(tag(GROUP_TAG, group.name().as_str()))
-                        .tags(tag("streamfleet:role", role.as_str()))
-                        .send()
-                        .await
-                        .map_err(|e| failed("CreateAutoScalingGroup", e))?;
-                    self.put_hooks(&name, group.name(), role, region).await?;
-                    self.hooks_checked.lock().expect("hooks lock").insert(name.clone());
-                    tracing::info!(group = %group.name(), asg = %name, "auto scaling group created");
+            // A launch template that exists in one region only, a missing
+            // permission, throttling: that slot waits for the next tick,
+            // the others go on.
+            match self.sync_slot(group, role, region, zones).await {
+                Ok(instances) => synced.instances.extend(instances),
+                Err(error) => {
+                    tracing::warn!(group = %group.name(), %role, %region, %error, "the cloud could not be brought in line for this role and region");
+                    synced.failed.push(SlotFailure { role, region: region.clone(), error });
                 }
             }
         }
-        Ok(found)
+        Ok(synced)
     }
 
     async fn launch(

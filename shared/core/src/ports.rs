@@ -338,6 +338,22 @@ pub enum FleetError {
     Refused(String),
 }
 
+/// What `Fleet::sync` found: the instances of every role and region it
+/// could bring in line, and those it could not (each with why). A failed
+/// slot's instances are unknown, not gone.
+#[derive(Debug, Default)]
+pub struct Synced {
+    pub instances: Vec<Instance>,
+    pub failed: Vec<SlotFailure>,
+}
+
+#[derive(Debug)]
+pub struct SlotFailure {
+    pub role: Role,
+    pub region: Region,
+    pub error: FleetError,
+}
+
 /// A machine the cloud runs for a group, as the cloud sees it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Instance {
@@ -361,8 +377,9 @@ pub struct Instance {
 pub trait Fleet: Send + Sync {
     /// Brings the cloud's groups in line with the node group (created or
     /// updated) and returns what the cloud runs for it now: one pass, since
-    /// both need the same description of the cloud's groups.
-    async fn sync(&self, group: &NodeGroup) -> Result<Vec<Instance>, FleetError>;
+    /// both need the same description of the cloud's groups. One role and
+    /// region failing does not stop the others (`Synced::failed`).
+    async fn sync(&self, group: &NodeGroup) -> Result<Synced, FleetError>;
 
     /// Starts `count` nodes; returns those known at once (a cloud that
     /// reports its instances later returns none: they show in `sync`).

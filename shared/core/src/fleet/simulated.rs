@@ -12,7 +12,7 @@ use crate::hooks::{HookAction, HookResult};
 use crate::names::Region;
 use crate::node::Node;
 use crate::pool::{HostState, PoolHost};
-use crate::ports::{Fleet, FleetError, Instance, PoolStore, StoreError};
+use crate::ports::{Fleet, FleetError, Instance, PoolStore, StoreError, Synced};
 
 pub struct SimulatedFleet {
     pool: Arc<dyn PoolStore>,
@@ -49,8 +49,8 @@ fn instance(host: PoolHost, role: Role) -> Instance {
 #[async_trait]
 impl Fleet for SimulatedFleet {
     /// A pool needs no setting up: its hosts serving the group.
-    async fn sync(&self, group: &NodeGroup) -> Result<Vec<Instance>, FleetError> {
-        Ok(self
+    async fn sync(&self, group: &NodeGroup) -> Result<Synced, FleetError> {
+        let instances = self
             .pool
             .hosts_of(group.name())
             .await
@@ -61,7 +61,8 @@ impl Fleet for SimulatedFleet {
                     && h.group.as_ref() == Some(group.name())
             })
             .filter_map(|h| h.role.map(|role| instance(h, role)))
-            .collect())
+            .collect();
+        Ok(Synced { instances, failed: Vec::new() })
     }
 
     async fn launch(

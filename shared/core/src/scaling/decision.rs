@@ -25,6 +25,9 @@ pub enum Action {
     /// instance is unhealthy, or its last report held no session, or its
     /// fault deadline passed (`forced` on the `terminate` that follows).
     MarkDead { node: NodeId },
+    /// The cloud's group of a role in a region could not be brought in line
+    /// (or listed): nothing is decided there this tick; the next retries.
+    SyncFailed,
     /// Many nodes of a role in a region went silent together (`silent` of
     /// `of`): taken for a fault of the network or of the heartbeat path, not
     /// of the nodes; none is marked dead or terminated for its silence.

@@ -12,8 +12,8 @@ use time::OffsetDateTime;
 
 use super::hooks::{HookSettings, LifecycleHooks};
 use crate::clock::Clock;
-use crate::group::{Cloud, NodeGroup};
-use crate::names::{GroupName, NodeId};
+use crate::group::{Cloud, NodeGroup, Role};
+use crate::names::{GroupName, NodeId, Region};
 use crate::node::{DrainCause, Node, NodeLoad, NodeState};
 use crate::page::PageSize;
 use crate::ports::{
@@ -259,10 +259,46 @@ impl Scaler {
         now: OffsetDateTime,
     ) -> Result<Vec<DecisionRecord>, ScalerError> {
         let fleet = self.fleet_for(group)?;
-        let instances = fleet.sync(group).await?;
         let mut nodes = self.stores.nodes.all_nodes(group.name()).await?;
-        let mut records = self.reconcile(group, fleet.as_ref(), &instances, &mut nodes, now).await?;
-        records.extend(self.hooks.settle(group, fleet.as_ref(), &nodes, now).await?);
+        // Held lifecycle actions first, whatever the rest of the tick meets:
+        // a hold not renewed in time lets the cloud terminate a node with
+        // viewers on it.
+        let mut records = self.hooks.settle(group, fleet.as_ref(), &nodes, now).await?;
+        let synced = match fleet.sync(group).await {
+            Ok(synced) => synced,
+            Err(e) => {
+                if !records.is_empty() {
+                    self.stores
+                        .scaler
+                        .record_decisions(group.name(), &records, self.settings.log_ttl)
+                        .await?;
+                }
+                return Err(e.into());
+            }
+        };
+        let instances = synced.instances;
+        // A slot the cloud failed on: its instances are unknown, not gone;
+        // nothing is decided there this tick.
+        let failed: HashSet<(Role, Region)> =
+            synced.failed.iter().map(|f| (f.role, f.region.clone())).collect();
+        for failure in &synced.failed {
+            records.push(DecisionRecord {
+                at: now,
+                decision: Decision {
+                    action: Action::SyncFailed,
+                    role: Some(failure.role),
+                    region: Some(failure.region.clone()),
+                    reason: format!(
+                        "the cloud could not be brought in line for this role here: {}; nothing is decided \
+                         for it this tick (held actions were renewed first)",
+                        failure.error
+                    ),
+                    numbers: None,
+                },
+                outcome: format!("failed: {}", failure.error),
+            });
+        }
+        records.extend(self.reconcile(group, fleet.as_ref(), &instances, &failed, &mut nodes, now).await?);
         let unhealthy: HashSet<NodeId> =
             instances.iter().filter(|i| i.unhealthy).map(|i| i.node_id.clone()).collect();
         let input = PlanInput {
@@ -274,7 +310,11 @@ impl Scaler {
             now,
             settings: self.settings.plan,
         };
-        let decisions = plan(&input);
+        let mut decisions = plan(&input);
+        decisions.retain(|d| match (d.role, &d.region) {
+            (Some(role), Some(region)) => !failed.contains(&(role, region.clone())),
+            _ => true,
+        });
         let seen = observed_load(&input);
         for (role, region, sessions) in seen {
             memory.record_load(role, &region, sessions, now, self.settings.plan.growth_window);
@@ -315,6 +355,7 @@ impl Scaler {
         group: &NodeGroup,
         fleet: &dyn Fleet,
         instances: &[Instance],
+        unknown: &HashSet<(Role, Region)>,
         nodes: &mut Vec<Node>,
         now: OffsetDateTime,
     ) -> Result<Vec<DecisionRecord>, ScalerError> {
@@ -353,7 +394,8 @@ impl Scaler {
         // Nodes the cloud runs (or holds on their way out) stay; a node that
         // enrolled on its own is the cloud's only once it held an action of it.
         let cloud_owned = |n: &Node| n.launched_at.is_some() || n.hold.is_some();
-        for node in nodes.iter().filter(|n| cloud_owned(n) && !running.contains(&n.node_id)) {
+        let known = |n: &Node| !unknown.contains(&(n.role, n.region.clone()));
+        for node in nodes.iter().filter(|n| cloud_owned(n) && known(n) && !running.contains(&n.node_id)) {
             match self.stores.lifecycle.forget_node(group.name(), &node.node_id).await {
                 Ok(()) | Err(StoreError::Conflict) => {}
                 Err(e) => return Err(e.into()),
@@ -482,6 +524,7 @@ impl Scaler {
             | Action::Hold { .. }
             | Action::Answer { .. }
             | Action::Cordon { .. }
+            | Action::SyncFailed
             | Action::MassSilence { .. } => Ok("done".into()),
             Action::DeleteGroup => match self.stores.groups.delete_group(group).await {
                 Ok(()) => Ok("done: group deleted".into()),
