@@ -256,3 +256,34 @@ async fn unknown_routes_and_methods_answer_json() {
     assert_eq!(wrong.status(), StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(body(wrong).await["code"], "method_not_allowed");
 }
+
+/// Posts raw text as a group; returns (status, field, rule).
+async fn create_raw(app: &TestApp, text: String) -> (StatusCode, String, String) {
+    let response = app
+        .admin(Method::POST, "/v1/nodegroups")
+        .header("content-type", "application/json")
+        .body(text)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    let error = body(response).await;
+    let text = |key: &str| error[key].as_str().unwrap_or_default().to_owned();
+    (status, text("field"), text("rule"))
+}
+
+#[tokio::test]
+async fn a_body_with_data_after_it_or_a_key_twice_is_refused_and_nothing_is_written() {
+    let app = spawn_app().await;
+    let spec = group_spec("live").to_string();
+    let trailing = create_raw(&app, format!(r#"{spec} {{"x":1}}"#)).await;
+    assert_eq!(trailing, (StatusCode::BAD_REQUEST, "body".into(), "json_syntax".into()));
+
+    // `roles.origin` twice: which one was meant is not known.
+    let origin = group_spec("live")["roles"]["origin"].to_string();
+    let twice = spec.replacen(r#""roles":{"#, &format!(r#""roles":{{"origin":{origin},"#), 1);
+    assert_ne!(twice, spec, "the test wrote the key twice");
+    let duplicate = create_raw(&app, twice).await;
+    assert_eq!(duplicate, (StatusCode::BAD_REQUEST, "roles.origin".into(), "duplicate_key".into()));
+    assert_eq!(app.get_group("live").await.status(), StatusCode::NOT_FOUND, "nothing written");
+}

@@ -89,6 +89,12 @@ fn is_lower_alnum_or_hyphen(c: char) -> bool {
 
 static REGION: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]{1,2}$").expect("static regex"));
+/// A region followed by a zone suffix: one pattern, so that the OpenAPI
+/// document states the very rule (and no slicing can split a character).
+static ZONE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]{1,2}([a-z]|-[a-z]+-[0-9]+[a-z])$")
+        .expect("static regex")
+});
 static ZONE_SUFFIX: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^([a-z]|-[a-z]+-[0-9]+[a-z])$").expect("static regex"));
 static INSTANCE_TYPE: LazyLock<Regex> =
@@ -113,11 +119,9 @@ checked_string!(
 checked_string!(
     /// An availability zone (or local zone) name such as `eu-west-1a`.
     Zone,
-    pattern = "^<region>([a-z]|-[a-z]+-[0-9]+[a-z])$",
+    pattern = "^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]{1,2}([a-z]|-[a-z]+-[0-9]+[a-z])$",
     rule = "zone_format",
-    valid = |s| {
-        s.len() <= 40 && (1..s.len()).any(|i| REGION.is_match(&s[..i]) && ZONE_SUFFIX.is_match(&s[i..]))
-    }
+    valid = |s| s.len() <= 40 && ZONE.is_match(s)
 );
 
 checked_string!(
@@ -270,6 +274,11 @@ mod tests {
         assert!(local.is_in(&Region::parse("us-east-1").unwrap()));
         assert!(Zone::parse("eu-west-1").is_err());
         assert!(Zone::parse("eu-west-1ab").is_err());
+        // Not ASCII: refused, never a panic on a character boundary.
+        for bad in ["eu-west-1é", "é", "eé-west-1a", "eu-west-1\u{1F600}a", "\u{0301}"] {
+            assert!(Zone::parse(bad).is_err(), "{bad}");
+        }
+        assert!(Zone::parse("us-gov-west-1a").is_ok());
     }
 
     #[test]
@@ -301,5 +310,22 @@ mod tests {
     fn names_deserialize_through_their_rule() {
         let err = serde_json::from_str::<GroupName>("\"Bad Name\"").unwrap_err();
         assert!(err.to_string().contains("^[a-z0-9-]{1,63}$"), "{err}");
+    }
+
+    proptest::proptest! {
+        /// Any text, however hostile, is a name or a clear error: no parser
+        /// panics (a panic aborts a Lambda process).
+        #[test]
+        fn no_text_makes_a_name_parser_panic(text in "\\PC{0,48}|[a-z0-9é/-]{0,48}") {
+            let _ = GroupName::parse(text.as_str());
+            let _ = Region::parse(text.as_str());
+            let _ = Zone::parse(text.as_str());
+            let _ = InstanceType::parse(text.as_str());
+            let _ = ImageId::parse(text.as_str());
+            let _ = NodeId::parse(text.as_str());
+            let _ = AppName::parse(text.as_str());
+            let _ = StreamName::parse(text.as_str());
+            let _ = StreamKey::parse(&text);
+        }
     }
 }
