@@ -3,6 +3,7 @@
 
 use std::collections::BTreeSet;
 
+use super::schedule::minute_of_day;
 use super::spec::{Cloud, LaunchSettings, LaunchTemplateRef, NodeGroupSpec, Role, ScalePolicy};
 use crate::validation::{InvalidInput, Violations};
 
@@ -226,6 +227,30 @@ fn check_policy(v: &mut Violations, at: &str, p: &ScalePolicy) {
             )
         },
     );
+    for (i, window) in p.schedules.iter().enumerate() {
+        let at = format!("{at}.schedules[{i}]");
+        let (from, to) = (minute_of_day(&window.from), minute_of_day(&window.to));
+        for (name, text, minute) in [("from", &window.from, from), ("to", &window.to, to)] {
+            v.check(
+                minute.is_some(),
+                || format!("{at}.{name}"),
+                "format",
+                || format!("must be HH:MM from 00:00 to 23:59 (UTC), got {text:?}"),
+            );
+        }
+        v.check(
+            from.is_none() || from != to,
+            || format!("{at}.to"),
+            "window_empty",
+            || "a window from a time to the same time never opens".into(),
+        );
+        v.check(
+            window.min <= p.max,
+            || format!("{at}.min"),
+            "min_le_max",
+            || format!("min ({}) must not exceed the role's max ({})", window.min, p.max),
+        );
+    }
     v.check(
         FAULT_DEADLINE_SECS.contains(&p.fault_deadline_secs),
         || field("faultDeadlineSecs"),
@@ -345,6 +370,38 @@ mod tests {
             vec![
                 ("roles.edge.launch.launchTemplate.id".into(), "exactly_one".into()),
                 ("roles.edge.launch.launchTemplate.version".into(), "format".into()),
+            ]
+        );
+    }
+
+    #[test]
+    fn schedule_windows_that_could_never_open_are_refused() {
+        let mut spec = example_spec("live");
+        let scale = &mut spec.roles.get_mut(&Role::Origin).unwrap().scale;
+        let window = |from: &str, to: &str, min| crate::group::ScheduledMinimum {
+            days: vec![],
+            from: from.into(),
+            to: to.into(),
+            min,
+        };
+        scale.schedules = vec![
+            window("8:00", "24:00", 1),
+            window("+1:00", "23:5x", 1),
+            window("10:00", "10:00", 1),
+            window("22:00", "02:00", 1000),
+            window("18:00", "23:00", 1),
+        ];
+        let broken = rules_broken(&spec);
+        let at = |i: usize, name: &str| format!("roles.origin.scale.schedules[{i}].{name}");
+        assert_eq!(
+            broken,
+            vec![
+                (at(0, "from"), "format".into()),
+                (at(0, "to"), "format".into()),
+                (at(1, "from"), "format".into()),
+                (at(1, "to"), "format".into()),
+                (at(2, "to"), "window_empty".into()),
+                (at(3, "min"), "min_le_max".into()),
             ]
         );
     }

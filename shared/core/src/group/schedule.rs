@@ -7,7 +7,8 @@ use super::spec::{ScalePolicy, ScheduledMinimum, Weekday};
 /// Minutes since midnight of `HH:MM`.
 pub fn minute_of_day(text: &str) -> Option<u32> {
     let (hours, minutes) = text.split_once(':')?;
-    if hours.len() != 2 || minutes.len() != 2 {
+    let two_digits = |part: &str| part.len() == 2 && part.bytes().all(|b| b.is_ascii_digit());
+    if !two_digits(hours) || !two_digits(minutes) {
         return None;
     }
     let (hours, minutes): (u32, u32) = (hours.parse().ok()?, minutes.parse().ok()?);
