@@ -103,6 +103,32 @@ async fn a_node_cannot_report_as_another_node_or_into_another_group() {
 }
 
 #[tokio::test]
+async fn a_forged_credential_is_refused_before_the_body_is_looked_at() {
+    let app = app_with_group().await;
+    let token = app.enroll(GROUP, "i-0aaa", &edge()).await;
+    let forged = "sfn.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+    let path = format!("/v1/nodegroups/{GROUP}/nodes/i-0aaa/heartbeat");
+    let send = |credential: &str, content_type: &str, body: String| {
+        app.anonymous(Method::POST, &path)
+            .bearer_auth(credential)
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+    };
+    let huge = "x".repeat(70 * 1024);
+    for (content_type, body) in [("application/json", huge.clone()), ("text/plain", "{}".to_owned())] {
+        let refused = send(forged, content_type, body.clone()).await.unwrap();
+        assert_eq!(refused.status(), StatusCode::FORBIDDEN, "{content_type}, {} bytes", body.len());
+    }
+    // The node itself learns what was wrong with its body.
+    assert_eq!(send(&token, "application/json", huge).await.unwrap().status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(
+        send(&token, "text/plain", "{}".into()).await.unwrap().status(),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE
+    );
+}
+
+#[tokio::test]
 async fn the_enrollment_key_cannot_take_over_an_enrolled_node() {
     let app = app_with_group().await;
     app.enroll(GROUP, "i-0aaa", &edge()).await;

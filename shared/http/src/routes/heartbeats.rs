@@ -1,6 +1,6 @@
 //! What media nodes call: heartbeats, and (for edges) where a stream's origin is.
 
-use axum::extract::State;
+use axum::extract::{FromRequest, Request, State};
 use axum::http::StatusCode;
 use axum::Json;
 use streamfleet_core::heartbeat::HeartbeatReport;
@@ -28,17 +28,20 @@ const TAG: &str = "nodes";
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody, description = "Not this node's token or this group's current key"),
         (status = 404, body = ErrorBody, description = "Unknown group, or a node token for a node no longer registered"),
         (status = 409, body = ErrorBody, description = "A replay, an already enrolled node, or a role/region other than registered"),
+        (status = 413, body = ErrorBody, description = "A body over 64 KiB (checked after the credential)"),
+        (status = 415, body = ErrorBody, description = "A body that is not JSON (checked after the credential)"),
     ))]
 pub async fn heartbeat(
     NodeCredentialHeader(credential): NodeCredentialHeader,
     State(state): State<AppState>,
     NodePath(group, node): NodePath,
-    body: RawJson,
+    request: Request,
 ) -> Result<(StatusCode, Json<HeartbeatAnswer>), ApiError> {
-    // The credential first: a caller that is not this node learns nothing,
-    // not even what a heartbeat looks like.
+    // The credential first, the body after: a caller that is not this node
+    // learns nothing, not even what a heartbeat looks like (nor its size
+    // limit or content type), and costs no body read.
     let proof = state.heartbeats.verify(&group, &node, &credential)?;
-    let report: HeartbeatReport = body.decode()?;
+    let report: HeartbeatReport = RawJson::from_request(request, &state).await?.decode()?;
     let ack = state.heartbeats.beat(&group, &node, proof, report).await?;
     let status = if ack.node_token.is_some() { StatusCode::CREATED } else { StatusCode::OK };
     Ok((
