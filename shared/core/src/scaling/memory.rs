@@ -8,6 +8,7 @@ use time::OffsetDateTime;
 
 use crate::group::Role;
 use crate::names::Region;
+use crate::node::Node;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -26,6 +27,13 @@ pub struct ScalerMemory {
     /// growth of a whole window.
     #[serde(default)]
     pub growth_base: BTreeMap<String, (i64, u64)>,
+    /// Nodes asked of the cloud and not yet seen: (unix seconds of the
+    /// first launch of the batch, nodes asked since). A cloud that starts
+    /// instances late, or cannot start them, must not be asked again every
+    /// tick: they count as capacity to come until they are seen or their
+    /// warm-up and grace have passed.
+    #[serde(default)]
+    pub launches: BTreeMap<String, (i64, u32)>,
 }
 
 /// One role's load in one region as a tick saw it.
@@ -93,7 +101,82 @@ impl ScalerMemory {
         Some((OffsetDateTime::from_unix_timestamp(*at).ok()?, *demand))
     }
 
+    /// `count` more nodes asked of the cloud; a batch older than `window`
+    /// is over (its nodes came, or never will) and a new one starts.
+    pub fn record_launch(
+        &mut self,
+        role: Role,
+        region: &Region,
+        count: u32,
+        now: OffsetDateTime,
+        window: std::time::Duration,
+    ) {
+        let entry = self.launches.entry(key(role, region)).or_insert((now.unix_timestamp(), 0));
+        if now.unix_timestamp() - entry.0 >= window.as_secs() as i64 {
+            *entry = (now.unix_timestamp(), 0);
+        }
+        entry.1 = entry.1.saturating_add(count);
+    }
+
+    /// The batch of launches still within `window`: since when, how many.
+    pub fn launches_since(
+        &self,
+        role: Role,
+        region: &Region,
+        now: OffsetDateTime,
+        window: std::time::Duration,
+    ) -> Option<(OffsetDateTime, u32)> {
+        let (at, count) = self.launches.get(&key(role, region))?;
+        (now.unix_timestamp() - at < window.as_secs() as i64)
+            .then(|| OffsetDateTime::from_unix_timestamp(*at).ok().map(|at| (at, *count)))
+            .flatten()
+    }
+
+    /// Ends every batch whose nodes are all listed now: once seen, they
+    /// count as what they are (a node drained or gone later is not "to
+    /// come" again).
+    pub fn forget_seen_launches(&mut self, nodes: &[Node]) {
+        self.launches.retain(|key_of, (at, asked)| {
+            let Ok(since) = OffsetDateTime::from_unix_timestamp(*at) else { return false };
+            let seen = nodes
+                .iter()
+                .filter(|n| &key(n.role, &n.region) == key_of && n.launched_at.is_some_and(|l| l >= since))
+                .count();
+            seen < *asked as usize
+        });
+    }
+
     pub fn record_scale_in(&mut self, role: Role, region: &Region, now: OffsetDateTime) {
         self.last_scale_in.insert(key(role, region), now.unix_timestamp());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use time::macros::datetime;
+
+    use super::*;
+    use crate::node::fixtures::node;
+
+    #[test]
+    fn a_batch_of_launches_ends_once_all_its_nodes_are_listed() {
+        let t0 = datetime!(2026-11-21 06:00 UTC);
+        let window = Duration::from_secs(240);
+        let region = Region::parse("eu-west-1").unwrap();
+        let mut memory = ScalerMemory::default();
+        memory.record_launch(Role::Edge, &region, 2, t0, window);
+        let mut first = node("a", t0);
+        first.launched_at = Some(t0 + Duration::from_secs(20));
+        let mut second = node("b", t0);
+        second.launched_at = Some(t0 + Duration::from_secs(40));
+        let mut older = node("old", t0);
+        older.launched_at = Some(t0 - Duration::from_secs(600));
+
+        memory.forget_seen_launches(&[first.clone(), older]);
+        assert_eq!(memory.launches_since(Role::Edge, &region, t0, window), Some((t0, 2)), "one of two came");
+        memory.forget_seen_launches(&[first, second]);
+        assert_eq!(memory.launches_since(Role::Edge, &region, t0, window), None, "both came: over");
     }
 }

@@ -299,21 +299,31 @@ fn scale(
         })
         .collect();
     let draining = here.iter().filter(|n| n.state == NodeState::Draining).count() as u32;
+    // Asked of the cloud, not listed yet (an ASG starts its instances late,
+    // or cannot start them): capacity to come, not asked for again.
+    let in_flight = input
+        .memory
+        .launches_since(role, region, now, warmup + input.settings.launch_grace)
+        .map_or(0, |(since, asked)| {
+            let seen = here.iter().filter(|n| n.launched_at.is_some_and(|at| at >= since)).count() as u32;
+            asked.saturating_sub(seen)
+        });
 
     let sessions: u64 = serving.iter().map(|n| u64::from(n.load.sessions())).sum();
-    let capacity: u64 = serving.iter().chain(warming.iter()).map(|n| capacity_of(n)).sum();
+    let capacity: u64 = serving.iter().chain(warming.iter()).map(|n| capacity_of(n)).sum::<u64>()
+        + u64::from(in_flight) * u64::from(role_capacity);
     let pressure = input.pressure.get(&(role, region.clone())).copied().unwrap_or(0);
     let load_pct = match capacity {
         0 if sessions > 0 || pressure > 0 => 100,
         0 => 0,
         _ => (sessions * 100 / capacity) as u32,
     };
-    let count = (serving.len() + warming.len()) as u32;
+    let count = (serving.len() + warming.len()) as u32 + in_flight;
     let min = policy.min_at(now);
     let max = policy.max;
     let numbers = Numbers {
         serving: serving.len() as u32,
-        warming: warming.len() as u32,
+        warming: warming.len() as u32 + in_flight,
         draining,
         sessions,
         capacity,
@@ -395,6 +405,7 @@ fn scale(
         && pressure == 0
         && demand.growth <= 0
         && warming.is_empty()
+        && in_flight == 0
         && count > min
         && !cooling(input.memory.scaled_in(role, region), policy.scale_in_cooldown_secs)
     {

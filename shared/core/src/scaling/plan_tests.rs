@@ -128,6 +128,32 @@ fn warming_nodes_count_as_capacity_to_come() {
 }
 
 #[test]
+fn nodes_asked_of_the_cloud_count_as_capacity_to_come_until_seen_or_overdue() {
+    let busy = [origin("o"), edge("a", 700), edge("b", 600)];
+    let window = Duration::from_secs(120 + 120); // warm-up + launch grace
+    let launch = Action::Launch { role: Role::Edge, region: eu(), count: 2 };
+    let asked = |ago: u64| {
+        let mut memory = ScalerMemory::default();
+        memory.record_launch(Role::Edge, &eu(), 2, NOW - Duration::from_secs(ago), window);
+        memory
+    };
+    // An ASG that has not started them yet (or cannot): not asked again.
+    let got = run(&group(), &busy, &Pressure::new(), &asked(60));
+    assert_eq!(actions(&got), [], "1300 of 4000 with the two to come");
+
+    // One came (listed pending): the other is still to come.
+    let mut came = node("c", NOW);
+    came.state = NodeState::Pending;
+    came.launched_at = Some(NOW - Duration::from_secs(30));
+    came.last_heartbeat_at = None;
+    let fleet = [origin("o"), edge("a", 700), edge("b", 600), came];
+    assert_eq!(actions(&run(&group(), &fleet, &Pressure::new(), &asked(60))), []);
+
+    // Past warm-up and grace they never came: asked again, once.
+    assert_eq!(actions(&run(&group(), &busy, &Pressure::new(), &asked(241))), [launch]);
+}
+
+#[test]
 fn own_drains_are_readmitted_before_launching() {
     let mut drained = edge("d", 50);
     drained.state = NodeState::Draining;

@@ -299,6 +299,7 @@ impl Scaler {
             });
         }
         records.extend(self.reconcile(group, fleet.as_ref(), &instances, &failed, &mut nodes, now).await?);
+        memory.forget_seen_launches(&nodes);
         let unhealthy: HashSet<NodeId> =
             instances.iter().filter(|i| i.unhealthy).map(|i| i.node_id.clone()).collect();
         let input = PlanInput {
@@ -439,6 +440,13 @@ impl Scaler {
             Action::Launch { role, region, count } => {
                 memory.record_scale_out(*role, region, now);
                 let started = fleet.launch(group, *role, region, *count).await?;
+                // Those the cloud starts later (an ASG) are capacity to come.
+                let unseen = count.saturating_sub(started.len() as u32);
+                if unseen > 0 {
+                    let warmup = group.spec.roles.get(role).map_or(0, |r| r.scale.warmup_secs);
+                    let window = Duration::from_secs(u64::from(warmup)) + self.settings.plan.launch_grace;
+                    memory.record_launch(*role, region, unseen, now, window);
+                }
                 for instance in &started {
                     lifecycle
                         .add_launched(&launched_node(group, instance, now), now + self.settings.node_ttl)
