@@ -69,16 +69,31 @@ async fn node(app: &TestApp) -> serde_json::Value {
         .await
 }
 
-#[tokio::test]
-async fn a_broken_stats_page_is_reported_degraded_and_a_drain_runs_the_drain_command_once() {
+/// A group, its key, an empty directory for the agent's files, and a stats
+/// page serving a publishing nginx-rtmp.
+struct Setting {
+    app: TestApp,
+    key: String,
+    dir: std::path::PathBuf,
+    page: Arc<Mutex<String>>,
+    url: String,
+}
+
+async fn setting(name: &str) -> Setting {
     let app = spawn_app().await;
     assert_eq!(app.create_group(&simulated_group(GROUP, 2)).await.status(), StatusCode::CREATED);
     let key = app.enrollment_key(GROUP).await;
-    let dir = std::env::temp_dir().join(format!("sf-agent-{}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!("{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let page = Arc::new(Mutex::new(include_str!("fixtures/nginx_rtmp_stat.xml").to_owned()));
     let url = stats_page(page.clone()).await;
+    Setting { app, key, dir, page, url }
+}
+
+#[tokio::test]
+async fn a_broken_stats_page_is_reported_degraded_and_a_drain_runs_the_drain_command_once() {
+    let Setting { app, key, dir, page, url } = setting("sf-agent").await;
 
     let mut agent = Agent::new(identity(), config(&app, &key, &url, &dir));
     assert!(matches!(agent.beat().await, Beat::Accepted));
@@ -124,14 +139,7 @@ async fn a_broken_stats_page_is_reported_degraded_and_a_drain_runs_the_drain_com
 
 #[tokio::test]
 async fn a_node_the_api_forgot_enrolls_again_with_the_groups_key_at_once() {
-    let app = spawn_app().await;
-    assert_eq!(app.create_group(&simulated_group(GROUP, 2)).await.status(), StatusCode::CREATED);
-    let key = app.enrollment_key(GROUP).await;
-    let dir = std::env::temp_dir().join(format!("sf-agent-forgot-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let page = Arc::new(Mutex::new(include_str!("fixtures/nginx_rtmp_stat.xml").to_owned()));
-    let url = stats_page(page).await;
+    let Setting { app, key, dir, url, .. } = setting("sf-agent-forgot").await;
     let mut agent = Agent::new(identity(), config(&app, &key, &url, &dir));
     assert!(matches!(agent.beat().await, Beat::Accepted));
 
