@@ -186,14 +186,15 @@ fn health(input: &PlanInput<'_>, silence: &mut Silence<'_>, out: &mut Vec<Decisi
                 let sessions = node.load.sessions();
                 let draining_for = since(now, node.state_since);
                 let deadline = deadline_of(input, node);
-                let silent_death = if gone_silent { silence.verdict(node, silent_for) } else { None };
                 if sessions == 0 {
                     out.push(decision(
                         Action::Terminate { node: node.node_id.clone(), forced: false },
                         node,
                         "drained: no session left".to_owned(),
                     ));
-                } else if let Some(Death { reason, forced }) = silent_death {
+                } else if let Some(Death { reason, forced }) =
+                    gone_silent.then(|| silence.verdict(node, silent_for)).flatten()
+                {
                     out.push(decision(
                         Action::Terminate { node: node.node_id.clone(), forced },
                         node,

@@ -363,6 +363,15 @@ fn a_mass_silence_takes_no_node_for_dead_and_scales_nothing_until_the_fault_dead
 }
 
 #[test]
+fn viewers_sent_after_an_empty_report_keep_a_silent_node_alive() {
+    let mut seated = silent_edge("s", 0, 61);
+    seated.seats_taken = 30;
+    let fleet = [origin("o"), edge("a", 1), edge("b", 1), seated];
+    let got = run(&group(), &fleet, &Pressure::new(), &ScalerMemory::default());
+    assert!(deaths(&got).is_empty(), "{got:?}");
+}
+
+#[test]
 fn a_lone_silent_node_is_not_a_mass_silence() {
     let got =
         run(&group(), &[origin("o"), silent_edge("s", 0, 61)], &Pressure::new(), &ScalerMemory::default());

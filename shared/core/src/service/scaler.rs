@@ -312,8 +312,11 @@ impl Scaler {
             settings: self.settings.plan,
         };
         let mut decisions = plan(&input);
-        decisions.retain(|d| match (d.role, &d.region) {
-            (Some(role), Some(region)) => !failed.contains(&(role, region.clone())),
+        decisions.retain(|d| match (&d.action, d.role, &d.region) {
+            (_, Some(role), Some(region)) => !failed.contains(&(role, region.clone())),
+            // A slot whose instances are unknown may still run some: the
+            // group is not empty for sure.
+            (Action::DeleteGroup, _, _) => failed.is_empty(),
             _ => true,
         });
         let seen = observed_load(&input);
