@@ -69,16 +69,37 @@ impl Fleet {
     /// A seat on `nodes[index]` is being asked for: counted before the
     /// write returns, so that this instance's other lookups in flight see
     /// it and ask the next node instead of all asking for the same last
-    /// seats (packing sends them all to the fullest node). Undone by
-    /// `release` if the write is refused.
-    pub fn reserve(&self, index: usize) {
+    /// seats (packing sends them all to the fullest node). Undone when the
+    /// reservation is dropped without `keep`: a refused write, an error, or
+    /// a lookup cancelled mid-write (its caller went away).
+    pub fn reserve(&self, index: usize) -> SeatReservation {
         if let Some(count) = self.seats.lock().expect("seat lock").get_mut(index) {
             *count = count.saturating_add(1);
         }
+        SeatReservation { seats: self.seats.clone(), index, kept: false }
     }
+}
 
-    pub fn release(&self, index: usize) {
-        if let Some(count) = self.seats.lock().expect("seat lock").get_mut(index) {
+/// A seat counted in a view before its write returned (`Fleet::reserve`).
+pub struct SeatReservation {
+    seats: Arc<Mutex<Vec<u32>>>,
+    index: usize,
+    kept: bool,
+}
+
+impl SeatReservation {
+    /// The seat was granted: it stays counted.
+    pub fn keep(mut self) {
+        self.kept = true;
+    }
+}
+
+impl Drop for SeatReservation {
+    fn drop(&mut self) {
+        if self.kept {
+            return;
+        }
+        if let Some(count) = self.seats.lock().expect("seat lock").get_mut(self.index) {
             *count = count.saturating_sub(1);
         }
     }

@@ -377,10 +377,13 @@ impl Lookups {
     ) -> Result<bool, LookupError> {
         let node = &fleet.nodes[index];
         let ask = SeatAsk::for_node(node, want.default_capacity, want.ceiling_pct);
-        fleet.reserve(index);
+        let reservation = fleet.reserve(index);
         let taken = self.seats.take_seat(node, &ask).await;
-        if !matches!(taken, Ok(SeatTake::Taken { .. })) {
-            fleet.release(index);
+        if matches!(taken, Ok(SeatTake::Taken { .. })) {
+            reservation.keep();
+        } else {
+            // Given back before the view learns the node as stored.
+            drop(reservation);
         }
         match taken? {
             SeatTake::Taken { seats_taken } => {
