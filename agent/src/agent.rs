@@ -3,7 +3,8 @@
 //! together does not report in lockstep); failures are retried sooner
 //! (`retry_wait`) and keep the last good figures; a page that cannot be
 //! read is reported as `degraded`, never a crash. A node the API no longer
-//! knows (`node_unknown`) enrolls again with the group's key at once.
+//! knows (`node_unknown`), or whose token it revoked (`token_revoked`),
+//! enrolls again with the group's key at once.
 
 use std::time::Duration;
 
@@ -139,10 +140,12 @@ impl Agent {
             .and_then(|v| v.trim().parse::<u64>().ok())
             .map(Duration::from_secs);
         let body: Value = response.json().await.unwrap_or(Value::Null);
-        if status == reqwest::StatusCode::NOT_FOUND && body["code"] == "node_unknown" && self.token.is_some()
-        {
-            // Forgotten (the scaler or an operator removed the row): the
-            // token names a node that is no more; the key enrolls it anew.
+        let forgotten = (status == reqwest::StatusCode::NOT_FOUND && body["code"] == "node_unknown")
+            || (status == reqwest::StatusCode::FORBIDDEN && body["code"] == "token_revoked");
+        if forgotten && self.token.is_some() {
+            // Forgotten (the scaler or an operator removed the row, which
+            // revokes its token): the token names an enrollment that is no
+            // more; the key enrolls the node anew.
             self.token = None;
             let _ = tokio::fs::remove_file(&self.config.token_file).await;
             return Beat::Forgotten;

@@ -43,7 +43,9 @@ fn fails(output: Output, code: i32) -> String {
 }
 
 fn spec_file(name: &str) -> tempfile_path::Path {
-    let spec = simulated_group(name, 4);
+    // Its nodes enroll by hand, not from the pool.
+    let mut spec = simulated_group(name, 4);
+    spec["selfManagedNodes"] = Value::Bool(true);
     tempfile_path::write(&format!("{name}.json"), &spec.to_string())
 }
 

@@ -170,13 +170,24 @@ pub async fn run(crowd: &Crowd) -> CrowdOutcome {
     let by_id: HashMap<String, usize> = edges.iter().enumerate().map(|(i, e)| (e.id.clone(), i)).collect();
     let processes = Arc::new(processes);
     let calls_before = counter.count();
+    // Scaled down from the answer's own (seconds): one report interval and
+    // a little, at most two seconds.
+    let retry_after = (crowd.report_every + Duration::from_millis(200)).min(Duration::from_secs(2));
     let answers: Vec<(StatusCode, Option<String>, Instant, Instant)> = stream::iter(0..crowd.subscribes)
         .map(|i| {
             let processes = processes.clone();
             async move {
                 let app = &processes[i % processes.len()];
-                let sent = Instant::now();
-                let response = app.lookup("/v1/streams/live/crowd?action=subscribe").await;
+                let mut sent = Instant::now();
+                let mut response = app.lookup("/v1/streams/live/crowd?action=subscribe").await;
+                if response.status() == StatusCode::SERVICE_UNAVAILABLE {
+                    // A refused player retries after its Retry-After, once
+                    // here: by then a report has given back the seats the
+                    // fleet counted twice (`seats::room`).
+                    tokio::time::sleep(retry_after).await;
+                    sent = Instant::now();
+                    response = app.lookup("/v1/streams/live/crowd?action=subscribe").await;
+                }
                 let received = Instant::now();
                 let status = response.status();
                 let node = if status == StatusCode::OK {

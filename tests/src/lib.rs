@@ -137,8 +137,18 @@ impl TestApp {
     }
 }
 
-/// A valid group spec, as JSON, from `events/examples/nodegroup.json`.
+/// A valid group spec, as JSON, from `events/examples/nodegroup.json`,
+/// that takes self-managed nodes: most scenarios enroll nodes of their own
+/// making, as an operator's hand-run hosts. The scaler's scenarios, where
+/// the cloud launches every node, and the tenancy ones turn it off.
 pub fn group_spec(name: &str) -> Value {
+    let mut spec = example_group_spec(name);
+    spec["selfManagedNodes"] = Value::Bool(true);
+    spec
+}
+
+/// `events/examples/nodegroup.json` as it is, under another name.
+pub fn example_group_spec(name: &str) -> Value {
     let text =
         std::fs::read_to_string(repo_root().join("events/examples/nodegroup.json")).expect("example exists");
     let mut spec: Value = serde_json::from_str(&text).expect("example is JSON");

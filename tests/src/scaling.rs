@@ -12,6 +12,7 @@ use crate::{body, group_spec, TestApp};
 /// at a time; the plan's own tests cover sizing).
 pub fn simulated_group(name: &str, edge_max: u32) -> Value {
     let mut spec = group_spec(name);
+    spec["selfManagedNodes"] = json!(false);
     spec["cloud"] = json!("simulated");
     spec["regions"] = json!([{"region": "eu-west-1"}]);
     spec["roles"] = json!({

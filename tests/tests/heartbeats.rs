@@ -148,7 +148,7 @@ async fn a_token_for_a_node_never_enrolled_is_told_to_enroll() {
     let group = streamfleet_core::names::GroupName::parse(GROUP).unwrap();
     let node = streamfleet_core::names::NodeId::parse("i-0new").unwrap();
     let unknown =
-        app.heartbeat(GROUP, "i-0new", &credentials.node_token(&group, &node), &edge().json()).await;
+        app.heartbeat(GROUP, "i-0new", &credentials.node_token(&group, &node, "n1"), &edge().json()).await;
     assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
     assert_eq!(body(unknown).await["code"], "node_unknown");
 }

@@ -30,7 +30,20 @@ fn refreshed(mut event: Value) -> Value {
 
 /// Invokes a function with a fixture; returns its response event.
 async fn invoke(app: &axum::Router, name: &str) -> Value {
-    let request: LambdaRequest = serde_json::from_value(refreshed(fixture(name)))
+    invoke_event(app, name, fixture(name)).await
+}
+
+/// Invokes a fixture that carries a placeholder credential (`ENROLLMENT_KEY`,
+/// `NODE_TOKEN`: real ones are drawn per group and per enrollment) with
+/// `credential` in its place.
+async fn invoke_as(app: &axum::Router, name: &str, credential: &str) -> Value {
+    let mut event = fixture(name);
+    event["headers"]["authorization"] = Value::from(format!("Bearer {credential}"));
+    invoke_event(app, name, event).await
+}
+
+async fn invoke_event(app: &axum::Router, name: &str, event: Value) -> Value {
+    let request: LambdaRequest = serde_json::from_value(refreshed(event))
         .unwrap_or_else(|e| panic!("{name} is an API Gateway v2 event: {e}"));
     let response =
         Adapter::from(app.clone()).oneshot(LambdaEvent::new(request, Context::default())).await.unwrap();
@@ -46,7 +59,14 @@ fn body(response: &Value) -> Value {
 }
 
 async fn expect(app: &axum::Router, name: &str, want: u64) -> Value {
-    let response = invoke(app, name).await;
+    checked(name, invoke(app, name).await, want)
+}
+
+async fn expect_as(app: &axum::Router, name: &str, credential: &str, want: u64) -> Value {
+    checked(name, invoke_as(app, name, credential).await, want)
+}
+
+fn checked(name: &str, response: Value, want: u64) -> Value {
     assert_eq!(status(&response), want, "{name}: {response}");
     response
 }
@@ -68,18 +88,27 @@ async fn every_fixture_runs_through_its_function() {
         40
     );
     assert_eq!(body(&expect(&nodegroups, "nodegroups-patch", 200).await)["roles"]["edge"]["scale"]["min"], 4);
-    assert_eq!(body(&expect(&nodegroups, "enrollment-key-get", 200).await)["generation"], 1);
+    let key = body(&expect(&nodegroups, "enrollment-key-get", 200).await);
+    assert_eq!(key["generation"], 1);
+    let key = key["enrollmentKey"].as_str().unwrap().to_owned();
 
-    let enrolled = body(&expect(&heartbeat, "heartbeat-enroll-origin", 201).await);
-    assert!(enrolled["nodeToken"].is_string());
-    expect(&heartbeat, "heartbeat-enroll-edge", 201).await;
-    assert_eq!(body(&expect(&heartbeat, "heartbeat-origin", 200).await)["state"], "inService");
+    let enrolled = body(&expect_as(&heartbeat, "heartbeat-enroll-origin", &key, 201).await);
+    let origin_token = enrolled["nodeToken"].as_str().unwrap().to_owned();
+    let edge = body(&expect_as(&heartbeat, "heartbeat-enroll-edge", &key, 201).await);
+    let edge_token = edge["nodeToken"].as_str().unwrap().to_owned();
+    assert_eq!(
+        body(&expect_as(&heartbeat, "heartbeat-origin", &origin_token, 200).await)["state"],
+        "inService"
+    );
 
     assert_eq!(body(&expect(&lookup, "lookup-publish", 200).await)["nodeId"], "i-0origin000000001");
     assert_eq!(body(&expect(&lookup, "lookup-subscribe", 200).await)["nodeId"], "i-0edge00000000001");
     assert_eq!(body(&expect(&lookup, "red5-broadcast", 200).await)["serverAddress"], "198.51.100.1");
     assert_eq!(body(&expect(&lookup, "red5-subscribe", 200).await)["serverAddress"], "203.0.113.1");
-    assert_eq!(body(&expect(&heartbeat, "edge-origin", 200).await)["nodeId"], "i-0origin000000001");
+    assert_eq!(
+        body(&expect_as(&heartbeat, "edge-origin", &edge_token, 200).await)["nodeId"],
+        "i-0origin000000001"
+    );
 
     assert_eq!(body(&expect(&nodegroups, "node-get", 200).await)["role"], "edge");
     assert_eq!(body(&expect(&nodegroups, "node-cordon", 200).await)["cordoned"], true);
@@ -88,6 +117,7 @@ async fn every_fixture_runs_through_its_function() {
         body(&expect(&nodegroups, "nodegroups-nodes", 200).await)["items"].as_array().unwrap().len(),
         2
     );
+    expect(&nodegroups, "node-forget", 204).await;
     assert_eq!(body(&expect(&nodegroups, "enrollment-key-rotate", 200).await)["generation"], 2);
     assert_eq!(body(&expect(&nodegroups, "pool-add", 201).await)["state"], "available");
     assert_eq!(body(&expect(&nodegroups, "pool-list", 200).await)[0]["hostId"], "host-1");

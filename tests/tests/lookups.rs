@@ -74,6 +74,35 @@ async fn publish_goes_to_the_least_loaded_origin_and_sticks() {
 }
 
 #[tokio::test]
+async fn a_route_no_origin_confirms_lapses_and_binds_the_next_publisher_no_more() {
+    let app = app_with(Tuning { route_ttl: Duration::from_millis(1500), ..uncached() }).await;
+    let first_token = node(&app, "o-first", &origin("198.51.100.1")).await;
+    node(&app, "o-second", &Report { publishers: 10, ..origin("198.51.100.2") }).await;
+    let (_, first) = lookup_json(&app, "/v1/streams/live/ghost?action=publish").await;
+    assert_eq!(first["nodeId"], "o-first");
+    // Nobody publishes "ghost": no origin reports it. The route goes with
+    // its time to live, not a day later.
+    let dynamodb = app.dynamodb().await;
+    let item = dynamodb
+        .get_item()
+        .table_name(&app.config.table)
+        .key("pk", aws_sdk_dynamodb::types::AttributeValue::S(format!("STREAM#{GROUP}#live/ghost")))
+        .key("sk", aws_sdk_dynamodb::types::AttributeValue::S("ROUTE".into()))
+        .send()
+        .await
+        .unwrap()
+        .item
+        .expect("the route is stored");
+    let expires: i64 = item["expiresAt"].as_n().unwrap().parse().unwrap();
+    assert!(expires <= time::OffsetDateTime::now_utc().unix_timestamp() + 2, "expires at {expires}");
+
+    app.report(GROUP, "o-first", &first_token, &Report { publishers: 50, ..origin("198.51.100.1") }).await;
+    tokio::time::sleep(Duration::from_millis(1600)).await;
+    let (_, again) = lookup_json(&app, "/v1/streams/live/ghost?action=publish").await;
+    assert_eq!(again["nodeId"], "o-second", "the lapsed route is replaced, not followed: {again}");
+}
+
+#[tokio::test]
 async fn subscribe_answers_not_live_until_an_origin_holds_the_stream() {
     let app = app().await;
     let origin_token = node(&app, "o-1", &origin("198.51.100.1")).await;

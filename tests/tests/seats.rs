@@ -36,8 +36,8 @@ async fn concurrent_subscribes_through_four_lookup_processes_never_overfill_an_e
     assert!(outcome.overfill_max_pct <= 100.0, "an edge got more than its room: {outcome:?}");
     assert!(outcome.limit_max_pct <= 100.0, "an edge ended past its ceiling: {outcome:?}");
     // Seats of viewers who arrived before a report are counted twice until
-    // the report after (`seats::room`): a crowd that ends soon after the
-    // fleet fills leaves those few behind.
+    // the report after (`seats::room`): the players refused meanwhile retry
+    // once, as players do after Retry-After, and find them.
     assert!(outcome.seated_pct(crowd.subscribes) >= 90.0, "the fleet's room was handed out: {outcome:?}");
 }
 

@@ -49,7 +49,7 @@ fn placement(c: &mut Criterion) {
         region: Some(&region),
         strategy: PlacementStrategy::Pack,
         ceiling_pct: 80,
-        default_capacity: 1000,
+        role_capacity: 1000,
         stale_after: Duration::from_secs(15),
         seed: 42,
     };

@@ -27,6 +27,7 @@ fn group(now: OffsetDateTime) -> NodeGroup {
         status: GroupStatus::Active,
         node_count: 10_000,
         enroll_generation: 1,
+        incarnation: String::new(),
         created_at: now,
         updated_at: now,
     }

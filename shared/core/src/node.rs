@@ -123,7 +123,8 @@ pub struct NodeLoad {
     pub cpu_pct: f32,
     pub bandwidth_kbps: u64,
     /// The node's own idea of its capacity, when it has one; otherwise the
-    /// role's `connectionCapacity` applies.
+    /// role's `connectionCapacity` applies. Never more than that: see
+    /// `capacity_within`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub capacity: Option<u32>,
     /// The node could not read its media server: no new sessions.
@@ -135,9 +136,24 @@ impl NodeLoad {
     pub fn sessions(&self) -> u32 {
         self.publishers.saturating_add(self.subscribers)
     }
+
+    /// The room the node counts for, given its role's `connectionCapacity`:
+    /// its own figure when it reports a smaller one, never a bigger one (a
+    /// node saying it is huge would draw every viewer and make the scaler
+    /// scale in the real nodes).
+    pub fn capacity_within(&self, role_capacity: u32) -> u32 {
+        self.capacity.map_or(role_capacity, |own| own.min(role_capacity))
+    }
 }
 
 impl Node {
+    /// Whether the group's cloud runs this node: it launched it (or listed
+    /// it), or the node holds one of its lifecycle actions. Otherwise the
+    /// node enrolled on its own, a self-managed host.
+    pub fn is_cloud_owned(&self) -> bool {
+        self.launched_at.is_some() || self.hold.is_some()
+    }
+
     /// Whether the node may receive new sessions at `now`: in service, not
     /// cordoned, and heard from within `stale_after`.
     pub fn is_available(&self, now: OffsetDateTime, stale_after: Duration) -> bool {

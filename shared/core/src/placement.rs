@@ -46,8 +46,9 @@ pub struct Want<'a> {
     pub strategy: PlacementStrategy,
     /// Nodes take sessions up to this % of their capacity (`seat_limit`).
     pub ceiling_pct: u8,
-    /// Capacity of nodes that report none (the role's `connectionCapacity`).
-    pub default_capacity: u32,
+    /// The role's `connectionCapacity`: the room of a node that reports
+    /// none, and the most a node may claim (`NodeLoad::capacity_within`).
+    pub role_capacity: u32,
     /// Nodes silent for longer are not available.
     pub stale_after: Duration,
     pub seed: u64,
@@ -66,7 +67,7 @@ pub fn place(nodes: &[Node], placed: &[u32], want: &Want<'_>, now: OffsetDateTim
         if node.role != want.role || !node.is_available_since(heard_since) {
             continue;
         }
-        let capacity = node.load.capacity.unwrap_or(want.default_capacity);
+        let capacity = node.load.capacity_within(want.role_capacity);
         let load = node.load.sessions().saturating_add(placed.get(i).copied().unwrap_or(0));
         if load >= seat_limit(capacity, want.ceiling_pct) {
             continue;
@@ -135,7 +136,7 @@ mod tests {
             region,
             strategy,
             ceiling_pct: CEILING,
-            default_capacity: 100,
+            role_capacity: 100,
             stale_after: STALE,
             seed: 7,
         }
@@ -233,7 +234,7 @@ mod tests {
     }
 
     fn limit(n: &Node, ceiling: u8) -> u32 {
-        seat_limit(n.load.capacity.unwrap_or(100), ceiling)
+        seat_limit(n.load.capacity_within(100), ceiling)
     }
 
     proptest! {

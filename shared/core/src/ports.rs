@@ -93,10 +93,13 @@ pub trait NodeStore: Send + Sync {
     /// Adds a node and counts it on its group. MUST return `Conflict` if the
     /// node exists, or the group is absent, not active, or at another
     /// enrollment generation than `generation`.
+    /// `token_nonce` is stored on the row: the heartbeats of this
+    /// enrollment's token must present it (see `record_heartbeat`).
     async fn register_node(
         &self,
         node: &Node,
         generation: u32,
+        token_nonce: &str,
         expires_at: OffsetDateTime,
     ) -> StoreResult<()>;
 
@@ -105,11 +108,15 @@ pub trait NodeStore: Send + Sync {
     /// count again, carrying the seats taken against the report before
     /// (`seats_carried = seats_taken, seats_taken = 0`, see `seats`). MUST
     /// return `Conflict` when the node is absent, registered with another
-    /// role or region, or has a heartbeat sent at or after `report.sent_at`.
+    /// role or region, or has a heartbeat sent at or after `report.sent_at`,
+    /// or when its row's token nonce is not `token_nonce` (the token is of
+    /// an enrollment since forgotten; empty: a token from before nonces,
+    /// valid only on a row without one).
     async fn record_heartbeat(
         &self,
         group: &GroupName,
         node: &NodeId,
+        token_nonce: &str,
         report: &HeartbeatReport,
         now: OffsetDateTime,
         expires_at: OffsetDateTime,
@@ -124,6 +131,9 @@ pub trait NodeStore: Send + Sync {
     ) -> StoreResult<Node>;
 
     /// The group of the node with this id (an instance id for cloud nodes).
+    /// Should an id be registered in several groups (a self-managed
+    /// enrollment may name any id), the group whose fleet launched it wins:
+    /// the cloud's events about an instance go to the group that runs it.
     async fn locate(&self, node: &NodeId) -> StoreResult<Option<GroupName>>;
 
     /// Sets or clears the cordon. MUST return `Conflict` when the node is absent.
@@ -226,7 +236,12 @@ pub trait NodeLifecycleStore: Send + Sync {
 
     /// Enrolls a node the fleet launched: its first report, pending → in
     /// service. MUST return `Conflict` unless it is pending and never reported.
-    async fn claim_launched(&self, node: &Node, expires_at: OffsetDateTime) -> StoreResult<()>;
+    async fn claim_launched(
+        &self,
+        node: &Node,
+        token_nonce: &str,
+        expires_at: OffsetDateTime,
+    ) -> StoreResult<()>;
 
     /// Changes the lifecycle action a node holds, in one conditional write.
     /// MUST return `Conflict` when the node is absent or the condition of

@@ -11,4 +11,14 @@ pub struct StreamRoute {
     pub stream: StreamKey,
     pub origin: NodeId,
     pub since: OffsetDateTime,
+    /// After this the route is no more than a hint of the past: DynamoDB
+    /// drops it at leisure, readers treat it as absent (`is_live`), and a
+    /// new route replaces it conditionally on its origin.
+    pub expires_at: OffsetDateTime,
+}
+
+impl StreamRoute {
+    pub fn is_live(&self, now: OffsetDateTime) -> bool {
+        self.expires_at > now
+    }
 }

@@ -46,8 +46,8 @@ pub fn seat_limit(capacity: u32, ceiling_pct: u8) -> u32 {
 
 /// The seats a node's last report leaves: its limit less what it holds and
 /// less the seats carried from the report before.
-pub fn room(node: &Node, default_capacity: u32, ceiling_pct: u8) -> u32 {
-    let capacity = node.load.capacity.unwrap_or(default_capacity);
+pub fn room(node: &Node, role_capacity: u32, ceiling_pct: u8) -> u32 {
+    let capacity = node.load.capacity_within(role_capacity);
     seat_limit(capacity, ceiling_pct).saturating_sub(node.load.sessions()).saturating_sub(node.seats_carried)
 }
 
@@ -61,8 +61,8 @@ pub struct SeatAsk {
 }
 
 impl SeatAsk {
-    pub fn for_node(node: &Node, default_capacity: u32, ceiling_pct: u8) -> Self {
-        Self { report: node.last_sent_at, room: room(node, default_capacity, ceiling_pct) }
+    pub fn for_node(node: &Node, role_capacity: u32, ceiling_pct: u8) -> Self {
+        Self { report: node.last_sent_at, room: room(node, role_capacity, ceiling_pct) }
     }
 }
 
@@ -109,15 +109,16 @@ mod tests {
 
     #[test]
     fn room_is_what_the_report_leaves_under_the_limit() {
-        assert_eq!(room(&edge(40, Some(100)), 50, 90), 50);
+        assert_eq!(room(&edge(40, Some(100)), 200, 90), 50);
         assert_eq!(room(&edge(40, None), 50, 90), 5, "the role's capacity when the node reports none");
-        assert_eq!(room(&edge(95, Some(100)), 50, 90), 0, "past the limit: none, not negative");
+        assert_eq!(room(&edge(40, Some(100)), 50, 90), 5, "never more than the role's capacity");
+        assert_eq!(room(&edge(95, Some(100)), 200, 90), 0, "past the limit: none, not negative");
         let mut origin = edge(0, Some(10));
         origin.load.publishers = 3;
         assert_eq!(room(&origin, 50, 90), 6, "publishers count too");
         let mut carrying = edge(40, Some(100));
         carrying.seats_carried = 20;
-        assert_eq!(room(&carrying, 50, 90), 30, "viewers still on their way count");
+        assert_eq!(room(&carrying, 200, 90), 30, "viewers still on their way count");
         carrying.seats_carried = 80;
         assert_eq!(room(&carrying, 50, 90), 0);
     }

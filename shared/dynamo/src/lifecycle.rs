@@ -12,7 +12,7 @@ use time::OffsetDateTime;
 use crate::attr::{encode_value, epoch_millis, key, n, rfc3339, set_expression, Item};
 use crate::error::store_error;
 use crate::keys::{group_pk, node_sk, GROUP_SK};
-use crate::nodes::to_item;
+use crate::nodes::{to_item, TOKEN_NONCE};
 use crate::schema::PK;
 use crate::DynamoStore;
 
@@ -118,8 +118,14 @@ impl NodeLifecycleStore for DynamoStore {
         self.write_hold_item(group, node, write, now).await
     }
 
-    async fn claim_launched(&self, node: &Node, expires_at: OffsetDateTime) -> StoreResult<()> {
-        let item: Item = to_item(node, expires_at)?;
+    async fn claim_launched(
+        &self,
+        node: &Node,
+        token_nonce: &str,
+        expires_at: OffsetDateTime,
+    ) -> StoreResult<()> {
+        let mut item: Item = to_item(node, expires_at)?;
+        item.insert(TOKEN_NONCE.to_owned(), crate::attr::s(token_nonce));
         let fields = [
             "state",
             "stateSince",
@@ -131,6 +137,7 @@ impl NodeLifecycleStore for DynamoStore {
             "lastHeartbeatAt",
             "lastSentAt",
             "sentMs",
+            TOKEN_NONCE,
             crate::schema::TTL,
         ];
         let (expression, names, mut values) = set_expression(&item, &fields);

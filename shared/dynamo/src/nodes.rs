@@ -26,6 +26,9 @@ use crate::DynamoStore;
 pub(crate) const SENT_MS: &str = "sentMs";
 /// Sessions placed since the last report (`Node::seats_taken`).
 pub(crate) const SEATS_TAKEN: &str = "seatsTaken";
+/// The nonce of the enrollment whose token may report for the node: not
+/// part of `Node` (the API shows nodes, and has no use for it).
+pub(crate) const TOKEN_NONCE: &str = "tokenNonce";
 
 pub(crate) fn node_key(group: &GroupName, node: &NodeId) -> Item {
     key(group_pk(group), &node_sk(node))
@@ -114,11 +117,14 @@ impl NodeStore for DynamoStore {
         &self,
         node: &Node,
         generation: u32,
+        token_nonce: &str,
         expires_at: OffsetDateTime,
     ) -> StoreResult<()> {
+        let mut item = to_item(node, expires_at)?;
+        item.insert(TOKEN_NONCE.to_owned(), s(token_nonce));
         let put = Put::builder()
             .table_name(&self.table)
-            .set_item(Some(to_item(node, expires_at)?))
+            .set_item(Some(item))
             .condition_expression("attribute_not_exists(#pk)")
             .expression_attribute_names("#pk", PK)
             .build()
@@ -148,6 +154,7 @@ impl NodeStore for DynamoStore {
         &self,
         group: &GroupName,
         node: &NodeId,
+        token_nonce: &str,
         report: &HeartbeatReport,
         now: OffsetDateTime,
         expires_at: OffsetDateTime,
@@ -162,12 +169,19 @@ impl NodeStore for DynamoStore {
             "SET #carried = if_not_exists(#seats, :zero), #seats = :zero, \
              #host = :host, #load = :load, #streams = :streams, #seen = :seen, #sent = :sent, #sentMs = :sentMs, #ttl = :ttl",
         );
+        // A token of a forgotten enrollment must not report for the row of
+        // a new one; a token from before nonces, only for a row without one.
+        let (token_condition, nonce) = match token_nonce {
+            "" => ("attribute_not_exists(#nonce)", None),
+            nonce => ("#nonce = :nonce", Some(nonce)),
+        };
         let mut request = self
             .update_node(group, node)
-            .condition_expression(
+            .condition_expression(format!(
                 "attribute_exists(#pk) AND #role = :role AND #region = :region \
-                 AND (attribute_not_exists(#sentMs) OR #sentMs < :sentMs)",
-            )
+                 AND (attribute_not_exists(#sentMs) OR #sentMs < :sentMs) AND {token_condition}"
+            ))
+            .expression_attribute_names("#nonce", TOKEN_NONCE)
             .expression_attribute_names("#role", "role")
             .expression_attribute_names("#region", "region")
             .expression_attribute_names("#host", "host")
@@ -195,6 +209,9 @@ impl NodeStore for DynamoStore {
             request = request
                 .expression_attribute_names("#endpoints", "endpoints")
                 .expression_attribute_values(":endpoints", encode_value("endpoints", endpoints)?);
+        }
+        if let Some(nonce) = nonce {
+            request = request.expression_attribute_values(":nonce", s(nonce));
         }
         if let Some(zone) = &report.zone {
             set.push_str(", #zone = :zone");
@@ -232,6 +249,9 @@ impl NodeStore for DynamoStore {
     }
 
     async fn locate(&self, node: &NodeId) -> StoreResult<Option<GroupName>> {
+        // Nearly always one row; more only when a self-managed enrollment
+        // elsewhere named the same id. The index is read eventually
+        // consistently, as every GSI is.
         let output = self
             .client
             .query()
@@ -240,17 +260,18 @@ impl NodeStore for DynamoStore {
             .key_condition_expression("#ipk = :instance")
             .expression_attribute_names("#ipk", GSI1_PK)
             .expression_attribute_values(":instance", s(instance_index_pk(node)))
-            .limit(1)
+            .limit(10)
             .send()
             .await
             .map_err(|e| store_error("Query", &self.table, e))?;
-        let Some(item) = output.items.unwrap_or_default().into_iter().next() else { return Ok(None) };
-        let group = item
-            .get("group")
-            .and_then(|v| v.as_s().ok())
-            .and_then(|g| GroupName::parse(g).ok())
-            .ok_or_else(|| StoreError::Corrupt(format!("node {node} has no valid group")))?;
-        Ok(Some(group))
+        let rows: Vec<Node> = output
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(|item| decode("node", item))
+            .collect::<StoreResult<_>>()?;
+        let launched = rows.iter().find(|n| n.launched_at.is_some() || n.hold.is_some());
+        Ok(launched.or(rows.first()).map(|n| n.group.clone()))
     }
 
     async fn set_cordoned(&self, group: &GroupName, node: &NodeId, cordoned: bool) -> StoreResult<Node> {

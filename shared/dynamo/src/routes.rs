@@ -98,12 +98,21 @@ impl RouteStore for DynamoStore {
             .await
             .map_err(|e| store_error("GetItem", &self.table, e))?;
         let Some(item) = output.item else { return Ok(None) };
+        let expires_at = item
+            .get(TTL)
+            .and_then(|v| v.as_n().ok())
+            .and_then(|v| v.parse::<i64>().ok())
+            .and_then(|secs| OffsetDateTime::from_unix_timestamp(secs).ok())
+            .ok_or_else(|| {
+                streamfleet_core::ports::StoreError::Corrupt("a route without expiresAt".into())
+            })?;
         let record: RouteItem = decode("route", item)?;
         Ok(Some(StreamRoute {
             group: record.group,
             stream: record.stream,
             origin: record.origin,
             since: record.since,
+            expires_at,
         }))
     }
 

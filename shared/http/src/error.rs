@@ -142,6 +142,7 @@ impl From<GroupError> for ApiError {
             GroupError::Deleting(_) => Self::new(StatusCode::CONFLICT, "deleting", message),
             GroupError::Claimed { .. } => Self::new(StatusCode::CONFLICT, "app_taken", message),
             GroupError::NodeNotFound { .. } => Self::new(StatusCode::NOT_FOUND, "node_not_found", message),
+            GroupError::NodeHeld(_) => Self::new(StatusCode::CONFLICT, "held", message),
             GroupError::Raced => Self::new(StatusCode::CONFLICT, "conflict", message),
             GroupError::Invalid(input) => Self::invalid(input),
             GroupError::Store(store) => store.into(),
@@ -163,6 +164,11 @@ impl From<HeartbeatError> for ApiError {
             HeartbeatError::AlreadyEnrolled(_) => {
                 Self::new(StatusCode::CONFLICT, "already_enrolled", message)
             }
+            HeartbeatError::NotLaunched { .. } => Self::new(StatusCode::CONFLICT, "not_launched", message),
+            HeartbeatError::RegisteredElsewhere(_) => {
+                Self::new(StatusCode::CONFLICT, "registered_elsewhere", message)
+            }
+            HeartbeatError::Revoked => Self::new(StatusCode::FORBIDDEN, "token_revoked", message),
             HeartbeatError::Replayed => Self::new(StatusCode::CONFLICT, "replayed", message),
             HeartbeatError::Mismatch { .. } => {
                 Self::new(StatusCode::CONFLICT, "registration_mismatch", message)

@@ -42,7 +42,7 @@ fn nodegroup_routes() -> OpenApiRouter<AppState> {
             nodegroups::delete_group
         ))
         .routes(routes!(nodes::list_nodes))
-        .routes(routes!(nodes::get_node))
+        .routes(routes!(nodes::get_node, nodes::forget_node))
         .routes(routes!(nodes::cordon))
         .routes(routes!(nodes::uncordon))
         .routes(routes!(enrollment::get_enrollment_key, enrollment::rotate_enrollment_key))

@@ -60,6 +60,11 @@ pub struct Tuning {
     /// bounds: 30–7200 s; default 300 s). Held actions are renewed at half of it,
     /// so the scaler's schedule must tick more often than that.
     pub hook_heartbeat_timeout_secs: u32,
+    /// How long a publish lookup's stream route is followed (default 60 s,
+    /// not a setting of its own: the origin's reports say where a stream is
+    /// once it flows, and a short route keeps anonymous lookups for streams
+    /// nobody sends from leaving anything that lasts).
+    pub route_ttl: Duration,
 }
 
 impl Default for Tuning {
@@ -74,6 +79,7 @@ impl Default for Tuning {
             dead_after: Duration::from_secs(60),
             mass_silence_pct: 50,
             hook_heartbeat_timeout_secs: streamfleet_core::hooks::DEFAULT_HEARTBEAT_TIMEOUT_SECS,
+            route_ttl: streamfleet_core::service::LookupSettings::default().route_ttl,
         }
     }
 }
@@ -202,6 +208,7 @@ impl Tuning {
             group_cache_ttl,
             dead_after,
             mass_silence_pct,
+            route_ttl: defaults.route_ttl,
         })
     }
 }

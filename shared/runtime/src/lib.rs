@@ -182,6 +182,7 @@ fn build_state(
         fleet_cache_ttl: tuning.fleet_cache_ttl,
         pack_ceiling_pct: tuning.pack_ceiling_pct,
         group_cache_ttl: tuning.group_cache_ttl,
+        route_ttl: tuning.route_ttl,
         ..LookupSettings::default()
     };
     let fleets = Fleets { aws, simulated: Arc::new(SimulatedFleet::new(store.clone())) };
@@ -199,7 +200,13 @@ fn build_state(
     // Names this process on the scaler leases it takes.
     let holder = format!("scaler-{}", uuid::Uuid::new_v4().simple());
     Ok(AppState {
-        groups: NodeGroups::new(store.clone(), store.clone(), clock.clone(), credentials.clone()),
+        groups: NodeGroups::new(
+            store.clone(),
+            store.clone(),
+            store.clone(),
+            clock.clone(),
+            credentials.clone(),
+        ),
         heartbeats: Heartbeats::new(
             store.clone(),
             store.clone(),

@@ -33,6 +33,7 @@ fn group(i: usize, now: OffsetDateTime) -> NodeGroup {
         status: GroupStatus::Active,
         node_count: NODES_PER_GROUP as u32,
         enroll_generation: 1,
+        incarnation: String::new(),
         created_at: now,
         updated_at: now,
     }

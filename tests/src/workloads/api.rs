@@ -42,13 +42,14 @@ pub(super) async fn node_groups(setup: &TestApp, app: &TestApp) {
     let (used, free): (Vec<&Value>, Vec<&Value>) =
         hosts.as_array().expect("a list").iter().partition(|h| h["state"] == "inUse");
     let host_id = |h: &Value| h["hostId"].as_str().expect("an id").to_owned();
-    let (used, free) = (host_id(used[0]), host_id(free[0]));
+    let (used, other, free) = (host_id(used[0]), host_id(used[1]), host_id(free[0]));
 
     ok(app.admin(Method::GET, &format!("{path}/nodes")).send().await.unwrap(), "nodes").await;
     ok(app.admin(Method::GET, &format!("{path}/nodes/{used}")).send().await.unwrap(), "node").await;
     ok(app.admin(Method::POST, &format!("{path}/nodes/{used}/cordon")).send().await.unwrap(), "cordon").await;
     ok(app.admin(Method::POST, &format!("{path}/nodes/{used}/uncordon")).send().await.unwrap(), "uncordon")
         .await;
+    ok(app.admin(Method::DELETE, &format!("{path}/nodes/{other}")).send().await.unwrap(), "forget").await;
     // An in-use host's termination goes through its group's lifecycle hold.
     ok(
         app.admin(Method::POST, &format!("/v1/pool/hosts/{used}/terminate")).send().await.unwrap(),

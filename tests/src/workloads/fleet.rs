@@ -113,7 +113,10 @@ async fn hold_termination(setup: &TestApp, group: &str, asg: &str, node: &str, a
 /// node with viewers, one let go at once, a launch, an instance no group
 /// lists, a Spot warning and a rebalance recommendation.
 pub(super) async fn lifecycle(setup: &TestApp, state: &AppState) {
-    ok(setup.create_group(&aws_group("live", "ami-12c6146b")).await, "create").await;
+    // Its nodes enroll by hand, as instances the emulator never started.
+    let mut spec = aws_group("live", "ami-12c6146b");
+    spec["selfManagedNodes"] = json!(true);
+    ok(setup.create_group(&spec).await, "create").await;
     let edge_report =
         |viewers| Report { subscribers: viewers, ..Report::new("edge", "us-east-1", "203.0.113.10") };
     setup.enroll("live", "i-0edge00000000001", &edge_report(3)).await;

@@ -38,5 +38,6 @@ pub fn example_spec(name: &str) -> NodeGroupSpec {
         apps: vec![AppName::parse("live").expect("valid")],
         is_default: false,
         recycle_dead_nodes: true,
+        self_managed_nodes: false,
     }
 }

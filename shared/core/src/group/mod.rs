@@ -31,6 +31,11 @@ pub struct NodeGroup {
     /// which invalidates the previous key for new enrollments.
     #[serde(default = "first_generation")]
     pub enroll_generation: u32,
+    /// Drawn when the group is created and part of its enrollment keys: a
+    /// group deleted and created again under the same name refuses the old
+    /// group's keys. Empty for a group stored before incarnations.
+    #[serde(default)]
+    pub incarnation: String,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
@@ -50,6 +55,7 @@ impl NodeGroup {
             status: GroupStatus::Active,
             node_count: 0,
             enroll_generation: first_generation(),
+            incarnation: crate::credentials::fresh_nonce(),
             created_at: now,
             updated_at: now,
         }

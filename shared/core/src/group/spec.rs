@@ -31,6 +31,14 @@ pub struct NodeGroupSpec {
     /// it terminated for an operator to look at (false).
     #[serde(default = "yes")]
     pub recycle_dead_nodes: bool,
+    /// Nodes this group's cloud did not launch may enroll (hosts you run
+    /// yourself, outside any Auto Scaling group or provision pool). Off by
+    /// default: a node enrolls only as an instance the group launched, so a
+    /// leaked key cannot add hosts of its own nor claim another group's.
+    /// The scaler never terminates a self-managed node nor drains one to
+    /// scale in; a silent one is only forgotten.
+    #[serde(default)]
+    pub self_managed_nodes: bool,
 }
 
 fn yes() -> bool {

@@ -275,7 +275,7 @@ fn scale(
     out: &mut Vec<Decision>,
 ) {
     let now = input.now;
-    let capacity_of = |n: &Node| u64::from(n.load.capacity.unwrap_or(role_capacity));
+    let capacity_of = |n: &Node| u64::from(n.load.capacity_within(role_capacity));
     let heard_since = now - input.settings.stale_after;
     let warmup = Duration::from_secs(u64::from(policy.warmup_secs));
 
@@ -369,7 +369,7 @@ fn scale(
         }
     } else if count > max {
         serving.sort_by(|a, b| emptiest_first(a, b));
-        for node in serving.iter().take((count - max) as usize) {
+        for node in serving.iter().filter(|n| drainable(input, n)).take((count - max) as usize) {
             out.push(say(
                 Action::Drain { node: node.node_id.clone(), cause: DrainCause::ScaleIn },
                 format!("{count} node(s) above the maximum of {max}"),
@@ -396,10 +396,19 @@ fn scale(
             .div_ceil(out_pct)
             .saturating_sub(capacity)
             .div_ceil(u64::from(role_capacity.max(1)));
-        let wanted = (needed.min(u64::from(u32::MAX)) as u32).max(policy.step).min(max - count);
+        let sized = (needed.min(u64::from(u32::MAX)) as u32).max(policy.step).min(max - count);
+        // Refused lookups are anyone's to make: alone they buy `step` nodes.
+        // Once the room in use (reported, or seats handed out since) says
+        // the same, the launch is as big as the demand needs.
+        let held: u64 = serving.iter().map(|n| u64::from(n.load.sessions()) + u64::from(n.seats_taken)).sum();
+        let confirmed = capacity > 0 && held * 100 >= capacity * out_pct;
+        let capped = pressure > 0 && !confirmed && sized > policy.step;
+        let wanted = if capped { policy.step.min(max - count) } else { sized };
         let why = format!(
-            "{why}; {} waiting (est.), {:+} growth expected: {wanted} node(s)",
-            demand.waiting, demand.growth
+            "{why}; {} waiting (est.), {:+} growth expected: {wanted} node(s){}",
+            demand.waiting,
+            demand.growth,
+            if capped { " (the step: the room in use does not confirm the refusals yet)" } else { "" }
         );
         grow(wanted, why, out);
     } else if load_pct < u32::from(policy.scale_in_threshold_pct)
@@ -417,7 +426,7 @@ fn scale(
         let band = (u64::from(policy.scale_in_threshold_pct) + out_pct) / 2;
         let mut remaining_capacity = capacity;
         let mut remaining_count = count;
-        for node in serving.iter() {
+        for node in serving.iter().filter(|n| drainable(input, n)) {
             let after = remaining_capacity - capacity_of(node);
             let stays_below = after > 0 && sessions * 100 < after * band;
             if remaining_count <= min || !stays_below {
@@ -433,6 +442,13 @@ fn scale(
             out.push(say(Action::Drain { node: node.node_id.clone(), cause: DrainCause::ScaleIn }, reason));
         }
     }
+}
+
+/// Whether scaling in may drain the node: not one the group lets run on
+/// its own (`selfManagedNodes`), which the scaler can neither terminate nor
+/// keep from enrolling again.
+fn drainable(input: &PlanInput<'_>, node: &Node) -> bool {
+    !input.group.spec.self_managed_nodes || node.is_cloud_owned()
 }
 
 /// In service, uncordoned and heard from: takes sessions, counts as capacity.

@@ -28,6 +28,7 @@ fn group() -> NodeGroup {
         status: GroupStatus::Active,
         node_count: 0,
         enroll_generation: 1,
+        incarnation: String::new(),
         created_at: NOW,
         updated_at: NOW,
     }
@@ -574,14 +575,33 @@ fn growth_is_measured_over_a_whole_window_even_with_frequent_ticks() {
 
 #[test]
 fn refused_viewers_size_the_launch_not_just_the_step() {
-    // 12 000 refusals in a minute of 5 s retries: ~1000 viewers waited, and
-    // demand grew by 1000 in that minute: 2000 more by the end of a warm-up.
+    // Edges at 90 %, and 12 000 refusals in a minute of 5 s retries: ~1000
+    // viewers waited, and demand grew by 1000 in that minute: 2000 more by
+    // the end of a warm-up.
+    let nodes = [origin("o"), edge("a", 900), edge("b", 900)];
+    let pressure = Pressure::from([((Role::Edge, eu()), 12_000)]);
+    let decisions = run(&group(), &nodes, &pressure, &seen_a_minute_ago(1800, 1800));
+    // (1800 + 1000 + 2000) / 60 % = 8000 seats; 2000 there: 6 nodes of 1000.
+    assert_eq!(actions(&decisions), [Action::Launch { role: Role::Edge, region: eu(), count: 6 }]);
+    assert!(decisions[0].reason.contains("1000 waiting"), "{}", decisions[0].reason);
+}
+
+#[test]
+fn refusals_the_room_in_use_does_not_confirm_buy_only_the_step() {
+    // The same flood of refusals at 10 % load: anyone can ask for seats
+    // and be refused, so it is worth a step, not the whole maximum.
     let nodes = [origin("o"), edge("a", 100), edge("b", 100)];
     let pressure = Pressure::from([((Role::Edge, eu()), 12_000)]);
     let decisions = run(&group(), &nodes, &pressure, &seen_a_minute_ago(200, 200));
-    // (200 + 1000 + 2000) / 60 % = 5334 seats; 2000 there: 4 nodes of 1000.
-    assert_eq!(actions(&decisions), [Action::Launch { role: Role::Edge, region: eu(), count: 4 }]);
-    assert!(decisions[0].reason.contains("1000 waiting"), "{}", decisions[0].reason);
+    assert_eq!(actions(&decisions), [Action::Launch { role: Role::Edge, region: eu(), count: 2 }]);
+    assert!(decisions[0].reason.contains("does not confirm"), "{}", decisions[0].reason);
+    // Seats handed out since the reports confirm them: sized by the demand.
+    let mut seated = nodes.clone();
+    for node in &mut seated[1..] {
+        node.seats_taken = 800;
+    }
+    let decisions = run(&group(), &seated, &pressure, &seen_a_minute_ago(200, 200));
+    assert!(matches!(actions(&decisions)[..], [Action::Launch { count, .. }] if count > 2), "{decisions:?}");
 }
 
 #[test]

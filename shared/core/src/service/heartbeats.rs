@@ -7,8 +7,8 @@ use std::time::Duration;
 use time::OffsetDateTime;
 
 use crate::clock::Clock;
-use crate::credentials::{NodeCredential, NodeCredentials};
-use crate::group::GroupStatus;
+use crate::credentials::{fresh_nonce, NodeCredential, NodeCredentials};
+use crate::group::{GroupStatus, NodeGroup};
 use crate::heartbeat::HeartbeatReport;
 use crate::names::{GroupName, NodeId};
 use crate::node::{Node, NodeState};
@@ -43,6 +43,17 @@ pub enum HeartbeatError {
     NodeUnknown { group: GroupName, node: NodeId },
     #[error("node {0} is already enrolled; report with its node token")]
     AlreadyEnrolled(NodeId),
+    #[error(
+        "node {node} is not an instance that {group} launched (it may be starting: its launch is \
+         listed within a scaler tick); a group enrolls nodes it did not launch only with selfManagedNodes"
+    )]
+    NotLaunched { group: GroupName, node: NodeId },
+    #[error("node {0} is registered in another node group")]
+    RegisteredElsewhere(NodeId),
+    #[error(
+        "this node token was revoked: the node was forgotten or enrolled again; enroll with the group's key"
+    )]
+    Revoked,
     #[error("this heartbeat is not newer than the last one accepted (a replay)")]
     Replayed,
     #[error("the node is registered with {field} {registered}, not {reported}")]
@@ -113,9 +124,9 @@ impl Heartbeats {
         let now = self.clock.now();
         report.validate(now)?;
         match proof {
-            NodeCredential::Node => self.record(group, node, &report, now).await,
-            NodeCredential::Enrollment { generation } => {
-                self.enroll(group, node, report, generation, now).await
+            NodeCredential::Node { nonce } => self.record(group, node, &nonce, &report, now).await,
+            NodeCredential::Enrollment { incarnation, generation } => {
+                self.enroll(group, node, report, (&incarnation, generation), now).await
             }
         }
     }
@@ -124,11 +135,12 @@ impl Heartbeats {
         &self,
         group: &GroupName,
         node: &NodeId,
+        nonce: &str,
         report: &HeartbeatReport,
         now: OffsetDateTime,
     ) -> Result<HeartbeatAck, HeartbeatError> {
         let expires = now + self.settings.item_ttl;
-        let mut stored = match self.nodes.record_heartbeat(group, node, report, now, expires).await {
+        let mut stored = match self.nodes.record_heartbeat(group, node, nonce, report, now, expires).await {
             Ok(stored) => stored,
             Err(StoreError::Conflict) => return Err(self.explain(group, node, report).await),
             Err(e) => return Err(e.into()),
@@ -170,7 +182,9 @@ impl Heartbeats {
         if stored.last_sent_at.is_some_and(|last| last >= report.sent_at) {
             return HeartbeatError::Replayed;
         }
-        HeartbeatError::Raced
+        // Every other condition of the write holds on the row as read since:
+        // what failed is the token's nonce.
+        HeartbeatError::Revoked
     }
 
     async fn enroll(
@@ -178,7 +192,7 @@ impl Heartbeats {
         group_name: &GroupName,
         node_id: &NodeId,
         report: HeartbeatReport,
-        generation: u32,
+        (incarnation, generation): (&str, u32),
         now: OffsetDateTime,
     ) -> Result<HeartbeatAck, HeartbeatError> {
         let group = self
@@ -186,57 +200,27 @@ impl Heartbeats {
             .get_group(group_name)
             .await?
             .ok_or_else(|| HeartbeatError::GroupNotFound(group_name.clone()))?;
-        if group.enroll_generation != generation {
+        if group.incarnation != incarnation || group.enroll_generation != generation {
             return Err(HeartbeatError::StaleEnrollmentKey);
         }
         if group.status == GroupStatus::Deleting {
             return Err(HeartbeatError::GroupDeleting(group_name.clone()));
         }
-        let mut v = Violations::default();
-        v.check(
-            group.spec.roles.contains_key(&report.role),
-            || "role".into(),
-            "role_in_group",
-            || format!("node group {group_name} has no {} role", report.role),
-        );
-        let region = group.spec.regions.iter().find(|r| r.region == report.region);
-        v.check(
-            region.is_some(),
-            || "region".into(),
-            "region_in_group",
-            || format!("node group {group_name} does not run in {}", report.region),
-        );
-        if let (Some(region), Some(zone)) = (region, &report.zone) {
-            v.check(
-                region.zones.is_empty() || region.zones.contains(zone),
-                || "zone".into(),
-                "zone_in_group",
-                || format!("node group {group_name} does not use zone {zone}"),
-            );
-        }
-        v.check(
-            report.endpoints.as_ref().is_some_and(|e| !e.is_empty()),
-            || "endpoints".into(),
-            "required",
-            || "a node's first heartbeat says where clients reach it (endpoints)".into(),
-        );
-        v.into_result()?;
-
-        let load = report.load();
+        enrollment_rules(&group, &report)?;
         let node = Node {
             group: group_name.clone(),
             node_id: node_id.clone(),
             role: report.role,
-            region: report.region,
-            zone: report.zone,
+            region: report.region.clone(),
+            zone: report.zone.clone(),
             state: NodeState::InService,
             cordoned: false,
             hold: None,
             drain_cause: None,
-            host: Some(report.host),
-            endpoints: report.endpoints.unwrap_or_default(),
-            streams: report.streams,
-            load,
+            host: Some(report.host.clone()),
+            endpoints: report.endpoints.clone().unwrap_or_default(),
+            streams: report.streams.clone(),
+            load: report.load(),
             seats_taken: 0,
             seats_carried: 0,
             state_since: now,
@@ -245,35 +229,93 @@ impl Heartbeats {
             last_sent_at: Some(report.sent_at),
         };
         let expires = now + self.settings.item_ttl;
-        match self.nodes.register_node(&node, generation, expires).await {
-            Ok(()) => Ok(self.enrolled(node)),
-            Err(StoreError::Conflict) => match self.nodes.get_node(group_name, node_id).await? {
-                // Launched by the fleet and waiting for this first report.
-                Some(launched) if launched.state == NodeState::Pending && launched.last_sent_at.is_none() => {
-                    if launched.role != node.role || launched.region != node.region {
-                        return Err(HeartbeatError::Mismatch {
-                            field: "role or region",
-                            registered: format!("{} in {}", launched.role, launched.region),
-                            reported: format!("{} in {}", node.role, node.region),
-                        });
-                    }
-                    let node = Node { launched_at: launched.launched_at, ..node };
-                    match self.lifecycle.claim_launched(&node, expires).await {
-                        Ok(()) => Ok(self.enrolled(node)),
-                        Err(StoreError::Conflict) => Err(HeartbeatError::AlreadyEnrolled(node_id.clone())),
-                        Err(e) => Err(e.into()),
-                    }
+        let nonce = fresh_nonce();
+        if group.spec.self_managed_nodes {
+            match self.nodes.locate(node_id).await? {
+                Some(elsewhere) if &elsewhere != group_name => {
+                    return Err(HeartbeatError::RegisteredElsewhere(node_id.clone()))
                 }
-                Some(_) => Err(HeartbeatError::AlreadyEnrolled(node_id.clone())),
-                None => Err(HeartbeatError::Raced),
-            },
-            Err(e) => Err(e.into()),
+                _ => {}
+            }
+            match self.nodes.register_node(&node, generation, &nonce, expires).await {
+                Ok(()) => return Ok(self.enrolled(node, &nonce)),
+                Err(StoreError::Conflict) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        // A node the group's cloud launched: its row waits, pending, for
+        // this first report. Without one, the node is not the group's.
+        match self.nodes.get_node(group_name, node_id).await? {
+            Some(launched) if launched.state == NodeState::Pending && launched.last_sent_at.is_none() => {
+                if launched.role != node.role || launched.region != node.region {
+                    return Err(HeartbeatError::Mismatch {
+                        field: "role or region",
+                        registered: format!("{} in {}", launched.role, launched.region),
+                        reported: format!("{} in {}", node.role, node.region),
+                    });
+                }
+                let node = Node { launched_at: launched.launched_at, ..node };
+                match self.lifecycle.claim_launched(&node, &nonce, expires).await {
+                    Ok(()) => Ok(self.enrolled(node, &nonce)),
+                    Err(StoreError::Conflict) => Err(HeartbeatError::AlreadyEnrolled(node_id.clone())),
+                    Err(e) => Err(e.into()),
+                }
+            }
+            Some(_) => Err(HeartbeatError::AlreadyEnrolled(node_id.clone())),
+            None if group.spec.self_managed_nodes => Err(HeartbeatError::Raced),
+            None => Err(HeartbeatError::NotLaunched { group: group_name.clone(), node: node_id.clone() }),
         }
     }
 
-    fn enrolled(&self, node: Node) -> HeartbeatAck {
+    fn enrolled(&self, node: Node, nonce: &str) -> HeartbeatAck {
         tracing::info!(group = %node.group, node = %node.node_id, role = %node.role, region = %node.region, "node enrolled");
-        let node_token = Some(self.credentials.node_token(&node.group, &node.node_id));
+        let node_token = Some(self.credentials.node_token(&node.group, &node.node_id, nonce));
         HeartbeatAck { node, node_token, interval: self.settings.interval }
     }
+}
+
+/// What a first report must say to join `group`: a role, region and zone
+/// the group has, where clients reach it, and no more room than its role
+/// launches with (a node cannot attract more viewers by saying it is big).
+fn enrollment_rules(group: &NodeGroup, report: &HeartbeatReport) -> Result<(), InvalidInput> {
+    let name = group.name();
+    let mut v = Violations::default();
+    let role = group.spec.roles.get(&report.role);
+    v.check(
+        role.is_some(),
+        || "role".into(),
+        "role_in_group",
+        || format!("node group {name} has no {} role", report.role),
+    );
+    let region = group.spec.regions.iter().find(|r| r.region == report.region);
+    v.check(
+        region.is_some(),
+        || "region".into(),
+        "region_in_group",
+        || format!("node group {name} does not run in {}", report.region),
+    );
+    if let (Some(region), Some(zone)) = (region, &report.zone) {
+        v.check(
+            region.zones.is_empty() || region.zones.contains(zone),
+            || "zone".into(),
+            "zone_in_group",
+            || format!("node group {name} does not use zone {zone}"),
+        );
+    }
+    if let (Some(role), Some(capacity)) = (role, report.capacity) {
+        let most = role.launch.connection_capacity;
+        v.check(
+            capacity <= most,
+            || "capacity".into(),
+            "within_role",
+            || format!("at most the {} role's connectionCapacity, {most}", report.role),
+        );
+    }
+    v.check(
+        report.endpoints.as_ref().is_some_and(|e| !e.is_empty()),
+        || "endpoints".into(),
+        "required",
+        || "a node's first heartbeat says where clients reach it (endpoints)".into(),
+    );
+    v.into_result()
 }

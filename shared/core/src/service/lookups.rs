@@ -31,7 +31,11 @@ pub struct LookupSettings {
     pub pack_ceiling_pct: u8,
     /// What a 503 tells the caller to wait.
     pub retry_after: Duration,
-    /// How long an unused stream route lives before DynamoDB may drop it.
+    /// How long a stream's route is followed: long enough for its origin
+    /// to report the stream (a few heartbeats), whose report then says
+    /// where it is (a publisher coming back finds its origin by it). Short,
+    /// so that anonymous publish lookups for streams nobody sends leave
+    /// nothing that lasts.
     pub route_ttl: Duration,
 }
 
@@ -43,7 +47,7 @@ impl Default for LookupSettings {
             group_cache_ttl: Duration::from_secs(10),
             pack_ceiling_pct: 90,
             retry_after: Duration::from_secs(5),
-            route_ttl: Duration::from_secs(24 * 3600),
+            route_ttl: Duration::from_secs(60),
         }
     }
 }
@@ -150,7 +154,9 @@ impl Lookups {
         // Each failed write teaches something: another lookup's route, or a
         // full origin this view did not know.
         for _ in 0..ROUTE_ATTEMPTS + SEAT_ATTEMPTS {
-            if let Some(current) = &route {
+            // An expired route is not followed; it is still what a new one
+            // must replace (the write is conditional on its origin).
+            if let Some(current) = route.as_ref().filter(|r| r.is_live(now)) {
                 match fleet.position(&current.origin) {
                     // Its publisher took its seat when the route was made.
                     Some(i) if fleet.nodes[i].is_available(now, self.settings.stale_after) => {
@@ -175,13 +181,14 @@ impl Lookups {
             let Some(i) = chosen else {
                 return Err(self.no_room(&group, Role::Origin, request.region.as_ref()).await);
             };
+            let expires = now + self.settings.route_ttl;
             let chosen = StreamRoute {
                 group: name.clone(),
                 stream: stream.clone(),
                 origin: fleet.nodes[i].node_id.clone(),
                 since: now,
+                expires_at: expires,
             };
-            let expires = now + self.settings.route_ttl;
             let from = route.as_ref().map(|r| &r.origin);
             let claim = if holder.is_some() {
                 let written = match from {
@@ -194,7 +201,7 @@ impl Lookups {
                     Err(e) => return Err(e.into()),
                 }
             } else {
-                let ask = SeatAsk::for_node(&fleet.nodes[i], want.default_capacity, want.ceiling_pct);
+                let ask = SeatAsk::for_node(&fleet.nodes[i], want.role_capacity, want.ceiling_pct);
                 self.seats.claim_route(&chosen, from, expires, &fleet.nodes[i], &ask).await?
             };
             match claim {
@@ -246,10 +253,9 @@ impl Lookups {
             return Err(self.no_room(&group, Role::Edge, request.region.as_ref()).await);
         }
         // No edge at all: viewers play from the origin while it has seats.
-        let route = self.routes.get_route(name, &stream, false).await?;
+        let route = self.routes.get_route(name, &stream, false).await?.filter(|r| r.is_live(now));
         let origin = self.live_origin(&fleet, route.as_ref(), &stream, now);
-        let want =
-            Want { role: Role::Origin, default_capacity: self.capacity_of(&group, Role::Origin), ..want };
+        let want = Want { role: Role::Origin, role_capacity: self.capacity_of(&group, Role::Origin), ..want };
         if let Some(origin) = origin {
             if self.seat_on(name, &mut fleet, origin, &want, now).await? {
                 return Ok(self.placement(name, stream, &fleet, origin));
@@ -267,12 +273,17 @@ impl Lookups {
         credential: &str,
         stream: StreamKey,
     ) -> Result<Placement, LookupError> {
-        if self.credentials.check(group, node, credential) != Some(NodeCredential::Node) {
+        if !matches!(self.credentials.check(group, node, credential), Some(NodeCredential::Node { .. })) {
             return Err(LookupError::Forbidden);
         }
         let now = self.clock.now();
-        let route = self.routes.get_route(group, &stream, false).await?;
+        let route = self.routes.get_route(group, &stream, false).await?.filter(|r| r.is_live(now));
         let (fleet, origin) = self.fleet_with_live_origin(group, route.as_ref(), &stream, now).await?;
+        // A read, so the token's nonce is not held to the row here; a token
+        // of a node the group no longer lists learns nothing.
+        if !fleet.nodes.iter().any(|n| &n.node_id == node) {
+            return Err(LookupError::Forbidden);
+        }
         Ok(Placement { group: group.clone(), stream, node: fleet.nodes[origin].clone() })
     }
 
@@ -354,7 +365,7 @@ impl Lookups {
     ) -> Result<bool, LookupError> {
         for _ in 0..2 {
             let node = &fleet.nodes[index];
-            let room = SeatAsk::for_node(node, want.default_capacity, want.ceiling_pct).room;
+            let room = SeatAsk::for_node(node, want.role_capacity, want.ceiling_pct).room;
             if !node.is_available(now, want.stale_after) || fleet.seats_taken(index) >= room {
                 return Ok(false);
             }
@@ -376,7 +387,7 @@ impl Lookups {
         reload: Reload,
     ) -> Result<bool, LookupError> {
         let node = &fleet.nodes[index];
-        let ask = SeatAsk::for_node(node, want.default_capacity, want.ceiling_pct);
+        let ask = SeatAsk::for_node(node, want.role_capacity, want.ceiling_pct);
         let reservation = fleet.reserve(index);
         let taken = self.seats.take_seat(node, &ask).await;
         if matches!(taken, Ok(SeatTake::Taken { .. })) {
@@ -419,7 +430,7 @@ impl Lookups {
             region,
             strategy,
             ceiling_pct: self.settings.pack_ceiling_pct,
-            default_capacity: self.capacity_of(group, role),
+            role_capacity: self.capacity_of(group, role),
             stale_after: self.settings.stale_after,
             seed: seed_of(stream),
         }

@@ -9,7 +9,7 @@ use crate::group::{Claim, GroupStatus, NodeGroup, NodeGroupSpec};
 use crate::names::{GroupName, NodeId};
 use crate::node::Node;
 use crate::page::{Page, PageSize};
-use crate::ports::{GroupStore, NodeStore, StoreError};
+use crate::ports::{GroupStore, NodeLifecycleStore, NodeStore, StoreError};
 use crate::validation::InvalidInput;
 
 /// How often a patch without a precondition re-reads and retries when a
@@ -32,6 +32,11 @@ pub enum GroupError {
     Claimed { claim: Claim, owner: GroupName },
     #[error("node {node} is not in node group {group}")]
     NodeNotFound { group: GroupName, node: NodeId },
+    #[error(
+        "node {0} holds a lifecycle action of its cloud; it is forgotten once the action is answered \
+         (drain it, or cordon it)"
+    )]
+    NodeHeld(NodeId),
     #[error("a concurrent change got in first; retry")]
     Raced,
     #[error(transparent)]
@@ -66,6 +71,7 @@ pub struct EnrollmentKey {
 pub struct NodeGroups {
     groups: Arc<dyn GroupStore>,
     nodes: Arc<dyn NodeStore>,
+    lifecycle: Arc<dyn NodeLifecycleStore>,
     clock: Arc<dyn Clock>,
     credentials: NodeCredentials,
 }
@@ -74,10 +80,11 @@ impl NodeGroups {
     pub fn new(
         groups: Arc<dyn GroupStore>,
         nodes: Arc<dyn NodeStore>,
+        lifecycle: Arc<dyn NodeLifecycleStore>,
         clock: Arc<dyn Clock>,
         credentials: NodeCredentials,
     ) -> Self {
-        Self { groups, nodes, clock, credentials }
+        Self { groups, nodes, lifecycle, clock, credentials }
     }
 
     pub async fn create(&self, spec: NodeGroupSpec) -> Result<NodeGroup, GroupError> {
@@ -268,7 +275,7 @@ impl NodeGroups {
     /// The group's enrollment key: new nodes present it on their first heartbeat.
     pub async fn enrollment_key(&self, name: &GroupName) -> Result<EnrollmentKey, GroupError> {
         let group = self.get(name).await?;
-        Ok(self.key_of(name, group.enroll_generation))
+        Ok(self.key_of(&group, group.enroll_generation))
     }
 
     /// Issues a new enrollment key; the previous one stops admitting nodes.
@@ -277,15 +284,21 @@ impl NodeGroups {
         match self.groups.rotate_enrollment(name).await {
             Ok(generation) => {
                 tracing::info!(group = %name, generation, "enrollment key rotated");
-                Ok(self.key_of(name, generation))
+                // The incarnation never changes: the group as read after the
+                // rotation has it (and nothing newer than `generation` matters).
+                let group = self.get(name).await?;
+                Ok(self.key_of(&group, generation))
             }
             Err(StoreError::Conflict) => Err(GroupError::NotFound(name.clone())),
             Err(e) => Err(e.into()),
         }
     }
 
-    fn key_of(&self, name: &GroupName, generation: u32) -> EnrollmentKey {
-        EnrollmentKey { key: self.credentials.enrollment_key(name, generation), generation }
+    fn key_of(&self, group: &NodeGroup, generation: u32) -> EnrollmentKey {
+        EnrollmentKey {
+            key: self.credentials.enrollment_key(group.name(), &group.incarnation, generation),
+            generation,
+        }
     }
 
     pub async fn get_node(&self, group: &GroupName, node: &NodeId) -> Result<Node, GroupError> {
@@ -310,6 +323,29 @@ impl NodeGroups {
             Err(StoreError::Conflict) => {
                 Err(GroupError::NodeNotFound { group: group.clone(), node: node.clone() })
             }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Forgets a node and so revokes its token: the row goes, and with it
+    /// the nonce every heartbeat of that token must match. A node the group's
+    /// cloud still runs is listed again by the next scaler tick and may
+    /// enroll anew (with the group's key, for a new token); a leaked token
+    /// never reports again.
+    pub async fn forget_node(&self, group: &GroupName, node: &NodeId) -> Result<(), GroupError> {
+        let not_found = || GroupError::NodeNotFound { group: group.clone(), node: node.clone() };
+        let stored = self.nodes.get_node(group, node).await?.ok_or_else(not_found)?;
+        // Its row is where the hold is renewed from: forgetting it would let
+        // the cloud's timeout answer for it, viewers or not.
+        if stored.hold.is_some() {
+            return Err(GroupError::NodeHeld(node.clone()));
+        }
+        match self.lifecycle.forget_node(group, node).await {
+            Ok(()) => {
+                tracing::info!(group = %group, node = %node, "node forgotten by an operator; its token is revoked");
+                Ok(())
+            }
+            Err(StoreError::Conflict) => Err(not_found()),
             Err(e) => Err(e.into()),
         }
     }

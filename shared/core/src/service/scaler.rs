@@ -324,11 +324,24 @@ impl Scaler {
             memory.record_load(role, &region, sessions, now, self.settings.plan.growth_window);
         }
         let by_id: BTreeMap<NodeId, Node> = nodes.into_iter().map(|n| (n.node_id.clone(), n)).collect();
+        // What this group's cloud runs, as it listed it this tick: the only
+        // instances a decision may terminate (a node id is only what a node
+        // said when it enrolled).
+        let cloud_view: HashSet<NodeId> = instances.iter().map(|i| i.node_id.clone()).collect();
         // Nodes marked dead or failed this tick (`None`: the mark lost a race).
         let mut marks = HashMap::new();
         for decision in decisions {
             let outcome = match self
-                .execute(group, fleet.as_ref(), &decision.action, &by_id, &mut marks, memory, now)
+                .execute(
+                    group,
+                    fleet.as_ref(),
+                    &decision.action,
+                    &by_id,
+                    &cloud_view,
+                    &mut marks,
+                    memory,
+                    now,
+                )
                 .await
             {
                 Ok(outcome) => outcome,
@@ -397,9 +410,8 @@ impl Scaler {
         let mut gone = Vec::new();
         // Nodes the cloud runs (or holds on their way out) stay; a node that
         // enrolled on its own is the cloud's only once it held an action of it.
-        let cloud_owned = |n: &Node| n.launched_at.is_some() || n.hold.is_some();
         let known = |n: &Node| !unknown.contains(&(n.role, n.region.clone()));
-        for node in nodes.iter().filter(|n| cloud_owned(n) && known(n) && !running.contains(&n.node_id)) {
+        for node in nodes.iter().filter(|n| n.is_cloud_owned() && known(n) && !running.contains(&n.node_id)) {
             match self.stores.lifecycle.forget_node(group.name(), &node.node_id).await {
                 Ok(()) | Err(StoreError::Conflict) => {}
                 Err(e) => return Err(e.into()),
@@ -428,6 +440,7 @@ impl Scaler {
         fleet: &dyn Fleet,
         action: &Action,
         nodes: &BTreeMap<NodeId, Node>,
+        cloud_view: &HashSet<NodeId>,
         marks: &mut HashMap<NodeId, Option<NodeState>>,
         memory: &mut ScalerMemory,
         now: OffsetDateTime,
@@ -525,8 +538,17 @@ impl Scaler {
                     Err(StoreError::Conflict) => return Ok("skipped: the node changed meanwhile".into()),
                     Err(e) => return Err(e.into()),
                 }
-                fleet.terminate(group, n, matches!(from, NodeState::Dead | NodeState::Failed)).await?;
-                changed(lifecycle.forget_node(name, node).await)
+                if cloud_view.contains(node) {
+                    fleet.terminate(group, n, matches!(from, NodeState::Dead | NodeState::Failed)).await?;
+                    return changed(lifecycle.forget_node(name, node).await);
+                }
+                // Not an instance of this group's cloud (self-managed, or an
+                // id some enrollment claimed): forgotten, never terminated.
+                tracing::info!(group = %name, node = %node, "a node the cloud does not run here is forgotten, not terminated");
+                changed(lifecycle.forget_node(name, node).await).map(|outcome| match outcome.as_str() {
+                    "done" => "done: forgotten (not an instance of this group's cloud)".to_owned(),
+                    _ => outcome,
+                })
             }
             // Reconciliation and lifecycle hooks carry these out themselves;
             // a plan never holds them. A mass silence is only said.

@@ -25,9 +25,9 @@ const TAG: &str = "nodes";
         (status = 200, body = HeartbeatAnswer, description = "Recorded"),
         (status = 201, body = HeartbeatAnswer, description = "Enrolled; keep `nodeToken`"),
         (status = 400, body = ErrorBody, description = "A field breaks a rule, or `sentAt` is too far from the server's clock"),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody, description = "Not this node's token or this group's current key"),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody, description = "Not this node's token or this group's current key (`forbidden`, `stale_enrollment_key`), or a token revoked since (`token_revoked`)"),
         (status = 404, body = ErrorBody, description = "Unknown group, or a node token for a node no longer registered"),
-        (status = 409, body = ErrorBody, description = "A replay, an already enrolled node, or a role/region other than registered"),
+        (status = 409, body = ErrorBody, description = "A replay, an already enrolled node, a role/region other than registered, a node the group did not launch (`not_launched`) or one registered in another group (`registered_elsewhere`), or a group being deleted"),
         (status = 413, body = ErrorBody, description = "A body over 64 KiB (checked after the credential)"),
         (status = 415, body = ErrorBody, description = "A body that is not JSON (checked after the credential)"),
     ))]

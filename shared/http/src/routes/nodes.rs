@@ -1,6 +1,7 @@
 //! `/v1/nodegroups/{name}/nodes`: the group's nodes.
 
 use axum::extract::State;
+use axum::http::StatusCode;
 use axum::Json;
 use streamfleet_core::names::NodeId;
 use streamfleet_core::node::Node;
@@ -83,4 +84,25 @@ pub async fn uncordon(
     NodePath(group, node): NodePath,
 ) -> Result<Json<Node>, ApiError> {
     Ok(Json(state.groups.set_cordoned(&group, &node, false).await?))
+}
+
+/// Forget a node and revoke its token. A node its group's cloud still runs
+/// is listed again by the next scaler tick and may enroll anew with the
+/// group's key; the old token never reports again. Refused (409 `held`)
+/// while the node holds a lifecycle action.
+#[utoipa::path(delete, path = "/v1/nodegroups/{name}/nodes/{nodeId}", tag = "nodes",
+    params(("name" = String, Path, description = "The group's name"), ("nodeId" = String, Path)),
+    security(("admin" = [])),
+    responses(
+        (status = 204, description = "Forgotten; its token is revoked"),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
+    ))]
+pub async fn forget_node(
+    _: Admin,
+    State(state): State<AppState>,
+    NodePath(group, node): NodePath,
+) -> Result<StatusCode, ApiError> {
+    state.groups.forget_node(&group, &node).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

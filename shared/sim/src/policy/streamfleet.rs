@@ -177,7 +177,7 @@ impl Policy for StreamfleetPolicy {
             region: Some(&self.region),
             strategy: PlacementStrategy::Pack,
             ceiling_pct: self.ceiling_pct,
-            default_capacity: view.config.capacity,
+            role_capacity: view.config.capacity,
             stale_after: self.settings.stale_after,
             seed: view.config.seed,
         };

@@ -1,0 +1,59 @@
+//! Credentials that can be taken back: forgetting a node revokes its token
+//! for good, and a group created again under an old name refuses the old
+//! group's enrollment keys.
+
+use reqwest::{Method, StatusCode};
+use streamfleet_scenarios::nodes::Report;
+use streamfleet_scenarios::{body, group_spec, spawn_app};
+
+fn edge() -> Report {
+    Report::new("edge", "eu-west-1", "203.0.113.10")
+}
+
+#[tokio::test]
+async fn a_forgotten_nodes_token_never_reports_again_even_once_the_same_id_enrolls_anew() {
+    let app = spawn_app().await;
+    app.create_group(&group_spec("live-eu")).await;
+    let leaked = app.enroll("live-eu", "i-0aaa", &edge()).await;
+
+    let path = "/v1/nodegroups/live-eu/nodes/i-0aaa";
+    assert_eq!(app.anonymous(Method::DELETE, path).send().await.unwrap().status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(app.admin(Method::DELETE, path).send().await.unwrap().status(), StatusCode::NO_CONTENT);
+    assert_eq!(body(app.get_group("live-eu").await).await["nodeCount"], 0);
+    let gone = app.admin(Method::DELETE, path).send().await.unwrap();
+    assert_eq!(
+        (gone.status(), body(gone).await["code"].clone()),
+        (StatusCode::NOT_FOUND, "node_not_found".into())
+    );
+
+    let forgotten = app.heartbeat("live-eu", "i-0aaa", &leaked, &edge().json()).await;
+    assert_eq!(forgotten.status(), StatusCode::NOT_FOUND);
+    assert_eq!(body(forgotten).await["code"], "node_unknown");
+
+    let fresh = app.enroll("live-eu", "i-0aaa", &edge()).await;
+    assert_ne!(fresh, leaked);
+    let revoked = app.heartbeat("live-eu", "i-0aaa", &leaked, &edge().json()).await;
+    assert_eq!(revoked.status(), StatusCode::FORBIDDEN);
+    assert_eq!(body(revoked).await["code"], "token_revoked");
+    app.report("live-eu", "i-0aaa", &fresh, &edge()).await;
+}
+
+#[tokio::test]
+async fn a_group_created_again_under_its_old_name_refuses_the_old_groups_key() {
+    let app = spawn_app().await;
+    app.create_group(&group_spec("live-eu")).await;
+    let old_key = app.enrollment_key("live-eu").await;
+    let deleted = app.admin(Method::DELETE, "/v1/nodegroups/live-eu").send().await.unwrap();
+    assert!(deleted.status().is_success(), "{}", deleted.status());
+    app.create_group(&group_spec("live-eu")).await;
+
+    let refused = app.heartbeat("live-eu", "i-0aaa", &old_key, &edge().json()).await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    assert_eq!(body(refused).await["code"], "stale_enrollment_key");
+    let new_key = app.enrollment_key("live-eu").await;
+    assert_ne!(new_key, old_key, "same name, same generation, another incarnation");
+    assert_eq!(
+        app.heartbeat("live-eu", "i-0aaa", &new_key, &edge().json()).await.status(),
+        StatusCode::CREATED
+    );
+}
