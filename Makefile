@@ -1,5 +1,5 @@
 # The two commands of the README. Each installs what it needs (pinned).
-.PHONY: dev test bench fmt lint
+.PHONY: dev test bench fuzz fmt lint
 
 ## Run the whole stack locally (AWS emulator + API on 127.0.0.1:8080).
 dev:
@@ -12,6 +12,10 @@ test:
 ## Run every benchmark; prints one `name: value` line per figure.
 bench:
 	@scripts/bench.sh
+
+## A long fuzz run of every parser and of the router (FUZZ_ARGS="--seed S" replays one).
+fuzz:
+	@scripts/fuzz.sh
 
 fmt:
 	cargo fmt --all

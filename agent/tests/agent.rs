@@ -81,7 +81,10 @@ struct Setting {
 
 async fn setting(name: &str) -> Setting {
     let app = spawn_app().await;
-    assert_eq!(app.create_group(&simulated_group(GROUP, 2)).await.status(), StatusCode::CREATED);
+    // The agent enrolls a host of its own, not one the pool gave the group.
+    let mut spec = simulated_group(GROUP, 2);
+    spec["selfManagedNodes"] = serde_json::Value::Bool(true);
+    assert_eq!(app.create_group(&spec).await.status(), StatusCode::CREATED);
     let key = app.enrollment_key(GROUP).await;
     let dir = std::env::temp_dir().join(format!("{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);

@@ -150,6 +150,8 @@ async fn nginx_rtmp_nodes_report_real_publishers_and_players() {
     .await;
     let mut spec = simulated_group(GROUP, 4);
     spec["apps"] = json!(["live"]);
+    // The nginx hosts run beside the test, not from the group's pool.
+    spec["selfManagedNodes"] = json!(true);
     assert_eq!(app.create_group(&spec).await.status(), StatusCode::CREATED);
     let key = app.enrollment_key(GROUP).await;
 

@@ -1,6 +1,7 @@
 //! The scenario-test harness: a real API on a loopback port, backed by its
 //! own DynamoDB table on the AWS emulator, so tests run in parallel.
 
+pub mod conformance;
 pub mod crowd;
 pub mod iam;
 pub mod nodes;
@@ -102,6 +103,7 @@ async fn serve(config: Config, state: AppState) -> TestApp {
 
 /// Serves `app` (one function's router, say) on a free loopback port.
 pub async fn serve_router(config: Config, app: axum::Router) -> TestApp {
+    let app = app.layer(axum::middleware::from_fn(conformance::conforming));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind a loopback port");
     let url = format!("http://{}", listener.local_addr().expect("bound"));
     tokio::spawn(async move { axum::serve(listener, app).await.expect("server runs") });

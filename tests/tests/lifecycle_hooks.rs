@@ -115,6 +115,8 @@ fn event(name: &str) -> LifecycleEvent {
 async fn rig(deadline_secs: u32) -> Rig {
     let app = spawn_app().await;
     let mut spec = aws_group("live", "ami-12c6146b");
+    // Its nodes enroll by hand, as instances the emulator never started.
+    spec["selfManagedNodes"] = json!(true);
     spec["roles"]["edge"]["scale"]["drainDeadlineSecs"] = json!(deadline_secs);
     spec["roles"]["edge"]["scale"]["warmupSecs"] = json!(60);
     let created = app.create_group(&spec).await;

@@ -31,10 +31,13 @@ pub fn parse(json: &str) -> Result<Stats, StatsError> {
     let mut stats = Stats::default();
     for path in page.items {
         let published = path.ready && path.source.as_ref().is_some_and(|s| !s.is_null());
-        stats.publishers += u32::from(published);
-        stats.subscribers += path.readers.len() as u32;
+        // Saturating: a page is outside input, and its figures may be anything.
+        stats.publishers = stats.publishers.saturating_add(u32::from(published));
+        stats.subscribers =
+            stats.subscribers.saturating_add(path.readers.len().try_into().unwrap_or(u32::MAX));
         // Totals since start, not rates: only a hint, in kB.
-        stats.bandwidth_kbps += (path.bytes_received + path.bytes_sent) / 1000 / 1000;
+        let bytes = path.bytes_received.saturating_add(path.bytes_sent);
+        stats.bandwidth_kbps = stats.bandwidth_kbps.saturating_add(bytes / 1000 / 1000);
         if published {
             // `app/stream` paths map as they are; a one-segment path is `live/<name>`.
             let key = if path.name.contains('/') { path.name } else { format!("live/{}", path.name) };
@@ -60,5 +63,15 @@ mod tests {
         assert_eq!(parse(r#"{"itemCount":0,"pageCount":0,"items":[]}"#).unwrap(), Stats::default());
         assert!(parse("").is_err());
         assert!(parse(r#"{"items":[{"ready":true}]}"#).is_err(), "a path without a name");
+    }
+
+    #[test]
+    fn figures_past_any_sum_saturate_instead_of_overflowing() {
+        // Found by the fuzz harness: two byte counters of u64::MAX panicked.
+        let page = format!(
+            r#"{{"items":[{{"name":"a","bytesReceived":{max},"bytesSent":{max},"readers":[]}}]}}"#,
+            max = u64::MAX
+        );
+        assert_eq!(parse(&page).unwrap().bandwidth_kbps, u64::MAX / 1000 / 1000);
     }
 }

@@ -73,16 +73,23 @@ impl Source {
 
     pub async fn read(&self) -> Result<Stats, StatsError> {
         let root = |url: &str, path: &str| format!("{}{path}", url.trim_end_matches('/'));
-        match &self.config {
-            SourceConfig::NginxRtmp { url } => nginx_rtmp::parse(&self.fetch(url).await?),
-            SourceConfig::Srs { url } => {
-                srs::parse(&self.fetch(&root(url, "/api/v1/streams?count=1000")).await?)
-            }
-            SourceConfig::Mediamtx { url } => {
-                mediamtx::parse(&self.fetch(&root(url, "/v3/paths/list?itemsPerPage=1000")).await?)
-            }
-            SourceConfig::Json { url, fields } => fields.parse(&self.fetch(url).await?),
-        }
+        let page_url = match &self.config {
+            SourceConfig::NginxRtmp { url } | SourceConfig::Json { url, .. } => url.clone(),
+            SourceConfig::Srs { url } => root(url, "/api/v1/streams?count=1000"),
+            SourceConfig::Mediamtx { url } => root(url, "/v3/paths/list?itemsPerPage=1000"),
+        };
+        parse_page(&self.config, &self.fetch(&page_url).await?)
+    }
+}
+
+/// The figures in a page of the configured server: a pure function of the
+/// page's text (the fuzz harness feeds it pages no server should send).
+pub fn parse_page(config: &SourceConfig, page: &str) -> Result<Stats, StatsError> {
+    match config {
+        SourceConfig::NginxRtmp { .. } => nginx_rtmp::parse(page),
+        SourceConfig::Srs { .. } => srs::parse(page),
+        SourceConfig::Mediamtx { .. } => mediamtx::parse(page),
+        SourceConfig::Json { fields, .. } => fields.parse(page),
     }
 }
 

@@ -30,17 +30,18 @@ pub fn parse(xml: &str) -> Result<Stats, StatsError> {
             for client in stream.children().filter(|n| n.has_tag_name("client")) {
                 if child(client, "publishing").is_some() {
                     publishing = true;
-                    stats.publishers += 1;
+                    stats.publishers = stats.publishers.saturating_add(1);
                 } else {
-                    stats.subscribers += 1;
+                    stats.subscribers = stats.subscribers.saturating_add(1);
                 }
             }
             let bits: u64 = ["bw_in", "bw_out"]
                 .iter()
                 .filter_map(|tag| text_of(stream, tag))
                 .filter_map(|v| v.parse::<u64>().ok())
-                .sum();
-            stats.bandwidth_kbps += bits / 1000;
+                .fold(0u64, u64::saturating_add);
+            // Saturating: a page is outside input, and its figures may be anything.
+            stats.bandwidth_kbps = stats.bandwidth_kbps.saturating_add(bits / 1000);
             // A stream is held while someone publishes it (or, on an edge
             // that pulls it, while it is active).
             if publishing || child(stream, "active").is_some() {

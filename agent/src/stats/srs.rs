@@ -45,9 +45,12 @@ pub fn parse(json: &str) -> Result<Stats, StatsError> {
     let mut stats = Stats::default();
     for stream in page.streams {
         let publishing = stream.publish.is_some_and(|p| p.active);
-        stats.publishers += u32::from(publishing);
-        stats.subscribers += stream.clients.saturating_sub(u32::from(publishing));
-        stats.bandwidth_kbps += stream.kbps.map_or(0, |k| k.recv_30s + k.send_30s);
+        // Saturating: a page is outside input, and its figures may be anything.
+        stats.publishers = stats.publishers.saturating_add(u32::from(publishing));
+        stats.subscribers =
+            stats.subscribers.saturating_add(stream.clients.saturating_sub(u32::from(publishing)));
+        let kbps = stream.kbps.map_or(0, |k| k.recv_30s.saturating_add(k.send_30s));
+        stats.bandwidth_kbps = stats.bandwidth_kbps.saturating_add(kbps);
         if publishing {
             stats.streams.push(format!("{}/{}", stream.app.trim_start_matches('/'), stream.name));
         }

@@ -2,8 +2,9 @@
 
 use std::sync::LazyLock;
 
+use utoipa::openapi::schema::{AdditionalProperties, Object, Schema, SchemaType, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::openapi::OpenApi as Document;
+use utoipa::openapi::{OpenApi as Document, RefOr};
 use utoipa::{Modify, OpenApi};
 
 use crate::routes::openapi::OpenApiJson;
@@ -56,7 +57,38 @@ pub fn api_doc() -> Document {
     let (_, paths) = crate::all_routes().split_for_parts();
     let mut doc = ApiDoc::openapi();
     doc.merge(paths);
+    merge_flattened(&mut doc, "NodeGroupView");
     doc
+}
+
+/// A view that flattens a strict schema (`#[serde(flatten)]` of a spec that
+/// denies unknown fields) is generated as `allOf: [spec, own fields]`, which
+/// no answer can meet: the spec's `additionalProperties: false` refuses the
+/// view's own fields. The view becomes one object of both property sets,
+/// as strict as the spec.
+fn merge_flattened(doc: &mut Document, view: &str) {
+    let Some(components) = doc.components.as_mut() else { return };
+    let Some(RefOr::T(Schema::AllOf(all))) = components.schemas.get(view).cloned() else { return };
+    let mut merged = Object::new();
+    for item in &all.items {
+        let part = match item {
+            RefOr::Ref(reference) => {
+                let name = reference.ref_location.trim_start_matches("#/components/schemas/");
+                match components.schemas.get(name) {
+                    Some(RefOr::T(Schema::Object(object))) => object.clone(),
+                    _ => return,
+                }
+            }
+            RefOr::T(Schema::Object(object)) => object.clone(),
+            _ => return,
+        };
+        merged.properties.extend(part.properties);
+        merged.required.extend(part.required);
+    }
+    merged.schema_type = SchemaType::Type(Type::Object);
+    merged.description = all.description.clone();
+    merged.additional_properties = Some(Box::new(AdditionalProperties::FreeForm(false)));
+    components.schemas.insert(view.to_owned(), RefOr::T(Schema::Object(merged)));
 }
 
 static DOCUMENT_JSON: LazyLock<OpenApiJson> =
