@@ -14,10 +14,19 @@ use streamfleet_core::names::{
     AppName, GroupName, ImageId, InstanceType, NodeId, Region, StreamKey, StreamName, Zone,
 };
 
+/// One parser, fed raw bytes; it may refuse them, never panic.
+pub type Run = Box<dyn Fn(&[u8])>;
+
 pub struct Target {
-    pub name: &'static str,
+    pub name: String,
     pub seeds: Vec<Vec<u8>>,
-    pub run: fn(&[u8]),
+    pub run: Run,
+}
+
+impl Target {
+    fn new(name: &str, seeds: Vec<Vec<u8>>, run: impl Fn(&[u8]) + 'static) -> Self {
+        Self { name: name.to_owned(), seeds, run: Box::new(run) }
+    }
 }
 
 fn read(root: &Path, path: &str) -> Vec<u8> {
@@ -74,15 +83,6 @@ fn page_of(kind: &str) -> SourceConfig {
     serde_json::from_value(config).expect("a source config")
 }
 
-fn stats_page(kind: &'static str) -> fn(&[u8]) {
-    match kind {
-        "nginx_rtmp" => |b| drop(parse_page(&page_of("nginx_rtmp"), &String::from_utf8_lossy(b))),
-        "srs" => |b| drop(parse_page(&page_of("srs"), &String::from_utf8_lossy(b))),
-        "mediamtx" => |b| drop(parse_page(&page_of("mediamtx"), &String::from_utf8_lossy(b))),
-        _ => |b| drop(parse_page(&page_of("json"), &String::from_utf8_lossy(b))),
-    }
-}
-
 /// Every target, its seeds read from the repository's fixtures.
 pub fn targets(root: &Path) -> Vec<Target> {
     let lifecycle =
@@ -92,44 +92,32 @@ pub fn targets(root: &Path) -> Vec<Target> {
     let name_seeds = ["live-eu", "i-0edge00000000001", "eu-west-1", "eu-west-1a", "live/cam1", "c6i.large"]
         .map(|s| s.as_bytes().to_vec())
         .to_vec();
-    vec![
-        Target {
-            name: "group_spec",
-            seeds: vec![
-                read(root, "events/examples/nodegroup.json"),
-                fixture_body(root, "nodegroups-create"),
-            ],
-            run: spec,
-        },
-        Target {
-            name: "heartbeat_report",
-            seeds: vec![
-                fixture_body(root, "heartbeat-enroll-origin"),
-                fixture_body(root, "heartbeat-origin"),
-            ],
-            run: report,
-        },
-        Target { name: "names", seeds: name_seeds, run: names },
-        Target { name: "lifecycle_event", seeds: lifecycle, run: lifecycle_event },
-        Target {
-            name: "stats_nginx_rtmp",
-            seeds: vec![read(root, "agent/tests/fixtures/nginx_rtmp_stat.xml")],
-            run: stats_page("nginx_rtmp"),
-        },
-        Target {
-            name: "stats_srs",
-            seeds: vec![read(root, "agent/tests/fixtures/srs_streams.json")],
-            run: stats_page("srs"),
-        },
-        Target {
-            name: "stats_mediamtx",
-            seeds: vec![read(root, "agent/tests/fixtures/mediamtx_paths.json")],
-            run: stats_page("mediamtx"),
-        },
-        Target {
-            name: "stats_json",
-            seeds: vec![read(root, "agent/tests/fixtures/generic.json")],
-            run: stats_page("json"),
-        },
-    ]
+    let mut targets = vec![
+        Target::new(
+            "group_spec",
+            vec![read(root, "events/examples/nodegroup.json"), fixture_body(root, "nodegroups-create")],
+            spec,
+        ),
+        Target::new(
+            "heartbeat_report",
+            vec![fixture_body(root, "heartbeat-enroll-origin"), fixture_body(root, "heartbeat-origin")],
+            report,
+        ),
+        Target::new("names", name_seeds, names),
+        Target::new("lifecycle_event", lifecycle, lifecycle_event),
+    ];
+    let pages = [
+        ("nginx_rtmp", "nginx_rtmp_stat.xml"),
+        ("srs", "srs_streams.json"),
+        ("mediamtx", "mediamtx_paths.json"),
+        ("json", "generic.json"),
+    ];
+    for (kind, fixture) in pages {
+        let config = page_of(kind);
+        let seeds = vec![read(root, &format!("agent/tests/fixtures/{fixture}"))];
+        targets.push(Target::new(&format!("stats_{kind}"), seeds, move |bytes| {
+            let _ = parse_page(&config, &String::from_utf8_lossy(bytes));
+        }));
+    }
+    targets
 }

@@ -115,3 +115,32 @@ impl TestApp {
         self.anonymous(Method::GET, path_and_query).send().await.unwrap()
     }
 }
+
+/// A node row as the store keeps it, for the tests that write rows the API
+/// would not: an edge in eu-west-1, reporting nothing, last heard at `at`
+/// (`None`: never, as a launched row waiting for its first report).
+pub fn stored_edge(group: &str, id: &str, at: Option<time::OffsetDateTime>) -> streamfleet_core::node::Node {
+    use streamfleet_core::node::{Node, NodeLoad, NodeState};
+    let since = at.unwrap_or_else(time::OffsetDateTime::now_utc);
+    Node {
+        group: streamfleet_core::names::GroupName::parse(group).expect("a group name"),
+        node_id: streamfleet_core::names::NodeId::parse(id).expect("a node id"),
+        role: streamfleet_core::group::Role::Edge,
+        region: streamfleet_core::names::Region::parse("eu-west-1").expect("a region"),
+        zone: None,
+        state: if at.is_some() { NodeState::InService } else { NodeState::Pending },
+        cordoned: false,
+        hold: None,
+        drain_cause: None,
+        host: Some("10.0.0.99".into()),
+        endpoints: Default::default(),
+        streams: vec![],
+        load: NodeLoad::default(),
+        seats_taken: 0,
+        seats_carried: 0,
+        state_since: since,
+        launched_at: at.is_none().then_some(since),
+        last_heartbeat_at: at,
+        last_sent_at: at,
+    }
+}

@@ -3,7 +3,9 @@
 //! group's enrollment keys.
 
 use reqwest::{Method, StatusCode};
-use streamfleet_scenarios::nodes::Report;
+use streamfleet_core::heartbeat::HeartbeatReport;
+use streamfleet_core::ports::{NodeLifecycleStore, NodeStore, StoreError};
+use streamfleet_scenarios::nodes::{stored_edge, Report};
 use streamfleet_scenarios::{body, group_spec, spawn_app};
 
 fn edge() -> Report {
@@ -56,4 +58,22 @@ async fn a_group_created_again_under_its_old_name_refuses_the_old_groups_key() {
         app.heartbeat("live-eu", "i-0aaa", &new_key, &edge().json()).await.status(),
         StatusCode::CREATED
     );
+}
+
+#[tokio::test]
+async fn a_token_from_before_nonces_never_reports_for_a_row_waiting_for_its_first_report() {
+    // Such a token is for a row enrolled before nonces; a forgotten node's
+    // instance listed again by the scaler waits, pending, for the real
+    // agent's first report, and a leaked old token must not take it.
+    let app = spawn_app().await;
+    app.create_group(&group_spec("live-eu")).await;
+    let store = streamfleet_dynamo::DynamoStore::new(app.dynamodb().await, app.config.table.clone());
+    let now = time::OffsetDateTime::now_utc();
+    let pending = stored_edge("live-eu", "i-0aaa", None);
+    store.add_launched(&pending, now + time::Duration::hours(1)).await.unwrap();
+    let report: HeartbeatReport = serde_json::from_value(edge().json()).unwrap();
+    let legacy = store
+        .record_heartbeat(&pending.group, &pending.node_id, "", &report, now, now + time::Duration::hours(1))
+        .await;
+    assert!(matches!(legacy, Err(StoreError::Conflict)), "{legacy:?}");
 }

@@ -5,10 +5,8 @@
 
 use reqwest::StatusCode;
 use serde_json::json;
-use streamfleet_core::names::{GroupName, NodeId};
-use streamfleet_core::node::{Node, NodeLoad, NodeState};
 use streamfleet_core::ports::NodeStore;
-use streamfleet_scenarios::nodes::Report;
+use streamfleet_scenarios::nodes::{stored_edge, Report};
 use streamfleet_scenarios::scaling::{host_report, simulated_group};
 use streamfleet_scenarios::{body, example_group_spec, group_spec, spawn_app};
 
@@ -91,27 +89,7 @@ async fn the_scaler_forgets_but_never_frees_a_node_its_own_cloud_does_not_run() 
     let store = streamfleet_dynamo::DynamoStore::new(app.dynamodb().await, app.config.table.clone());
     let now = time::OffsetDateTime::now_utc();
     let long_ago = now - time::Duration::minutes(30);
-    let planted = Node {
-        group: GroupName::parse("mine").unwrap(),
-        node_id: NodeId::parse(&victim).unwrap(),
-        role: streamfleet_core::group::Role::Edge,
-        region: streamfleet_core::names::Region::parse("eu-west-1").unwrap(),
-        zone: None,
-        state: NodeState::InService,
-        cordoned: false,
-        hold: None,
-        drain_cause: None,
-        host: Some("10.0.0.99".into()),
-        endpoints: Default::default(),
-        streams: vec![],
-        load: NodeLoad::default(),
-        seats_taken: 0,
-        seats_carried: 0,
-        state_since: long_ago,
-        launched_at: None,
-        last_heartbeat_at: Some(long_ago),
-        last_sent_at: Some(long_ago),
-    };
+    let planted = stored_edge("mine", &victim, Some(long_ago));
     store.register_node(&planted, 1, "planted", now + time::Duration::hours(1)).await.unwrap();
 
     let mut outcomes = Vec::new();

@@ -13,8 +13,13 @@
 //!   enrolls anew).
 //!
 //! Both are checked without a database read, in constant time; what they
-//! name (incarnation, generation, nonce) is then held to the stored group or
-//! node by the write that needs it.
+//! name is then held to what is stored: a token's nonce by the heartbeat's
+//! conditional write, a key's incarnation and generation by the group read
+//! at enrollment (and the generation again by the enrollment's write).
+//!
+//! Credentials from before nonces and incarnations (`sfn.<mac>`,
+//! `sfe.<group>.<generation>.<mac>`) keep working for what they were issued
+//! for: a row enrolled before nonces, a group stored before incarnations.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -122,12 +127,22 @@ impl NodeCredentials {
         }
         let rest = presented.strip_prefix("sfe.")?;
         let (key_group, rest) = rest.split_once('.')?;
-        let (incarnation, rest) = rest.split_once('.')?;
-        let (generation, tag) = rest.split_once('.')?;
-        if key_group != group.as_str() || !is_nonce(incarnation) {
+        if key_group != group.as_str() {
             return None;
         }
-        let valid = self.verify("enroll", &[group.as_str(), incarnation, generation], tag);
+        let parts: Vec<&str> = rest.split('.').collect();
+        let (incarnation, generation, valid) = match parts[..] {
+            [incarnation, generation, tag] if is_nonce(incarnation) => (
+                incarnation,
+                generation,
+                self.verify("enroll", &[group.as_str(), incarnation, generation], tag),
+            ),
+            // A key from before incarnations (`sfe.<group>.<generation>.<mac>`):
+            // it enrolls only into a group stored before them (an empty
+            // incarnation), so keys in launch templates keep working.
+            [generation, tag] => ("", generation, self.verify("enroll", &[group.as_str(), generation], tag)),
+            _ => return None,
+        };
         let generation = generation.parse().ok()?;
         valid.then(|| NodeCredential::Enrollment { incarnation: incarnation.to_owned(), generation })
     }
@@ -195,6 +210,18 @@ mod tests {
         let legacy = format!("sfn.{}", creds.tag("node", &[group.as_str(), a.as_str()]));
         assert_eq!(creds.check(&group, &a, &legacy), Some(NodeCredential::Node { nonce: String::new() }));
         assert_eq!(creds.check(&group, &b, &legacy), None);
+    }
+
+    #[test]
+    fn a_key_from_before_incarnations_still_proves_its_generation_with_an_empty_incarnation() {
+        let creds = credentials("0123456789abcdef0123456789abcdef");
+        let (group, a, _) = names();
+        let legacy = format!("sfe.{group}.2.{}", creds.tag("enroll", &[group.as_str(), "2"]));
+        assert_eq!(
+            creds.check(&group, &a, &legacy),
+            Some(NodeCredential::Enrollment { incarnation: String::new(), generation: 2 })
+        );
+        assert_eq!(creds.check(&group, &a, &legacy.replacen(".2.", ".3.", 1)), None);
     }
 
     #[test]

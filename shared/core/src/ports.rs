@@ -234,6 +234,10 @@ pub trait NodeLifecycleStore: Send + Sync {
     /// Removes a node and uncounts it. MUST return `Conflict` if absent.
     async fn forget_node(&self, group: &GroupName, node: &NodeId) -> StoreResult<()>;
 
+    /// `forget_node`, but MUST return `Conflict` too when the node holds a
+    /// lifecycle action (an operator's forget must not race a new hold).
+    async fn forget_unheld_node(&self, group: &GroupName, node: &NodeId) -> StoreResult<()>;
+
     /// Enrolls a node the fleet launched: its first report, pending → in
     /// service. MUST return `Conflict` unless it is pending and never reported.
     async fn claim_launched(

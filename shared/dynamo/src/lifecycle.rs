@@ -17,6 +17,25 @@ use crate::schema::PK;
 use crate::DynamoStore;
 
 impl DynamoStore {
+    /// Deletes a node's row and uncounts it; `unheld`: only if it holds no
+    /// lifecycle action (the row is where a hold is renewed from).
+    async fn delete_node(&self, group: &GroupName, node: &NodeId, unheld: bool) -> StoreResult<()> {
+        let delete = Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(group_pk(group), &node_sk(node))))
+            .expression_attribute_names("#pk", PK);
+        let delete = if unheld {
+            delete
+                .condition_expression("attribute_exists(#pk) AND attribute_not_exists(#hold)")
+                .expression_attribute_names("#hold", "hold")
+        } else {
+            delete.condition_expression("attribute_exists(#pk)")
+        };
+        let delete = delete.build().expect("delete is complete");
+        self.transact(vec![TransactWriteItem::builder().delete(delete).build(), self.count_nodes(group, -1)])
+            .await
+    }
+
     fn count_nodes(&self, group: &GroupName, by: i64) -> TransactWriteItem {
         let update = Update::builder()
             .table_name(&self.table)
@@ -97,15 +116,11 @@ impl NodeLifecycleStore for DynamoStore {
     }
 
     async fn forget_node(&self, group: &GroupName, node: &NodeId) -> StoreResult<()> {
-        let delete = Delete::builder()
-            .table_name(&self.table)
-            .set_key(Some(key(group_pk(group), &node_sk(node))))
-            .condition_expression("attribute_exists(#pk)")
-            .expression_attribute_names("#pk", PK)
-            .build()
-            .expect("delete is complete");
-        self.transact(vec![TransactWriteItem::builder().delete(delete).build(), self.count_nodes(group, -1)])
-            .await
+        self.delete_node(group, node, false).await
+    }
+
+    async fn forget_unheld_node(&self, group: &GroupName, node: &NodeId) -> StoreResult<()> {
+        self.delete_node(group, node, true).await
     }
 
     async fn write_hold(

@@ -170,9 +170,11 @@ impl NodeStore for DynamoStore {
              #host = :host, #load = :load, #streams = :streams, #seen = :seen, #sent = :sent, #sentMs = :sentMs, #ttl = :ttl",
         );
         // A token of a forgotten enrollment must not report for the row of
-        // a new one; a token from before nonces, only for a row without one.
+        // a new one; a token from before nonces, only for a row enrolled
+        // before them (it has reported, and has no nonce): never for a row
+        // that waits, pending, for its first report.
         let (token_condition, nonce) = match token_nonce {
-            "" => ("attribute_not_exists(#nonce)", None),
+            "" => ("attribute_not_exists(#nonce) AND attribute_exists(#sentMs)", None),
             nonce => ("#nonce = :nonce", Some(nonce)),
         };
         let mut request = self

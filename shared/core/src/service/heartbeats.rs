@@ -179,7 +179,9 @@ impl Heartbeats {
                 reported: report.region.to_string(),
             };
         }
-        if stored.last_sent_at.is_some_and(|last| last >= report.sent_at) {
+        // In milliseconds, as the write's condition compares them.
+        let millis = |at: OffsetDateTime| at.unix_timestamp_nanos() / 1_000_000;
+        if stored.last_sent_at.is_some_and(|last| millis(last) >= millis(report.sent_at)) {
             return HeartbeatError::Replayed;
         }
         // Every other condition of the write holds on the row as read since:

@@ -340,12 +340,16 @@ impl NodeGroups {
         if stored.hold.is_some() {
             return Err(GroupError::NodeHeld(node.clone()));
         }
-        match self.lifecycle.forget_node(group, node).await {
+        match self.lifecycle.forget_unheld_node(group, node).await {
             Ok(()) => {
                 tracing::info!(group = %group, node = %node, "node forgotten by an operator; its token is revoked");
                 Ok(())
             }
-            Err(StoreError::Conflict) => Err(not_found()),
+            // Gone meanwhile, or a hold came in since the read.
+            Err(StoreError::Conflict) => match self.nodes.get_node(group, node).await? {
+                Some(_) => Err(GroupError::NodeHeld(node.clone())),
+                None => Err(not_found()),
+            },
             Err(e) => Err(e.into()),
         }
     }
