@@ -60,68 +60,99 @@ fn uri_safe(bytes: &[u8]) -> String {
     out
 }
 
-fn request(rng: &mut Rng, event: &Value, credentials: &Credentials) -> Request<Body> {
-    let mut method = event["requestContext"]["http"]["method"].as_str().unwrap_or("GET").to_owned();
-    let mut path = event["rawPath"].as_str().unwrap_or("/").as_bytes().to_vec();
-    let mut query = event["rawQueryString"].as_str().unwrap_or("").as_bytes().to_vec();
-    let mut headers: Vec<(String, String)> = event["headers"]
-        .as_object()
-        .map(|h| h.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or("").to_owned())).collect())
-        .unwrap_or_default();
-    for (name, value) in &mut headers {
-        if name == "authorization" {
-            *value =
-                value.replace("ENROLLMENT_KEY", &credentials.key).replace("NODE_TOKEN", &credentials.token);
-        }
-    }
-    let mut body = event["body"].as_str().unwrap_or("").as_bytes().to_vec();
-    // A current `sentAt`, so that heartbeats reach past the clock check.
-    if let Ok(mut report) = serde_json::from_slice::<Value>(&body) {
-        if report.get("sentAt").is_some() {
-            report["sentAt"] = Value::from(streamfleet_scenarios::nodes::sent_at());
-            body = serde_json::to_vec(&report).expect("serializes");
-        }
-    }
-    match rng.below(6) {
-        0 | 1 => body = mutate(rng, &body),
-        2 => {
-            mutate_bytes(rng, &mut path);
-            if path.first() != Some(&b'/') {
-                path.insert(0, b'/');
+/// A fixture as a request's parts, with real credentials in place of its
+/// placeholders and a current `sentAt` (so heartbeats reach past the clock
+/// check).
+struct Parts {
+    method: String,
+    path: Vec<u8>,
+    query: Vec<u8>,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl Parts {
+    fn of(event: &Value, credentials: &Credentials) -> Self {
+        let headers = event["headers"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(name, value)| {
+                let value = value
+                    .as_str()
+                    .unwrap_or("")
+                    .replace("ENROLLMENT_KEY", &credentials.key)
+                    .replace("NODE_TOKEN", &credentials.token);
+                (name.clone(), value)
+            })
+            .collect();
+        let mut body = event["body"].as_str().unwrap_or("").as_bytes().to_vec();
+        if let Ok(mut report) = serde_json::from_slice::<Value>(&body) {
+            if report.get("sentAt").is_some() {
+                report["sentAt"] = Value::from(streamfleet_scenarios::nodes::sent_at());
+                body = serde_json::to_vec(&report).expect("serializes");
             }
         }
-        3 => mutate_bytes(rng, &mut query),
-        4 => method = (*rng.pick(&["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD"])).to_owned(),
-        _ => match rng.below(3) {
-            0 => headers.retain(|(name, _)| name != "authorization"),
-            1 => headers.push((
-                "content-type".into(),
-                (*rng.pick(&["text/plain", "", "application/json; x"])).into(),
-            )),
-            _ => {
-                for (name, value) in &mut headers {
-                    if name == "authorization" {
-                        let mut bytes = value.clone().into_bytes();
-                        mutate_bytes(rng, &mut bytes);
-                        *value = String::from_utf8_lossy(&bytes)
-                            .chars()
-                            .filter(|c| c.is_ascii_graphic() || *c == ' ')
-                            .collect();
-                    }
+        Self {
+            method: event["requestContext"]["http"]["method"].as_str().unwrap_or("GET").to_owned(),
+            path: event["rawPath"].as_str().unwrap_or("/").as_bytes().to_vec(),
+            query: event["rawQueryString"].as_str().unwrap_or("").as_bytes().to_vec(),
+            headers,
+            body,
+        }
+    }
+
+    /// One thing changed: the body (most often), the path, the query, the
+    /// method, or a header.
+    fn mutated(mut self, rng: &mut Rng) -> Self {
+        match rng.below(6) {
+            0 | 1 => self.body = mutate(rng, &self.body),
+            2 => {
+                mutate_bytes(rng, &mut self.path);
+                if self.path.first() != Some(&b'/') {
+                    self.path.insert(0, b'/');
                 }
             }
-        },
+            3 => mutate_bytes(rng, &mut self.query),
+            4 => {
+                self.method =
+                    (*rng.pick(&["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD"])).to_owned()
+            }
+            _ => match rng.below(3) {
+                0 => self.headers.retain(|(name, _)| name != "authorization"),
+                1 => self.headers.push((
+                    "content-type".into(),
+                    (*rng.pick(&["text/plain", "", "application/json; x"])).into(),
+                )),
+                _ => {
+                    for (name, value) in &mut self.headers {
+                        if name == "authorization" {
+                            let mut bytes = value.clone().into_bytes();
+                            mutate_bytes(rng, &mut bytes);
+                            *value = String::from_utf8_lossy(&bytes)
+                                .chars()
+                                .filter(|c| c.is_ascii_graphic() || *c == ' ')
+                                .collect();
+                        }
+                    }
+                }
+            },
+        }
+        self
     }
-    let mut uri = uri_safe(&path);
-    if !query.is_empty() {
-        uri.push('?');
-        uri.push_str(&uri_safe(&query));
+
+    fn request(self) -> Request<Body> {
+        let mut uri = uri_safe(&self.path);
+        if !self.query.is_empty() {
+            uri.push('?');
+            uri.push_str(&uri_safe(&self.query));
+        }
+        let mut builder = Request::builder().method(self.method.as_str()).uri(uri);
+        for (name, value) in &self.headers {
+            builder = builder.header(name.as_str(), value.as_str());
+        }
+        builder.body(Body::from(self.body)).unwrap_or_else(|_| Request::new(Body::empty()))
     }
-    let mut builder = Request::builder().method(method.as_str()).uri(uri);
-    for (name, value) in &headers {
-        builder = builder.header(name.as_str(), value.as_str());
-    }
-    builder.body(Body::from(body)).unwrap_or_else(|_| Request::new(Body::empty()))
 }
 
 async fn send(router: &axum::Router, request: Request<Body>) -> (StatusCode, Value) {
@@ -133,49 +164,19 @@ async fn send(router: &axum::Router, request: Request<Body>) -> (StatusCode, Val
 
 /// A group from the fixtures, its key, and a node token of it.
 async fn set_up(router: &axum::Router, events: &[Value]) -> Credentials {
-    let none = Credentials { key: String::new(), token: String::new() };
-    let by_route = |key: &str| {
-        events.iter().find(|e| e["requestContext"]["requestId"] == key).cloned().unwrap_or(Value::Null)
+    let fixture = |id: &str| {
+        events.iter().find(|e| e["requestContext"]["requestId"] == id).cloned().unwrap_or(Value::Null)
     };
-    // The fixtures as they are, with real credentials in place.
-    let plain = |event: &Value, credentials: &Credentials| {
-        let mut event = event.clone();
-        if let Some(auth) = event["headers"]["authorization"].as_str() {
-            let auth =
-                auth.replace("ENROLLMENT_KEY", &credentials.key).replace("NODE_TOKEN", &credentials.token);
-            event["headers"]["authorization"] = Value::from(auth);
-        }
-        event
-    };
-    let create = plain(&by_route("req-nodegroups-create"), &none);
-    let _ = send(router, to_plain_request(&create)).await;
-    let (_, key) = send(router, to_plain_request(&plain(&by_route("req-enrollment-key-get"), &none))).await;
-    let key = key["enrollmentKey"].as_str().unwrap_or("").to_owned();
-    let with_key = Credentials { key: key.clone(), token: String::new() };
-    let (_, enrolled) =
-        send(router, to_plain_request(&plain(&by_route("req-heartbeat-enroll-origin"), &with_key))).await;
-    let _ = send(router, to_plain_request(&plain(&by_route("req-heartbeat-enroll-edge"), &with_key))).await;
-    Credentials { key, token: enrolled["nodeToken"].as_str().unwrap_or("").to_owned() }
-}
-
-fn to_plain_request(event: &Value) -> Request<Body> {
-    let method = event["requestContext"]["http"]["method"].as_str().unwrap_or("GET");
-    let mut uri = event["rawPath"].as_str().unwrap_or("/").to_owned();
-    if let Some(query) = event["rawQueryString"].as_str().filter(|q| !q.is_empty()) {
-        uri = format!("{uri}?{query}");
-    }
-    let mut builder = Request::builder().method(method).uri(uri);
-    for (name, value) in event["headers"].as_object().into_iter().flatten() {
-        builder = builder.header(name.as_str(), value.as_str().unwrap_or(""));
-    }
-    let mut body = event["body"].as_str().unwrap_or("").as_bytes().to_vec();
-    if let Ok(mut report) = serde_json::from_slice::<Value>(&body) {
-        if report.get("sentAt").is_some() {
-            report["sentAt"] = Value::from(streamfleet_scenarios::nodes::sent_at());
-            body = serde_json::to_vec(&report).expect("serializes");
-        }
-    }
-    builder.body(Body::from(body)).expect("a fixture is a valid request")
+    let mut credentials = Credentials { key: String::new(), token: String::new() };
+    let as_is =
+        |id: &str, credentials: &Credentials| send(router, Parts::of(&fixture(id), credentials).request());
+    as_is("req-nodegroups-create", &credentials).await;
+    let (_, key) = as_is("req-enrollment-key-get", &credentials).await;
+    credentials.key = key["enrollmentKey"].as_str().unwrap_or("").to_owned();
+    let (_, enrolled) = as_is("req-heartbeat-enroll-origin", &credentials).await;
+    as_is("req-heartbeat-enroll-edge", &credentials).await;
+    credentials.token = enrolled["nodeToken"].as_str().unwrap_or("").to_owned();
+    credentials
 }
 
 /// `requests` mutated requests through the local stack's router (every
@@ -187,8 +188,8 @@ pub async fn fuzz_router(rng: &mut Rng, root: &Path, requests: u64) -> RouterOut
     let credentials = set_up(&router, &events).await;
     let mut outcome = RouterOutcome::default();
     for _ in 0..requests {
-        let event = rng.pick(&events).clone();
-        let request = request(rng, &event, &credentials);
+        let event = rng.pick(&events);
+        let request = Parts::of(event, &credentials).mutated(rng).request();
         // A HEAD answer has no body to name a code in.
         let head = request.method() == axum::http::Method::HEAD;
         let described = format!("{} {}", request.method(), request.uri());

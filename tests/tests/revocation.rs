@@ -77,3 +77,41 @@ async fn a_token_from_before_nonces_never_reports_for_a_row_waiting_for_its_firs
         .await;
     assert!(matches!(legacy, Err(StoreError::Conflict)), "{legacy:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn heartbeats_in_flight_while_a_node_is_forgotten_never_bring_its_row_back() {
+    // Two API processes, as two Lambda copies: one forgets the node while
+    // the other takes its heartbeats, a burst of them in flight at once.
+    let admin = spawn_app().await;
+    admin.create_group(&group_spec("live-eu")).await;
+    let token = admin.enroll("live-eu", "i-0aaa", &edge()).await;
+    let node_side = streamfleet_scenarios::serve_router(
+        admin.config.clone(),
+        streamfleet_http::heartbeat_app(streamfleet_scenarios::state(&admin.config).await),
+    )
+    .await;
+    let beats = (0..24).map(|i| {
+        let (node_side, token) = (&node_side, token.clone());
+        async move {
+            tokio::time::sleep(std::time::Duration::from_millis(i * 5)).await;
+            node_side.heartbeat("live-eu", "i-0aaa", &token, &edge().json()).await.status()
+        }
+    });
+    let forget = async {
+        tokio::time::sleep(std::time::Duration::from_millis(40)).await;
+        admin.admin(Method::DELETE, "/v1/nodegroups/live-eu/nodes/i-0aaa").send().await.unwrap().status()
+    };
+    let (statuses, forgotten) = tokio::join!(futures::future::join_all(beats), forget);
+    assert_eq!(forgotten, StatusCode::NO_CONTENT);
+    // Each beat was taken before the forget, or refused after it; none
+    // wrote the row again, nor counted it twice.
+    assert!(
+        statuses.iter().all(|s| [StatusCode::OK, StatusCode::CONFLICT, StatusCode::NOT_FOUND].contains(s)),
+        "{statuses:?}"
+    );
+    assert_eq!(body(admin.get_group("live-eu").await).await["nodeCount"], 0);
+    let row = admin.admin(Method::GET, "/v1/nodegroups/live-eu/nodes/i-0aaa").send().await.unwrap();
+    assert_eq!(row.status(), StatusCode::NOT_FOUND);
+    let after = admin.heartbeat("live-eu", "i-0aaa", &token, &edge().json()).await;
+    assert_eq!(after.status(), StatusCode::NOT_FOUND, "the forgotten token reports no more");
+}
