@@ -362,6 +362,27 @@ class Report:
         print(f"  {right_name}: {json.dumps(right, indent=1, sort_keys=True, default=str)}")
 
 
+def timing_problems(template):
+    """What breaks the scaler's timing rules in the ScalerRates mapping: a held
+    action renewed at half its hook timeout must survive a missed tick (hook
+    timeout at least 4 ticks), a tick running to its timeout must still leave
+    the hold time to be renewed (timeout at most half the hook timeout), and
+    Lambda's own limit (900 s). Empty when the rules hold."""
+    problems = []
+    rows = template.get("Mappings", {}).get("ScalerRates", {})
+    if not rows:
+        return ["no ScalerRates mapping"]
+    for minutes, row in sorted(rows.items()):
+        tick, hook, timeout = int(minutes) * 60, int(row["HookTimeoutSecs"]), int(row["TimeoutSecs"])
+        if hook < 4 * tick:
+            problems.append(f"{minutes}: hook timeout {hook} s is under 4 ticks ({4 * tick} s)")
+        if 2 * timeout > hook:
+            problems.append(f"{minutes}: function timeout {timeout} s is over half the hook timeout ({hook} s)")
+        if not 30 <= timeout <= 900:
+            problems.append(f"{minutes}: function timeout {timeout} s is outside 30..900 s")
+    return problems
+
+
 def compare(sam, cdk, sam_template, cdk_template, contract):
     report = Report()
     sam_functions = sam.function_facts()
@@ -397,6 +418,7 @@ def compare(sam, cdk, sam_template, cdk_template, contract):
 
     report.check("parameters", parameters(sam_template), parameters(cdk_template))
     report.check("mappings", sam_template.get("Mappings"), cdk_template.get("Mappings"))
+    report.check("scaler timing rules (ScalerRates)", timing_problems(sam_template), [], "sam", "wanted")
     report.check("conditions", sorted(sam_template.get("Conditions", {})), sorted(cdk_template.get("Conditions", {})))
     report.check("outputs", sorted(sam_template["Outputs"]), sorted(cdk_template["Outputs"]))
     sam_statements, cdk_statements = sam.statements(), cdk.statements()

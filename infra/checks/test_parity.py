@@ -93,6 +93,16 @@ class ParityNoticesDrift(unittest.TestCase):
         rule["ScheduleExpression"] = "rate(5 minutes)"
         self.assertDrift("DIFF  schedules")
 
+    def test_a_scaler_timeout_longer_than_half_the_hook_timeout(self):
+        for template in (self.sam_t, self.cdk_t):
+            template["Mappings"]["ScalerRates"]["1"]["TimeoutSecs"] = 200
+        self.assertDrift("DIFF  scaler timing rules")
+
+    def test_a_scaler_timeout_set_apart_from_the_rate(self):
+        function = next(p for p in self.cdk_resources("AWS::Lambda::Function") if p.get("MemorySize") == 512)
+        function["Timeout"] = 120
+        self.assertDrift("DIFF  functions and their settings")
+
     def test_another_event_pattern(self):
         rule = next(p for p in self.cdk_resources("AWS::Events::Rule") if "EventPattern" in p)
         rule["EventPattern"]["source"] = ["aws.ec2", "aws.autoscaling"]

@@ -126,3 +126,13 @@ async fn the_warm_up_call_reaches_the_table_and_a_failure_does_not_stop_the_star
     assert_eq!(warm_up(&dynamodb, &config.table).await, WarmUp::Warm);
     assert_eq!(warm_up(&dynamodb, "no-such-table").await, WarmUp::Failed);
 }
+
+#[test]
+fn the_lambda_bootstraps_unwind_so_that_a_panic_is_answered_500() {
+    // `panic = "abort"` would end the process on a panic: a 502 and a cold
+    // start instead of the panic layer's 500 (`make test` holds the 8 MB bar).
+    let manifest = std::fs::read_to_string(streamfleet_scenarios::repo_root().join("Cargo.toml")).unwrap();
+    let release = manifest.split("[profile.release]\n").nth(1).expect("a release profile");
+    let release = release.split("\n[").next().unwrap_or(release);
+    assert!(release.lines().any(|line| line.trim() == r#"panic = "unwind""#), "{release}");
+}

@@ -319,15 +319,27 @@ async fn a_launch_goes_on_at_its_first_heartbeat() {
 }
 
 #[tokio::test]
-async fn interruption_warnings_cordon_at_once() {
+async fn interruption_warnings_drain_the_node_at_once_and_say_so_once() {
     for fixture_name in ["spot-interruption", "rebalance-recommendation"] {
         let rig = rig(3600).await;
         rig.edge_with(2).await;
         assert_eq!(rig.on(fixture_name).await, HookOutcome::Cordoned);
         let node = rig.node(EDGE).await.unwrap();
-        assert_eq!((node["cordoned"].as_bool(), node["state"].as_str()), (Some(true), Some("inService")));
+        assert_eq!(
+            (node["cordoned"].as_bool(), node["state"].as_str(), node["drainCause"].as_str()),
+            (Some(true), Some("draining"), Some("interruption")),
+            "{node}"
+        );
+        // The warning comes again (EventBridge delivers at least once).
         assert_eq!(rig.on(fixture_name).await, HookOutcome::Duplicate);
         assert_eq!(rig.cloud.calls(), (0, 0, 0, 0));
+        let events =
+            body(rig.app.admin(reqwest::Method::GET, "/v1/nodegroups/live/events").send().await.unwrap())
+                .await;
+        let cordons: Vec<&Value> =
+            events["items"].as_array().unwrap().iter().filter(|e| e["action"]["type"] == "cordon").collect();
+        assert_eq!(cordons.len(), 1, "{events}");
+        assert!(cordons[0]["outcome"].as_str().unwrap().contains("draining"), "{events}");
     }
 }
 

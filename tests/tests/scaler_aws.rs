@@ -208,3 +208,40 @@ async fn one_role_the_cloud_fails_on_is_logged_and_the_other_roles_still_scale()
     assert_eq!(launch["role"], "origin");
     assert_eq!(app.asg(&format!("sf-{group}-origin-{AWS_REGION}")).await.0, 1);
 }
+
+#[tokio::test]
+async fn an_edge_the_cloud_interrupts_at_the_role_s_max_is_replaced_at_once_and_goes_once_empty() {
+    use streamfleet_core::hooks::{InterruptionKind, LifecycleEvent};
+    use streamfleet_core::names::NodeId;
+
+    let app = spawn_app().await;
+    let group = &unique_group();
+    let image = app.some_image().await;
+    let mut spec = aws_group(group, &image);
+    spec["roles"]["edge"]["scale"]["max"] = serde_json::json!(1);
+    assert_eq!(app.create_group(&spec).await.status(), StatusCode::CREATED);
+    app.tick(group).await;
+    app.tick(group).await;
+    let origin = app.node_ids(group, "origin", "pending").await.remove(0);
+    let edge = app.node_ids(group, "edge", "pending").await.remove(0);
+    app.enroll(group, &origin, &report("origin", 0)).await;
+    let token = app.enroll(group, &edge, &report("edge", 0)).await;
+    app.report(group, &edge, &token, &report("edge", 6)).await;
+
+    // EC2's Spot warning for the edge, as the lifecycle function gets it.
+    let lifecycle = streamfleet_scenarios::state(&app.config).await;
+    let warning = LifecycleEvent::Interruption {
+        instance: NodeId::parse(&edge).unwrap(),
+        kind: InterruptionKind::SpotInterruption,
+    };
+    lifecycle.scaler.hooks().on_event(warning).await.unwrap();
+
+    // Its six viewers need room now: a replacement, although the role is at
+    // its max of one (the interrupted edge no longer counts).
+    assert_eq!(action_types(&app.tick(group).await), ["launch"]);
+    assert_eq!(app.asg(&edge_asg(group)).await.0, 2, "the ASG has room above the role's max for it");
+    app.report(group, &edge, &token, &report("edge", 0)).await;
+    let decisions = app.tick(group).await;
+    assert!(action_types(&decisions).contains(&"terminate".to_owned()), "{decisions:?}");
+    assert!(!app.nodes(group).await.iter().any(|n| n["nodeId"] == edge.as_str() && n["state"] == "draining"));
+}

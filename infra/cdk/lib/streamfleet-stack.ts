@@ -2,7 +2,7 @@
 // parity check in `make test` compares the two), built with aws-cdk-lib and
 // cargo-lambda-cdk.
 import * as path from 'node:path';
-import { CfnCondition, CfnMapping, CfnOutput, Duration, Fn, RemovalPolicy, Stack, StackProps, Validations } from 'aws-cdk-lib';
+import { CfnCondition, CfnMapping, CfnOutput, Duration, Fn, RemovalPolicy, Stack, StackProps, Token, Validations } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
@@ -45,10 +45,10 @@ export class StreamfleetStack extends Stack {
 
     const rates = new CfnMapping(this, 'ScalerRates', {
       mapping: {
-        '1': { Expression: 'rate(1 minute)', HookTimeoutSecs: 300 },
-        '2': { Expression: 'rate(2 minutes)', HookTimeoutSecs: 600 },
-        '5': { Expression: 'rate(5 minutes)', HookTimeoutSecs: 1500 },
-        '10': { Expression: 'rate(10 minutes)', HookTimeoutSecs: 3000 },
+        '1': { Expression: 'rate(1 minute)', HookTimeoutSecs: 300, TimeoutSecs: 120 },
+        '2': { Expression: 'rate(2 minutes)', HookTimeoutSecs: 600, TimeoutSecs: 240 },
+        '5': { Expression: 'rate(5 minutes)', HookTimeoutSecs: 1500, TimeoutSecs: 300 },
+        '10': { Expression: 'rate(10 minutes)', HookTimeoutSecs: 3000, TimeoutSecs: 300 },
       },
     });
     const rate = (key: string) => rates.findInMap(params.scalerRateMinutes.valueAsString, key);
@@ -88,7 +88,8 @@ export class StreamfleetStack extends Stack {
       }),
       scaler: fn('scaler', 'scaler tick (every group\'s policy on EC2 Auto Scaling), settles held lifecycle actions', {
         memorySize: 512,
-        timeout: Duration.seconds(120),
+        // The tick's budget and its leases' lapse follow the invocation's deadline.
+        timeout: Duration.seconds(Token.asNumber(rate('TimeoutSecs'))),
         deadLetterQueue: failedEvents,
         // A missed tick is made up by the next one: no retries of stale ticks.
         retryAttempts: 0,

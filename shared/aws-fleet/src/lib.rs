@@ -75,6 +75,14 @@ where
     }
 }
 
+/// An ASG's `MaxSize` for a role whose `scale.max` is `max`: twice it. The
+/// role's max bounds the nodes serving and launching, which the plan keeps;
+/// the room above it is for replacements while nodes drain (scale-in, an
+/// interruption warning), which still count in the ASG until they go.
+fn asg_max_size(max: u32) -> i32 {
+    i32::try_from(max.saturating_mul(2)).unwrap_or(i32::MAX)
+}
+
 /// The instance's address for clients: public DNS, public IP, else private IP.
 fn address(instance: &aws_sdk_ec2::types::Instance) -> Option<String> {
     [instance.public_dns_name(), instance.public_ip_address(), instance.private_ip_address()]
@@ -195,7 +203,7 @@ impl AwsFleet {
         let autoscaling = self.clients.autoscaling(region);
         // One describe per ASG serves both the update and the listing.
         match self.describe(group, role, region).await? {
-            Some(existing) if existing.max_size() == Some(spec.scale.max as i32) => {
+            Some(existing) if existing.max_size() == Some(asg_max_size(spec.scale.max)) => {
                 self.ensure_hooks(&name, group.name(), role, region).await?;
                 self.running(&existing, role, region).await
             }
@@ -204,7 +212,7 @@ impl AwsFleet {
                 autoscaling
                     .update_auto_scaling_group()
                     .auto_scaling_group_name(&name)
-                    .max_size(spec.scale.max as i32)
+                    .max_size(asg_max_size(spec.scale.max))
                     .send()
                     .await
                     .map_err(|e| failed("UpdateAutoScalingGroup", e))?;
@@ -226,7 +234,7 @@ impl AwsFleet {
                     .auto_scaling_group_name(&name)
                     .launch_template(template)
                     .min_size(0)
-                    .max_size(spec.scale.max as i32)
+                    .max_size(asg_max_size(spec.scale.max))
                     .desired_capacity(0)
                     .set_availability_zones(Some(self.zones(region, zones).await?))
                     .tags(tag(GROUP_TAG, group.name().as_str()))

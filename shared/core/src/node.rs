@@ -112,6 +112,9 @@ pub enum DrainCause {
     Lifecycle,
     /// An operator drained it.
     Operator,
+    /// EC2 warned the instance is at risk (a Spot interruption warning, a
+    /// rebalance recommendation): its viewers need room elsewhere soon.
+    Interruption,
 }
 
 /// What a node last reported about its load.

@@ -145,7 +145,7 @@ fn with_document(router: Router) -> Router {
 /// methods, panics turned into 500s, request ids and traces.
 fn finish(routes: OpenApiRouter<AppState>, state: AppState) -> Router {
     let (router, _) = routes.split_for_parts();
-    router
+    let router = router
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "route_not_found", "no such route") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(
@@ -154,7 +154,16 @@ fn finish(routes: OpenApiRouter<AppState>, state: AppState) -> Router {
                 "this route does not take that method",
             )
         })
-        .with_state(state)
+        .with_state(state);
+    outer_layers(router)
+}
+
+/// Request ids, traces, and a panic answered 500 like any internal error.
+/// The Lambda bootstraps unwind (`panic = "unwind"` in the release profile)
+/// so that this layer answers, rather than the process ending (a 502 and a
+/// cold start for everyone it served).
+fn outer_layers(router: Router) -> Router {
+    router
         .layer(CatchPanicLayer::custom(|_| {
             tracing::error!("a handler panicked");
             axum::response::IntoResponse::into_response(ApiError::internal())
@@ -162,4 +171,27 @@ fn finish(routes: OpenApiRouter<AppState>, state: AppState) -> Router {
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(TraceLayer::new_for_http())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::body::Body;
+    use axum::routing::get;
+    use http::{Request, StatusCode};
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_handler_that_panics_is_answered_500_with_the_usual_error_and_a_request_id() {
+        let router = outer_layers(Router::new().route("/boom", get(|| async { panic!("a bug") as &str })));
+        let response = router.oneshot(Request::get("/boom").body(Body::empty()).unwrap()).await.unwrap();
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(response.headers().contains_key("x-request-id"));
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        let error: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(error["code"], "internal", "{error}");
+        assert!(!error.to_string().contains("a bug"), "the panic's message stays in the log: {error}");
+    }
 }

@@ -142,27 +142,45 @@ fn aws_fleet(config: &Config, sdk: &aws_config::SdkConfig) -> Arc<dyn streamflee
     )
 }
 
+/// Builds the Auto Scaling backend of a function that drives the fleet.
+/// Passed by value rather than chosen from [`Function::drives_fleet`] at run
+/// time, so that a function handed `None` does not link the Auto Scaling and
+/// EC2 SDKs at all (their serializers are a megabyte of each bootstrap).
+pub type FleetBackend = fn(&Config, &aws_config::SdkConfig) -> Arc<dyn streamfleet_core::ports::Fleet>;
+
 /// A Lambda function's state: its configuration (secrets from Secrets
 /// Manager), its clients, the DynamoDB connection opened during init, and
-/// the Auto Scaling backend only where the function drives the fleet.
-pub async fn function_state(function: Function) -> Result<AppState, StartError> {
+/// the Auto Scaling backend only where the function drives the fleet
+/// (`fleet`, given by the function's `main`).
+async fn lambda_state(function: Function, fleet: Option<FleetBackend>) -> Result<AppState, StartError> {
     let vars = Vars::Process;
     let sdk = sdk_config(Config::aws_endpoint_in(&vars)?.as_deref()).await;
-    function_state_in(function, &vars, &sdk).await
+    state_with_backend(function, &vars, &sdk, fleet).await
 }
 
-/// [`function_state`] from given settings and SDK configuration: the tests
-/// that audit which AWS actions each function calls pass an SDK whose HTTP
-/// client records every request.
+/// A function's state from given settings and SDK configuration, with the
+/// Auto Scaling backend exactly where the function drives the fleet: the
+/// tests that audit which AWS actions each function calls pass an SDK whose
+/// HTTP client records every request.
 pub async fn function_state_in(
     function: Function,
     vars: &Vars,
     sdk: &aws_config::SdkConfig,
 ) -> Result<AppState, StartError> {
+    let fleet: Option<FleetBackend> = function.drives_fleet().then_some(aws_fleet);
+    state_with_backend(function, vars, sdk, fleet).await
+}
+
+async fn state_with_backend(
+    function: Function,
+    vars: &Vars,
+    sdk: &aws_config::SdkConfig,
+    fleet: Option<FleetBackend>,
+) -> Result<AppState, StartError> {
     let config = Config::load(function, vars, sdk).await?;
     let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
     warm_up(&dynamodb, &config.table).await;
-    let aws = function.drives_fleet().then(|| aws_fleet(&config, sdk));
+    let aws = fleet.map(|backend| backend(&config, sdk));
     build_state(&config, aws, dynamodb)
 }
 
@@ -238,7 +256,8 @@ pub async fn run_http_function(
     app: fn(AppState) -> axum::Router,
 ) -> Result<(), lambda_http::Error> {
     init_tracing();
-    let state = function_state(function).await?;
+    // HTTP functions never drive the fleet (see `Function::drives_fleet`).
+    let state = lambda_state(function, None).await?;
     lambda_http::run(app(state)).await
 }
 
@@ -257,12 +276,18 @@ pub async fn scheduled_tick(
         time = payload.get("time").and_then(|v| v.as_str()).unwrap_or("-"),
         "scheduled scaler tick"
     );
-    let report = scaler.tick().await?;
+    // Groups are started only while the invocation has time left, and their
+    // leases lapse at its deadline: a tick cut by the function's timeout
+    // frees its groups for the next invocation.
+    let deadline =
+        time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(context.deadline) * 1_000_000).ok();
+    let report = scaler.tick_until(deadline).await?;
     tracing::info!(
         groups = report.groups,
         decisions = report.decisions,
         skipped = report.skipped,
         failed = report.failed,
+        deferred = report.deferred,
         "tick done"
     );
     Ok(report)
@@ -271,7 +296,7 @@ pub async fn scheduled_tick(
 /// The whole `main` of the scaler function.
 pub async fn run_scheduled_scaler() -> Result<(), lambda_runtime::Error> {
     init_tracing();
-    let scaler = function_state(Function::Scaler).await?.scaler;
+    let scaler = lambda_state(Function::Scaler, Some(aws_fleet)).await?.scaler;
     lambda_runtime::run(lambda_runtime::service_fn(move |event| {
         let scaler = scaler.clone();
         async move { scheduled_tick(&scaler, event).await }

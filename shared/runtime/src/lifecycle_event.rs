@@ -133,7 +133,7 @@ fn outcome_name(outcome: &HookOutcome) -> &'static str {
 /// The whole `main` of the lifecycle function.
 pub async fn run_lifecycle_function() -> Result<(), lambda_runtime::Error> {
     crate::init_tracing();
-    let scaler = crate::function_state(crate::Function::Lifecycle).await?.scaler;
+    let scaler = crate::lambda_state(crate::Function::Lifecycle, Some(crate::aws_fleet)).await?.scaler;
     lambda_runtime::run(lambda_runtime::service_fn(move |event| {
         let scaler = scaler.clone();
         async move { handle_lifecycle_event(scaler.hooks(), event).await }

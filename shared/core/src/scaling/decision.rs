@@ -46,7 +46,8 @@ pub enum Action {
     /// streamfleet answered a held lifecycle action. `forced` when the node
     /// still had sessions (its drain deadline, or AWS's global timeout, came).
     Answer { node: NodeId, kind: HookKind, result: HookResult, forced: bool },
-    /// The cloud warned the node may vanish soon: it gets no new sessions.
+    /// The cloud warned the node may vanish soon: it gets no new sessions,
+    /// and an in-service one is drained (its viewers get room at once).
     Cordon { node: NodeId, kind: InterruptionKind },
 }
 

@@ -310,7 +310,16 @@ fn scale(
             asked.saturating_sub(seen)
         });
 
-    let sessions: u64 = serving.iter().map(|n| u64::from(n.load.sessions())).sum();
+    // Sessions on nodes the cloud warned of (Spot, rebalance) must find room
+    // elsewhere soon: they count as load here, and the room for them is
+    // bought at once, whatever the cooldown.
+    let moving: u64 = here
+        .iter()
+        .filter(|n| n.state == NodeState::Draining && n.drain_cause == Some(DrainCause::Interruption))
+        .map(|n| u64::from(n.load.sessions()))
+        .sum();
+    let seated: u64 = serving.iter().map(|n| u64::from(n.load.sessions())).sum();
+    let sessions = seated + moving;
     let capacity: u64 = serving.iter().chain(warming.iter()).map(|n| capacity_of(n)).sum::<u64>()
         + u64::from(in_flight) * u64::from(role_capacity);
     let pressure = input.pressure.get(&(role, region.clone())).copied().unwrap_or(0);
@@ -334,7 +343,8 @@ fn scale(
         max,
     };
     let out_pct = u64::from(policy.scale_out_threshold_pct.max(1));
-    let demand = expected_demand(input, role, region, sessions, pressure, warmup);
+    let mut demand = expected_demand(input, role, region, seated, pressure, warmup);
+    demand.projected += moving;
     let say = |action: Action, reason: String| Decision {
         action,
         role: Some(role),
@@ -379,9 +389,14 @@ fn scale(
         || pressure > 0
         || (demand.projected > 0 && demand.projected * 100 >= capacity * out_pct))
         && count < max
-        && !cooling(input.memory.scaled_out(role, region), policy.scale_out_cooldown_secs)
+        && (moving > 0 || !cooling(input.memory.scaled_out(role, region), policy.scale_out_cooldown_secs))
     {
-        let why = if pressure > 0 {
+        let why = if moving > 0 {
+            format!(
+                "{moving} session(s) on node(s) the cloud is interrupting need room elsewhere; load {load_pct}% \
+                 with them"
+            )
+        } else if pressure > 0 {
             format!("{pressure} lookup(s) refused for want of room; load {load_pct}%")
         } else if load_pct >= out_pct as u32 {
             format!("load {load_pct}% ≥ scale-out threshold {out_pct}%")
@@ -400,7 +415,9 @@ fn scale(
         // Refused lookups are anyone's to make: alone they buy `step` nodes.
         // Once the room in use (reported, or seats handed out since) says
         // the same, the launch is as big as the demand needs.
-        let held: u64 = serving.iter().map(|n| u64::from(n.load.sessions()) + u64::from(n.seats_taken)).sum();
+        let held: u64 =
+            serving.iter().map(|n| u64::from(n.load.sessions()) + u64::from(n.seats_taken)).sum::<u64>()
+                + moving;
         let confirmed = capacity > 0 && held * 100 >= capacity * out_pct;
         let capped = pressure > 0 && !confirmed && sized > policy.step;
         let wanted = if capped { policy.step.min(max - count) } else { sized };

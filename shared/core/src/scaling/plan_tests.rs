@@ -114,6 +114,51 @@ fn the_scale_out_cooldown_holds_and_max_caps() {
     );
 }
 
+fn interrupted(id: &str, subscribers: u32) -> Node {
+    let mut n = edge(id, subscribers);
+    n.state = NodeState::Draining;
+    n.drain_cause = Some(DrainCause::Interruption);
+    n.cordoned = true;
+    n
+}
+
+#[test]
+fn an_interrupted_node_s_viewers_get_room_at_once_cooldown_or_not() {
+    // Two edges at 50 % and one the cloud is taking away with 900 viewers:
+    // the 1,900 sessions want 3.2 nodes' room at 60 %, 2 serve.
+    let nodes = [origin("o"), edge("a", 500), edge("b", 500), interrupted("c", 900)];
+    let mut memory = ScalerMemory::default();
+    memory.record_scale_out(Role::Edge, &eu(), NOW - Duration::from_secs(30));
+    let decisions = run(&group(), &nodes, &Pressure::new(), &memory);
+    assert_eq!(actions(&decisions), [Action::Launch { role: Role::Edge, region: eu(), count: 2 }]);
+    assert!(decisions[0].reason.contains("interrupting"), "{}", decisions[0].reason);
+    // Once the replacements warm up, nothing more is bought.
+    let mut warming: Vec<Node> = nodes.to_vec();
+    for id in ["p1", "p2"] {
+        let mut p = node(id, NOW);
+        p.state = NodeState::Pending;
+        p.launched_at = Some(NOW - Duration::from_secs(10));
+        p.last_heartbeat_at = None;
+        warming.push(p);
+    }
+    assert_eq!(actions(&run(&group(), &warming, &Pressure::new(), &memory)), []);
+}
+
+#[test]
+fn an_interrupted_node_whose_viewers_fit_elsewhere_buys_nothing_and_goes_once_empty() {
+    let nodes = [origin("o"), edge("a", 100), edge("b", 100), interrupted("c", 50)];
+    assert_eq!(actions(&run(&group(), &nodes, &Pressure::new(), &ScalerMemory::default())), []);
+    // Never readmitted, even when the others fill up.
+    let busy = [origin("o"), edge("a", 900), edge("b", 900), interrupted("c", 50)];
+    let grown = actions(&run(&group(), &busy, &Pressure::new(), &ScalerMemory::default()));
+    assert!(grown.iter().all(|a| matches!(a, Action::Launch { .. })), "{grown:?}");
+    let empty = [origin("o"), edge("a", 100), edge("b", 100), interrupted("c", 0)];
+    assert_eq!(
+        actions(&run(&group(), &empty, &Pressure::new(), &ScalerMemory::default())),
+        [Action::Terminate { node: id("c"), forced: false }]
+    );
+}
+
 #[test]
 fn warming_nodes_count_as_capacity_to_come() {
     let mut pending = node("p", NOW);
@@ -424,7 +469,11 @@ fn arb_node(i: usize) -> impl Strategy<Value = Node> {
         prop::sample::select(vec![0u64, 5, 30, 59, 60, 61, 90, 599, 600, 601, 1200]),
         0u64..30_000,
         any::<bool>(),
-        prop::option::of(prop::sample::select(vec![DrainCause::ScaleIn, DrainCause::Operator])),
+        prop::option::of(prop::sample::select(vec![
+            DrainCause::ScaleIn,
+            DrainCause::Operator,
+            DrainCause::Interruption,
+        ])),
     )
         .prop_map(move |(subscribers, state, silent, state_age, cordoned, cause)| {
             let mut n = edge(&format!("n{i}"), subscribers);

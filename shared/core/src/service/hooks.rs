@@ -23,10 +23,10 @@ use crate::hooks::{
 };
 use crate::names::{GroupName, NodeId};
 use crate::node::{DrainCause, Node, NodeState};
-use crate::ports::{Fleet, HoldWrite, Instance, StoreError};
+use crate::ports::{Fleet, HoldWrite, Instance, ReportGuard, StoreError};
 use crate::scaling::{Action, Decision, DecisionRecord, PlanSettings};
 
-use super::scaler::{launched_node, Fleets, ScalerError, ScalerStores};
+use super::backends::{launched_node, Fleets, ScalerError, ScalerStores};
 
 #[derive(Debug, Clone, Copy)]
 pub struct HookSettings {
@@ -388,14 +388,41 @@ impl LifecycleHooks {
         let Some(node) = self.stores.nodes.get_node(&name, instance).await? else {
             return Ok(HookOutcome::Unknown);
         };
-        if node.cordoned {
+        let in_service = node.state == NodeState::InService;
+        if node.cordoned && !in_service {
             return Ok(HookOutcome::Duplicate);
         }
-        match self.stores.nodes.set_cordoned(&name, instance, true).await {
-            Ok(_) => {}
-            Err(StoreError::Conflict) => return Ok(HookOutcome::Unknown),
-            Err(e) => return Err(e.into()),
+        // Cordoned first: whatever state the node is in, it takes no new
+        // session and is never readmitted.
+        if !node.cordoned {
+            match self.stores.nodes.set_cordoned(&name, instance, true).await {
+                Ok(_) => {}
+                Err(StoreError::Conflict) => return Ok(HookOutcome::Unknown),
+                Err(e) => return Err(e.into()),
+            }
         }
+        // An in-service node is drained: the plan finds room for its viewers
+        // at once, and it goes once empty (or at its drain deadline).
+        let now = self.clock.now();
+        let drained = in_service
+            && match self
+                .stores
+                .lifecycle
+                .transition(
+                    &name,
+                    instance,
+                    &[NodeState::InService],
+                    NodeState::Draining,
+                    Some(DrainCause::Interruption),
+                    ReportGuard::Any,
+                    now,
+                )
+                .await
+            {
+                Ok(()) => true,
+                Err(StoreError::Conflict) => false,
+                Err(e) => return Err(e.into()),
+            };
         let reason = match kind {
             InterruptionKind::SpotInterruption => {
                 "EC2 Spot interruption warning: the instance goes in two minutes"
@@ -404,14 +431,18 @@ impl LifecycleHooks {
                 "EC2 rebalance recommendation: the instance is at risk"
             }
         };
-        tracing::warn!(group = %name, node = %instance, ?kind, "node cordoned");
-        let now = self.clock.now();
+        let outcome = if drained {
+            "done: cordoned and draining; room for its sessions is found at once, and it goes once empty"
+        } else {
+            "done: cordoned"
+        };
+        tracing::warn!(group = %name, node = %instance, ?kind, drained, "interruption warning: node cordoned");
         let records = [record(
             now,
             &node,
             Action::Cordon { node: instance.clone(), kind },
             reason.into(),
-            "done".into(),
+            outcome.into(),
         )];
         self.stores.scaler.record_decisions(&name, &records, self.settings.log_ttl).await?;
         Ok(HookOutcome::Cordoned)

@@ -1,6 +1,7 @@
 //! The use cases, generic over the ports: what each API call or scheduled
 //! event does, independent of how it arrived.
 
+mod backends;
 mod fleet_cache;
 mod heartbeats;
 mod hooks;
@@ -9,10 +10,12 @@ mod node_groups;
 mod pool;
 mod pressure;
 mod scaler;
+mod tick_order;
 
+pub use backends::{Fleets, ScalerError, ScalerStores};
 pub use heartbeats::{HeartbeatAck, HeartbeatError, HeartbeatSettings, Heartbeats};
 pub use hooks::{HookOutcome, HookSettings, LifecycleHooks};
 pub use lookups::{LookupError, LookupSettings, Lookups, Placement, StreamRequest};
 pub use node_groups::{Deletion, EnrollmentKey, GroupError, NodeGroups};
 pub use pool::{Pool, PoolError};
-pub use scaler::{Fleets, GroupTickOutcome, Scaler, ScalerError, ScalerSettings, ScalerStores, TickReport};
+pub use scaler::{GroupTickOutcome, Scaler, ScalerSettings, TickReport};

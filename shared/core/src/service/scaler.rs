@@ -10,16 +10,15 @@ use std::time::Duration;
 use futures::stream::{self, StreamExt};
 use time::OffsetDateTime;
 
+use super::backends::{launched_node, Fleets, ScalerError, ScalerStores};
 use super::hooks::{HookSettings, LifecycleHooks};
+use super::tick_order::{rotated, rotation_offset};
 use crate::clock::Clock;
 use crate::group::{Cloud, NodeGroup, Role};
 use crate::names::{GroupName, NodeId, Region};
-use crate::node::{DrainCause, Node, NodeLoad, NodeState};
+use crate::node::{DrainCause, Node, NodeState};
 use crate::page::PageSize;
-use crate::ports::{
-    Fleet, FleetError, GroupStore, Instance, NodeLifecycleStore, NodeStore, ReportGuard, ScalerStore,
-    StoreError,
-};
+use crate::ports::{Fleet, Instance, ReportGuard, StoreError};
 use crate::scaling::{
     observed_load, plan, Action, Decision, DecisionRecord, PlanInput, PlanSettings, Pressure, ScalerMemory,
 };
@@ -27,8 +26,14 @@ use crate::scaling::{
 #[derive(Debug, Clone, Copy)]
 pub struct ScalerSettings {
     pub plan: PlanSettings,
-    /// Longer than any tick: a crashed tick's lease lapses after it.
+    /// How long a group's lease lasts when the tick has no deadline (the
+    /// local stack); on Lambda a lease lapses at the invocation's deadline
+    /// at the latest, so a tick killed by its timeout frees its groups for
+    /// the next invocation. Longer than any one group's tick.
     pub lease_for: Duration,
+    /// Time kept at the end of a tick with a deadline for the groups in
+    /// flight: no group is started later than this before the deadline.
+    pub group_reserve: Duration,
     /// How long decisions stay in the log.
     pub log_ttl: Duration,
     /// Groups ticked at once.
@@ -43,39 +48,13 @@ impl Default for ScalerSettings {
     fn default() -> Self {
         Self {
             plan: PlanSettings::default(),
-            lease_for: Duration::from_secs(300),
+            lease_for: Duration::from_secs(90),
+            group_reserve: Duration::from_secs(20),
             log_ttl: Duration::from_secs(14 * 24 * 3600),
             concurrency: 8,
             node_ttl: Duration::from_secs(24 * 3600),
             hook_heartbeat_timeout_secs: crate::hooks::DEFAULT_HEARTBEAT_TIMEOUT_SECS,
         }
-    }
-}
-
-/// The cloud backends, chosen per group by its `cloud`.
-#[derive(Clone)]
-pub struct Fleets {
-    /// Absent where no AWS backend is configured (the local stack).
-    pub aws: Option<Arc<dyn Fleet>>,
-    pub simulated: Arc<dyn Fleet>,
-}
-
-/// The stores the scaler writes to.
-#[derive(Clone)]
-pub struct ScalerStores {
-    pub groups: Arc<dyn GroupStore>,
-    pub nodes: Arc<dyn NodeStore>,
-    pub lifecycle: Arc<dyn NodeLifecycleStore>,
-    pub scaler: Arc<dyn ScalerStore>,
-}
-
-impl ScalerStores {
-    /// Every port on one store (the DynamoDB table).
-    pub fn all_in<S>(store: Arc<S>) -> Self
-    where
-        S: GroupStore + NodeStore + NodeLifecycleStore + ScalerStore + 'static,
-    {
-        Self { groups: store.clone(), nodes: store.clone(), lifecycle: store.clone(), scaler: store }
     }
 }
 
@@ -88,18 +67,8 @@ pub struct TickReport {
     pub decisions: u32,
     /// Groups whose tick failed (retried next tick).
     pub failed: u32,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum ScalerError {
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error(transparent)]
-    Fleet(#[from] FleetError),
-    #[error("no AWS backend is configured for group {0}")]
-    NoBackend(GroupName),
-    #[error("no backend is configured for the {0:?} cloud")]
-    NoCloud(Cloud),
+    /// Groups left to the next tick because this one ran out of time.
+    pub deferred: u32,
 }
 
 /// What asking for one group's tick came to.
@@ -114,6 +83,8 @@ pub enum GroupTickOutcome {
 enum GroupTick {
     Done(usize),
     Skipped,
+    /// Not started: too close to the tick's deadline.
+    Deferred,
 }
 
 pub struct Scaler {
@@ -156,36 +127,75 @@ impl Scaler {
         &self.hooks
     }
 
-    /// One tick over every group.
+    /// One tick over every group, with no deadline (the local stack, tests).
     pub async fn tick(&self) -> Result<TickReport, ScalerError> {
+        self.tick_until(None).await
+    }
+
+    /// One tick over every group, starting a group only while `deadline`
+    /// (the invocation's, on Lambda) leaves `group_reserve` for it. The walk
+    /// starts at a position drawn from the tick's start time and wraps
+    /// around, so the groups a short tick leaves are not always the same.
+    pub async fn tick_until(&self, deadline: Option<OffsetDateTime>) -> Result<TickReport, ScalerError> {
+        let started = self.clock.now();
+        let groups = self.all_groups().await?;
+        let offset = rotation_offset((started.unix_timestamp_nanos() / 1_000_000) as u64, groups.len());
+        let groups = rotated(groups, offset);
         let mut report = TickReport::default();
-        let mut after: Option<GroupName> = None;
-        let page_size = PageSize::parse(Some(100)).expect("100 is a valid page size");
-        loop {
-            let page = self.stores.groups.list_groups(after.as_ref(), page_size).await?;
-            let outcomes: Vec<_> = stream::iter(page.items.into_iter().map(|group| async move {
-                let name = group.name().clone();
-                (name, self.tick_group(&group).await)
-            }))
-            .buffer_unordered(self.settings.concurrency.max(1))
-            .collect()
-            .await;
-            for (name, outcome) in outcomes {
-                report.groups += 1;
-                match outcome {
-                    Ok(GroupTick::Done(decisions)) => report.decisions += decisions as u32,
-                    Ok(GroupTick::Skipped) => report.skipped += 1,
-                    Err(e) => {
-                        report.failed += 1;
-                        tracing::error!(group = %name, error = %e, "scaler tick of the group failed; the next tick retries");
-                    }
+        let outcomes: Vec<_> = stream::iter(groups.into_iter().map(|group| async move {
+            let name = group.name().clone();
+            (name, self.tick_group(&group, deadline).await)
+        }))
+        .buffer_unordered(self.settings.concurrency.max(1))
+        .collect()
+        .await;
+        for (name, outcome) in outcomes {
+            report.groups += 1;
+            match outcome {
+                Ok(GroupTick::Done(decisions)) => report.decisions += decisions as u32,
+                Ok(GroupTick::Skipped) => report.skipped += 1,
+                Ok(GroupTick::Deferred) => report.deferred += 1,
+                Err(e) => {
+                    report.failed += 1;
+                    tracing::error!(group = %name, error = %e, "scaler tick of the group failed; the next tick retries");
                 }
             }
+        }
+        if report.deferred > 0 {
+            tracing::warn!(
+                deferred = report.deferred,
+                groups = report.groups,
+                "the tick ran out of time; the groups it did not start are left to the next tick"
+            );
+        }
+        Ok(report)
+    }
+
+    /// Every group, in name order (a page of the index per 100).
+    async fn all_groups(&self) -> Result<Vec<NodeGroup>, ScalerError> {
+        let page_size = PageSize::parse(Some(100)).expect("100 is a valid page size");
+        let mut groups = Vec::new();
+        let mut after: Option<GroupName> = None;
+        loop {
+            let page = self.stores.groups.list_groups(after.as_ref(), page_size).await?;
+            groups.extend(page.items);
             match page.next {
                 Some(next) => after = Some(next),
-                None => return Ok(report),
+                None => return Ok(groups),
             }
         }
+    }
+
+    /// Too close to the deadline to start another group.
+    fn out_of_time(&self, deadline: Option<OffsetDateTime>) -> bool {
+        deadline.is_some_and(|deadline| self.clock.now() + self.settings.group_reserve >= deadline)
+    }
+
+    /// When a lease taken now lapses: after `lease_for`, and at the
+    /// invocation's deadline at the latest.
+    fn lease_until(&self, deadline: Option<OffsetDateTime>) -> OffsetDateTime {
+        let lapse = self.clock.now() + self.settings.lease_for;
+        deadline.map_or(lapse, |deadline| deadline.min(lapse))
     }
 
     /// One tick of one group, if it exists and no other tick holds it.
@@ -193,19 +203,23 @@ impl Scaler {
         let Some(group) = self.stores.groups.get_group(name).await? else {
             return Ok(GroupTickOutcome::NoSuchGroup);
         };
-        Ok(match self.tick_leased(&group).await? {
+        Ok(match self.tick_leased(&group, self.lease_until(None)).await? {
             Some(records) => GroupTickOutcome::Ticked(records),
             None => GroupTickOutcome::Leased,
         })
     }
 
-    async fn tick_leased(&self, group: &NodeGroup) -> Result<Option<Vec<DecisionRecord>>, ScalerError> {
+    async fn tick_leased(
+        &self,
+        group: &NodeGroup,
+        lease_until: OffsetDateTime,
+    ) -> Result<Option<Vec<DecisionRecord>>, ScalerError> {
         let name = group.name();
         let now = self.clock.now();
         let tick = self.ticks.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let holder = format!("{}#{tick}", self.holder);
         let Some((mut memory, pressure)) =
-            self.stores.scaler.acquire_lease(name, &holder, now, now + self.settings.lease_for).await?
+            self.stores.scaler.acquire_lease(name, &holder, now, lease_until).await?
         else {
             return Ok(None);
         };
@@ -233,10 +247,17 @@ impl Scaler {
         Ok(Some(self.stores.scaler.list_decisions(name, after, size).await?))
     }
 
-    async fn tick_group(&self, group: &NodeGroup) -> Result<GroupTick, ScalerError> {
+    async fn tick_group(
+        &self,
+        group: &NodeGroup,
+        deadline: Option<OffsetDateTime>,
+    ) -> Result<GroupTick, ScalerError> {
+        if self.out_of_time(deadline) {
+            return Ok(GroupTick::Deferred);
+        }
         // The listed group is fresh enough: a change after the listing is
         // caught by the conditional writes, and by the next tick.
-        Ok(match self.tick_leased(group).await? {
+        Ok(match self.tick_leased(group, self.lease_until(deadline)).await? {
             Some(records) => GroupTick::Done(records.len()),
             None => GroupTick::Skipped,
         })
@@ -359,7 +380,15 @@ impl Scaler {
             records.push(DecisionRecord { at: now, decision, outcome });
         }
         if !records.is_empty() {
-            self.stores.scaler.record_decisions(group.name(), &records, self.settings.log_ttl).await?;
+            // The actions above happened: failing the tick now would leave
+            // its pressure unconsumed and the next tick would act on it
+            // again (a second launch for one crowd). The log loses these
+            // records instead; the trace keeps every one (above).
+            if let Err(e) =
+                self.stores.scaler.record_decisions(group.name(), &records, self.settings.log_ttl).await
+            {
+                tracing::error!(group = %group.name(), error = %e, records = records.len(), "the decision log could not be written; the tick's actions stand");
+            }
         }
         Ok(records)
     }
@@ -599,30 +628,5 @@ impl Scaler {
             }
             Err(e) => Err(e.into()),
         }
-    }
-}
-
-/// The row of a node the cloud started: pending until its first heartbeat.
-pub(crate) fn launched_node(group: &NodeGroup, instance: &Instance, now: OffsetDateTime) -> Node {
-    Node {
-        group: group.name().clone(),
-        node_id: instance.node_id.clone(),
-        role: instance.role,
-        region: instance.region.clone(),
-        zone: instance.zone.clone(),
-        state: NodeState::Pending,
-        cordoned: false,
-        drain_cause: None,
-        hold: None,
-        host: instance.host.clone(),
-        endpoints: BTreeMap::new(),
-        streams: vec![],
-        load: NodeLoad::default(),
-        seats_taken: 0,
-        seats_carried: 0,
-        state_since: now,
-        launched_at: Some(now),
-        last_heartbeat_at: None,
-        last_sent_at: None,
     }
 }
