@@ -7,12 +7,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
-"$root/scripts/ensure-emulator.sh"
-coproc EMULATOR { exec "$root/.tools/venv/bin/python" "$root/scripts/emulator.py" 2>/dev/null; }
-read -r line <&"${EMULATOR[0]}"
-export STREAMFLEET_TEST_AWS_ENDPOINT="${line#MOTO_ENDPOINT=}"
-trap 'kill "$EMULATOR_PID" 2>/dev/null || true' EXIT
 # The debug build `make test` made: parsers run fast enough unoptimised,
 # and overflow checks stay on, so an overflow is a finding.
 # shellcheck disable=SC2086
-RUST_LOG=error cargo run -q --locked -p streamfleet-fuzz -- --inputs 1000000 --requests 5000 ${FUZZ_ARGS:-}
+"$root/scripts/with-emulator.sh" env RUST_LOG=error cargo run -q --locked -p streamfleet-fuzz -- --inputs 1000000 --requests 5000 ${FUZZ_ARGS:-}

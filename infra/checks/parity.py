@@ -405,7 +405,13 @@ def compare(sam, cdk, sam_template, cdk_template, contract):
     sam_routes = {key: binaries[lid] for key, lid in sam.routes().items()}
     report.check("routes, each to the function the code serves it from", sam_routes, contract_routes, "sam", "contract")
     report.check("routes", sam.routes(), cdk.routes())
-    report.check("throttled public routes", sorted(sam.throttling()["routes"]), sorted(contract["publicRoutes"]), "sam", "contract")
+    report.check(
+        "routes throttled on their own (public and node routes)",
+        sorted(sam.throttling()["routes"]),
+        sorted(contract["publicRoutes"] + contract["nodeRoutes"]),
+        "sam",
+        "contract",
+    )
     report.check("route throttling", sam.throttling(), cdk.throttling())
     report.check("schedules", sam.schedules(), cdk.schedules())
     report.check("event patterns", sam.patterns(), cdk.patterns())

@@ -11,12 +11,10 @@
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 
-use aws_smithy_runtime_api::client::http::{
-    HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpClient,
-    SharedHttpConnector,
-};
+use aws_smithy_runtime_api::client::http::{HttpConnector, HttpConnectorFuture, SharedHttpConnector};
 use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
-use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+
+use crate::sdk_seam::Seam;
 
 /// The actions a set of clients needed, in order.
 #[derive(Clone, Debug, Default)]
@@ -25,8 +23,7 @@ pub struct ActionLog(Arc<Mutex<BTreeSet<String>>>);
 impl ActionLog {
     /// `sdk`, with every request its clients send written down here.
     pub fn recording(&self, sdk: &aws_config::SdkConfig) -> aws_config::SdkConfig {
-        let inner = sdk.http_client().expect("the SDK configuration has an HTTP client");
-        sdk.to_builder().http_client(Recording { inner, log: self.clone() }).build()
+        crate::sdk_seam::through(sdk, self.clone())
     }
 
     pub fn actions(&self) -> Vec<String> {
@@ -38,38 +35,15 @@ impl ActionLog {
     }
 }
 
-#[derive(Debug)]
-struct Recording {
-    inner: SharedHttpClient,
-    log: ActionLog,
-}
-
-impl HttpClient for Recording {
-    fn http_connector(
-        &self,
-        settings: &HttpConnectorSettings,
-        components: &RuntimeComponents,
-    ) -> SharedHttpConnector {
-        let inner = self.inner.http_connector(settings, components);
-        SharedHttpConnector::new(RecordingConnector { inner, log: self.log.clone() })
-    }
-}
-
-#[derive(Debug)]
-struct RecordingConnector {
-    inner: SharedHttpConnector,
-    log: ActionLog,
-}
-
-impl HttpConnector for RecordingConnector {
-    fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
+impl Seam for ActionLog {
+    fn call(&self, request: HttpRequest, real: &SharedHttpConnector) -> HttpConnectorFuture {
         let body = request.body().bytes().unwrap_or_default();
         let request_actions = match signing_service(request.headers().get("authorization")) {
             Some(service) => actions_of(service, request.headers().get("x-amz-target"), body),
             None => vec!["unsigned request".to_owned()],
         };
-        self.log.add(request_actions);
-        self.inner.call(request)
+        self.add(request_actions);
+        real.call(request)
     }
 }
 

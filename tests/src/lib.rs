@@ -1,12 +1,14 @@
 //! The scenario-test harness: a real API on a loopback port, backed by its
 //! own DynamoDB table on the AWS emulator, so tests run in parallel.
 
+pub mod chaos;
 pub mod conformance;
 pub mod crowd;
 pub mod iam;
 pub mod nodes;
 pub mod routes;
 pub mod scaling;
+pub mod sdk_seam;
 pub mod workloads;
 
 use std::path::{Path, PathBuf};

@@ -58,6 +58,7 @@ async fn contract() -> Value {
         },
         "functions": functions,
         "publicRoutes": streamfleet_http::public_routes(),
+        "nodeRoutes": streamfleet_http::node_routes(),
         "environment": {
             "table": TABLE_VAR,
             "adminTokenSecretId": secrets::ADMIN_TOKEN.id_var,

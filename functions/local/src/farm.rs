@@ -74,6 +74,10 @@ struct State {
     /// Viewers whose node went while they watched.
     cut: Vec<u64>,
     cut_total: u64,
+    /// Nodes taken back while they held viewers.
+    cut_nodes: u64,
+    /// Nodes a lookup sent a viewer to while they were full.
+    overfilled: BTreeSet<String>,
 }
 
 #[derive(Clone)]
@@ -140,6 +144,7 @@ impl Farm {
             }
             let mut state = self.state.lock().expect("farm lock");
             if let Some(node) = state.nodes.remove(&id) {
+                state.cut_nodes += u64::from(!node.viewers.is_empty());
                 state.cut_total += node.viewers.len() as u64;
                 state.cut.extend(node.viewers);
             }
@@ -207,15 +212,20 @@ impl Farm {
     /// A viewer connects to the edge a lookup named: refused when the node
     /// is gone, not serving, or full.
     pub fn attach_viewer(&self, node: &str, viewer: u64, stream: &str) -> bool {
-        self.with_node(node, |n| {
-            let open = n.state == "inService" && !n.cordoned && n.sessions() < n.capacity;
-            if open {
-                n.viewers.insert(viewer);
-                n.streams.insert(stream.to_owned());
-            }
-            open
-        })
-        .unwrap_or(false)
+        let mut state = self.state.lock().expect("farm lock");
+        let Some(n) = state.nodes.get_mut(node) else {
+            return false;
+        };
+        let serving = n.state == "inService" && !n.cordoned;
+        let full = n.sessions() >= n.capacity;
+        if serving && !full {
+            n.viewers.insert(viewer);
+            n.streams.insert(stream.to_owned());
+        }
+        if serving && full {
+            state.overfilled.insert(node.to_owned());
+        }
+        serving && !full
     }
 
     pub fn detach_viewer(&self, node: &str, viewer: u64) {
@@ -251,6 +261,16 @@ impl Farm {
 
     pub fn cut_total(&self) -> u64 {
         self.state.lock().expect("farm lock").cut_total
+    }
+
+    /// Nodes taken back while they still held viewers.
+    pub fn cut_nodes(&self) -> u64 {
+        self.state.lock().expect("farm lock").cut_nodes
+    }
+
+    /// Nodes a lookup sent a viewer to when they had no room left.
+    pub fn overfilled(&self) -> BTreeSet<String> {
+        self.state.lock().expect("farm lock").overfilled.clone()
     }
 
     pub fn nodes(&self) -> BTreeMap<String, SimNode> {

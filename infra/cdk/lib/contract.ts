@@ -34,6 +34,8 @@ export interface Contract {
   readonly functions: Record<FunctionName, FunctionContract>;
   /** Routes anyone may call: throttled on their own. */
   readonly publicRoutes: string[];
+  /** Routes media nodes call: throttled on their own. */
+  readonly nodeRoutes: string[];
   readonly environment: {
     readonly table: string;
     readonly adminTokenSecretId: string;

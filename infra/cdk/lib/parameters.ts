@@ -8,6 +8,8 @@ export interface Parameters {
   readonly adminTokenSecretArn: CfnParameter;
   readonly lookupRateLimit: CfnParameter;
   readonly lookupBurstLimit: CfnParameter;
+  readonly heartbeatRateLimit: CfnParameter;
+  readonly heartbeatBurstLimit: CfnParameter;
   readonly apiRateLimit: CfnParameter;
   readonly apiBurstLimit: CfnParameter;
   readonly lookupMemorySize: CfnParameter;
@@ -47,6 +49,19 @@ export function declareParameters(scope: Construct): Parameters {
       default: 2000,
       minValue: 1,
       description: 'Burst allowed on each public lookup route.',
+    }),
+    heartbeatRateLimit: param('HeartbeatRateLimit', {
+      type: 'Number',
+      default: 2000,
+      minValue: 1,
+      description:
+        'Steady requests per second allowed on each route media nodes call (heartbeats, an edge asking for a stream\'s origin): 10,000 nodes reporting every 5 s make 2,000.',
+    }),
+    heartbeatBurstLimit: param('HeartbeatBurstLimit', {
+      type: 'Number',
+      default: 4000,
+      minValue: 1,
+      description: 'Burst allowed on each route media nodes call.',
     }),
     apiRateLimit: param('ApiRateLimit', {
       type: 'Number',

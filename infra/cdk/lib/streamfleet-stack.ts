@@ -2,7 +2,7 @@
 // parity check in `make test` compares the two), built with aws-cdk-lib and
 // cargo-lambda-cdk.
 import * as path from 'node:path';
-import { CfnCondition, CfnMapping, CfnOutput, Duration, Fn, RemovalPolicy, Stack, StackProps, Token, Validations } from 'aws-cdk-lib';
+import { CfnCondition, CfnMapping, CfnOutput, CfnParameter, Duration, Fn, RemovalPolicy, Stack, StackProps, Token, Validations } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
@@ -251,15 +251,14 @@ export class StreamfleetStack extends Stack {
       throttlingRateLimit: params.apiRateLimit.valueAsNumber,
       throttlingBurstLimit: params.apiBurstLimit.valueAsNumber,
     };
-    cfnStage.routeSettings = Object.fromEntries(
-      contract.publicRoutes.map((route) => [
-        route,
-        {
-          ThrottlingRateLimit: params.lookupRateLimit.valueAsNumber,
-          ThrottlingBurstLimit: params.lookupBurstLimit.valueAsNumber,
-        },
-      ]),
-    );
+    const limits = (rate: CfnParameter, burst: CfnParameter) => ({
+      ThrottlingRateLimit: rate.valueAsNumber,
+      ThrottlingBurstLimit: burst.valueAsNumber,
+    });
+    cfnStage.routeSettings = Object.fromEntries([
+      ...contract.publicRoutes.map((route) => [route, limits(params.lookupRateLimit, params.lookupBurstLimit)]),
+      ...contract.nodeRoutes.map((route) => [route, limits(params.heartbeatRateLimit, params.heartbeatBurstLimit)]),
+    ]);
     cfnStage.accessLogSettings = {
       destinationArn: accessLogs.attrArn,
       format: JSON.stringify({

@@ -96,14 +96,18 @@ describe('HTTP API', () => {
     expect(served).toEqual(expected);
   });
 
-  test('lookup routes have their own throttle, everything else the default one', () => {
+  test('lookup routes and node routes have their own throttles, everything else the default one', () => {
     const stage = ofType('AWS::ApiGatewayV2::Stage')[0][1];
     expect(stage.StageName).toBe('$default');
     expect(stage.DefaultRouteSettings.ThrottlingRateLimit).toEqual({ Ref: 'ApiRateLimit' });
-    expect(Object.keys(stage.RouteSettings).sort()).toEqual([...contract.publicRoutes].sort());
-    for (const settings of Object.values(stage.RouteSettings) as any[]) {
-      expect(settings.ThrottlingRateLimit).toEqual({ Ref: 'LookupRateLimit' });
-      expect(settings.ThrottlingBurstLimit).toEqual({ Ref: 'LookupBurstLimit' });
+    expect(Object.keys(stage.RouteSettings).sort()).toEqual([...contract.publicRoutes, ...contract.nodeRoutes].sort());
+    for (const route of contract.publicRoutes) {
+      expect(stage.RouteSettings[route].ThrottlingRateLimit).toEqual({ Ref: 'LookupRateLimit' });
+      expect(stage.RouteSettings[route].ThrottlingBurstLimit).toEqual({ Ref: 'LookupBurstLimit' });
+    }
+    for (const route of contract.nodeRoutes) {
+      expect(stage.RouteSettings[route].ThrottlingRateLimit).toEqual({ Ref: 'HeartbeatRateLimit' });
+      expect(stage.RouteSettings[route].ThrottlingBurstLimit).toEqual({ Ref: 'HeartbeatBurstLimit' });
     }
     expect(stage.AccessLogSettings.DestinationArn['Fn::GetAtt'][0]).toMatch(/^ApiAccessLogs/);
   });

@@ -95,6 +95,13 @@ pub fn public_routes() -> Vec<String> {
     route_keys(lookup_routes())
 }
 
+/// The routes media nodes call, throttled on their own by the API: a fleet's
+/// heartbeats must not share a limit with the admin API (10,000 nodes every
+/// 5 s are 2,000 requests a second), nor a crowd's lookups with them.
+pub fn node_routes() -> Vec<String> {
+    route_keys(heartbeat_routes())
+}
+
 fn route_keys(routes: OpenApiRouter<AppState>) -> Vec<String> {
     let (_, doc) = routes.split_for_parts();
     doc.paths

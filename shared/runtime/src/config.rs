@@ -65,6 +65,11 @@ pub struct Tuning {
     /// once it flows, and a short route keeps anonymous lookups for streams
     /// nobody sends from leaving anything that lasts).
     pub route_ttl: Duration,
+    /// How long the scaler holds a group it ticks (default 30 s, not a
+    /// setting of its own: it needs only outlive one group's tick, and it is
+    /// all a crashed tick costs the group; on Lambda it lapses at the
+    /// invocation's deadline at the latest).
+    pub scaler_lease: Duration,
 }
 
 impl Default for Tuning {
@@ -80,6 +85,7 @@ impl Default for Tuning {
             mass_silence_pct: 50,
             hook_heartbeat_timeout_secs: streamfleet_core::hooks::DEFAULT_HEARTBEAT_TIMEOUT_SECS,
             route_ttl: streamfleet_core::service::LookupSettings::default().route_ttl,
+            scaler_lease: streamfleet_core::service::ScalerSettings::default().lease_for,
         }
     }
 }
@@ -209,6 +215,7 @@ impl Tuning {
             dead_after,
             mass_silence_pct,
             route_ttl: defaults.route_ttl,
+            scaler_lease: defaults.scaler_lease,
         })
     }
 }

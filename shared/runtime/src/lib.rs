@@ -213,6 +213,7 @@ fn build_state(
             ..Default::default()
         },
         hook_heartbeat_timeout_secs: tuning.hook_heartbeat_timeout_secs,
+        lease_for: tuning.scaler_lease,
         ..ScalerSettings::default()
     };
     // Names this process on the scaler leases it takes.

@@ -26,10 +26,12 @@ use crate::scaling::{
 #[derive(Debug, Clone, Copy)]
 pub struct ScalerSettings {
     pub plan: PlanSettings,
-    /// How long a group's lease lasts when the tick has no deadline (the
-    /// local stack); on Lambda a lease lapses at the invocation's deadline
-    /// at the latest, so a tick killed by its timeout frees its groups for
-    /// the next invocation. Longer than any one group's tick.
+    /// How long a group's lease lasts: longer than one group's tick (a few
+    /// calls), and all a tick that crashes holding it costs the group. On
+    /// Lambda it lapses at the invocation's deadline at the latest, so a
+    /// tick killed by its timeout frees its groups for the next invocation.
+    /// A lease that lapses under a slow tick lets another tick in, which
+    /// the conditional writes keep safe.
     pub lease_for: Duration,
     /// Time kept at the end of a tick with a deadline for the groups in
     /// flight: no group is started later than this before the deadline.
@@ -48,7 +50,7 @@ impl Default for ScalerSettings {
     fn default() -> Self {
         Self {
             plan: PlanSettings::default(),
-            lease_for: Duration::from_secs(90),
+            lease_for: Duration::from_secs(30),
             group_reserve: Duration::from_secs(20),
             log_ttl: Duration::from_secs(14 * 24 * 3600),
             concurrency: 8,
