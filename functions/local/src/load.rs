@@ -254,26 +254,35 @@ impl Load {
         let path =
             format!("/v1/streams/{}/{}?action=subscribe&region=eu-west-1", self.stream.0, self.stream.1);
         let client = &self.client;
-        let answers: Vec<(u64, Option<Answered>)> = stream::iter(due)
+        let farm = &self.farm;
+        let key = self.key();
+        let key = &key;
+        // Each player connects the moment its own answer arrives, as real
+        // players do: a slow answer to one must not hold the others' seats
+        // past the report they were counted against.
+        let answers: Vec<(u64, Option<Answered>, bool)> = stream::iter(due)
             .map(|id| {
                 let path = path.clone();
                 async move {
                     let answer = client.lookup(&path).await.ok().map(|a| {
                         (a.status, a.body["nodeId"].as_str().map(str::to_owned), a.retry_after_secs)
                     });
-                    (id, answer)
+                    let attached = match &answer {
+                        Some((StatusCode::OK, Some(node), _)) => farm.attach_viewer(node, id, key),
+                        _ => false,
+                    };
+                    (id, answer, attached)
                 }
             })
             .buffer_unordered(32)
             .collect()
             .await;
-        let key = self.key();
-        for (id, answer) in answers {
+        for (id, answer, attached) in answers {
             // Sessions last 40 s on average (exponentially distributed).
             let session = Duration::from_secs_f64(-40.0 * (1.0 - self.random()).ln());
             let Some(viewer) = self.viewers.get_mut(&id) else { continue };
             let retry = match answer {
-                Some((StatusCode::OK, Some(node), _)) if self.farm.attach_viewer(&node, id, &key) => {
+                Some((StatusCode::OK, Some(node), _)) if attached => {
                     viewer.node = Some(node);
                     viewer.leaves_at = Some(now + session);
                     self.stats.joins += 1;
