@@ -62,6 +62,28 @@ impl Client {
         Ok(answer.body)
     }
 
+    /// Up to `wanted` items of a paged admin list route (`items`, `next`),
+    /// following its cursors.
+    pub async fn items(&self, path: &str, wanted: usize) -> anyhow::Result<Vec<Value>> {
+        let separator = if path.contains('?') { '&' } else { '?' };
+        let mut items = Vec::new();
+        let mut cursor: Option<String> = None;
+        while items.len() < wanted {
+            let mut page_path = format!("{path}{separator}limit={}", wanted.min(100));
+            if let Some(c) = &cursor {
+                page_path.push_str(&format!("&cursor={c}"));
+            }
+            let page = self.admin(Method::GET, &page_path, None).await?;
+            items.extend(page["items"].as_array().cloned().unwrap_or_default());
+            match page["next"].as_str() {
+                Some(next) => cursor = Some(next.to_owned()),
+                None => break,
+            }
+        }
+        items.truncate(wanted);
+        Ok(items)
+    }
+
     /// A node's heartbeat, with its enrollment key or its token.
     pub async fn heartbeat(
         &self,

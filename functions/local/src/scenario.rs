@@ -199,20 +199,5 @@ pub async fn run(client: &Client, options: &Options) -> anyhow::Result<Outcome> 
 
 /// The group's newest decisions (newest first).
 pub async fn recent_decisions(client: &Client, wanted: usize) -> anyhow::Result<Vec<Value>> {
-    let mut items = Vec::new();
-    let mut cursor: Option<String> = None;
-    while items.len() < wanted {
-        let mut path = format!("/v1/nodegroups/{GROUP}/events?limit={}", wanted.min(100));
-        if let Some(c) = &cursor {
-            path.push_str(&format!("&cursor={c}"));
-        }
-        let page = client.admin(Method::GET, &path, None).await?;
-        items.extend(page["items"].as_array().cloned().unwrap_or_default());
-        match page["next"].as_str() {
-            Some(next) => cursor = Some(next.to_owned()),
-            None => break,
-        }
-    }
-    items.truncate(wanted);
-    Ok(items)
+    client.items(&format!("/v1/nodegroups/{GROUP}/events"), wanted).await
 }

@@ -369,20 +369,7 @@ async fn shape_of(client: &Client) -> anyhow::Result<Shape> {
 }
 
 async fn nodes(client: &Client) -> anyhow::Result<Vec<Value>> {
-    let mut items = Vec::new();
-    let mut cursor: Option<String> = None;
-    loop {
-        let mut path = format!("/v1/nodegroups/{GROUP}/nodes?limit=100");
-        if let Some(c) = &cursor {
-            path.push_str(&format!("&cursor={c}"));
-        }
-        let page = client.admin(Method::GET, &path, None).await?;
-        items.extend(page["items"].as_array().cloned().unwrap_or_default());
-        match page["next"].as_str() {
-            Some(next) => cursor = Some(next.to_owned()),
-            None => return Ok(items),
-        }
-    }
+    client.items(&format!("/v1/nodegroups/{GROUP}/nodes"), usize::MAX).await
 }
 
 /// Settled: every node the farm runs has its row and every row its node,
