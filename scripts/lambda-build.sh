@@ -13,13 +13,36 @@ export PATH="$root/.tools/infra-venv/bin:$PATH"
 functions=(nodegroups heartbeat lookup scaler lifecycle)
 limit_bytes=$((8 * 1000 * 1000))
 
-# One function at a time, exactly as cargo-lambda-cdk's bundling builds them
-# (`cargo lambda build --release --arm64 --bin <f>`): building the five
-# together unifies their dependencies' features differently, and `cdk synth`
-# would then rebuild everything.
+# cargo-lambda-cdk's bundling builds each function on its own
+# (`cargo lambda build --release --arm64 --bin <f>`), and `cdk synth` reuses
+# what is here only if every dependency was built with the same features.
+# Built together, cargo unifies the five functions' features; that is the
+# same thing only while each function resolves exactly the features of the
+# whole set. It does today (every function links the same crates; main picks
+# the backend and LTO drops the rest), and together the five fat-LTO links
+# run two at a time, which is most of this step on two cores. If they ever
+# diverge, fall back to one function at a time rather than have `cdk synth`
+# rebuild everything.
+resolved() { # the crates and features the given packages build with, theirs left out
+  cargo tree --locked -q -e normal,build --target aarch64-unknown-linux-gnu \
+    --prefix none -f '{p} [{f}]' "$@" | sed 's/ (\*)$//' | sort -u \
+    | grep -v -E "^$|^($(IFS='|'; echo "${functions[*]}")) v"
+}
+together="$(resolved "${functions[@]/#/-p}")"
+same=1
 for f in "${functions[@]}"; do
-  cargo lambda build --release --arm64 --locked --bin "$f" >&2
+  if [ "$(resolved -p "$f")" != "$together" ]; then
+    echo "$f resolves other features than the five together: building one at a time" >&2
+    same=0
+  fi
 done
+if [ "$same" -eq 1 ]; then
+  cargo lambda build --release --arm64 --locked "${functions[@]/#/--bin=}" >&2
+else
+  for f in "${functions[@]}"; do
+    cargo lambda build --release --arm64 --locked --bin "$f" >&2
+  done
+fi
 
 mode="${1:-}"
 over=0
