@@ -161,13 +161,22 @@ impl NodeLifecycleStore for DynamoStore {
         names.insert("#pk".into(), PK.into());
         names.insert("#cstate".into(), "state".into());
         names.insert("#csent".into(), "sentMs".into());
+        names.insert("#cnonce".into(), TOKEN_NONCE.into());
+        values.insert(":own".into(), crate::attr::s(token_nonce));
+        values.insert(":claimed".into(), encode_value("state", &node.state)?);
         self.client
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key(group_pk(&node.group), &node_sk(&node.node_id))))
             .update_expression(expression)
+            // Or this very claim, applied once already: the SDK retries a
+            // write whose answer was lost, and the node must still get the
+            // token it carries (a fresh nonce per enrollment, so no other
+            // enrollment can match it). Without it, the node was locked out:
+            // every later enrollment is `already_enrolled`, no token works.
             .condition_expression(
-                "attribute_exists(#pk) AND #cstate = :pending AND attribute_not_exists(#csent)",
+                "(attribute_exists(#pk) AND #cstate = :pending AND attribute_not_exists(#csent)) \
+                 OR (#cnonce = :own AND #cstate = :claimed)",
             )
             .set_expression_attribute_names(Some(names))
             .set_expression_attribute_values(Some(values))
