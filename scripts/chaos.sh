@@ -6,4 +6,4 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 # shellcheck disable=SC2086
-"$root/scripts/with-emulator.sh" env RUST_LOG=error cargo run -q --locked -p streamfleet-scenarios --bin chaos -- ${CHAOS_ARGS:-}
+"$root/scripts/with-emulator.sh" env RUST_LOG="${RUST_LOG:-off}" cargo run -q --locked -p streamfleet-scenarios --bin chaos -- ${CHAOS_ARGS:-}

@@ -84,6 +84,25 @@ fn asg_max_size(max: u32) -> i32 {
 }
 
 /// The instance's address for clients: public DNS, public IP, else private IP.
+/// What the ASG owes: its desired capacity less the instances starting or
+/// in service. Above zero past a launch's warm-up, the ASG cannot start
+/// them (capacity, a quota, a bad image); it keeps trying on its own, so the
+/// plan counts them as to come rather than raise the desired capacity again
+/// (which would launch a burst once the cause is gone). Instances on their
+/// way out are not counted: a scale-in took them off the desired capacity.
+fn owed(asg: &aws_sdk_autoscaling::types::AutoScalingGroup) -> u32 {
+    let coming_or_serving = asg
+        .instances()
+        .iter()
+        .filter(|i| {
+            i.lifecycle_state()
+                .is_some_and(|s| s.as_str().starts_with("Pending") || s.as_str() == "InService")
+        })
+        .count();
+    let desired = usize::try_from(asg.desired_capacity().unwrap_or(0)).unwrap_or(0);
+    u32::try_from(desired.saturating_sub(coming_or_serving)).unwrap_or(u32::MAX)
+}
+
 fn address(instance: &aws_sdk_ec2::types::Instance) -> Option<String> {
     [instance.public_dns_name(), instance.public_ip_address(), instance.private_ip_address()]
         .into_iter()
@@ -197,7 +216,7 @@ impl AwsFleet {
         role: Role,
         region: &Region,
         zones: &[Zone],
-    ) -> Result<Vec<Instance>, FleetError> {
+    ) -> Result<(Vec<Instance>, u32), FleetError> {
         let spec = &group.spec.roles[&role];
         let name = asg_name(group.name(), role, region);
         let autoscaling = self.clients.autoscaling(region);
@@ -205,7 +224,7 @@ impl AwsFleet {
         match self.describe(group, role, region).await? {
             Some(existing) if existing.max_size() == Some(asg_max_size(spec.scale.max)) => {
                 self.ensure_hooks(&name, group.name(), role, region).await?;
-                self.running(&existing, role, region).await
+                Ok((self.running(&existing, role, region).await?, owed(&existing)))
             }
             Some(existing) => {
                 self.ensure_hooks(&name, group.name(), role, region).await?;
@@ -216,7 +235,7 @@ impl AwsFleet {
                     .send()
                     .await
                     .map_err(|e| failed("UpdateAutoScalingGroup", e))?;
-                self.running(&existing, role, region).await
+                Ok((self.running(&existing, role, region).await?, owed(&existing)))
             }
             None => {
                 let template = self.template(group, role, region, &spec.launch).await?;
@@ -245,7 +264,7 @@ impl AwsFleet {
                 self.put_hooks(&name, group.name(), role, region).await?;
                 self.hooks_checked.lock().expect("hooks lock").insert(name.clone());
                 tracing::info!(group = %group.name(), asg = %name, "auto scaling group created");
-                Ok(Vec::new())
+                Ok((Vec::new(), 0))
             }
         }
     }
@@ -314,7 +333,12 @@ impl Fleet for AwsFleet {
             // permission, throttling: that slot waits for the next tick,
             // the others go on.
             match self.sync_slot(group, role, region, zones).await {
-                Ok(instances) => synced.instances.extend(instances),
+                Ok((instances, owed)) => {
+                    synced.instances.extend(instances);
+                    if owed > 0 {
+                        synced.shortfall.insert((role, region.clone()), owed);
+                    }
+                }
                 Err(error) => {
                     tracing::warn!(group = %group.name(), %role, %region, %error, "the cloud could not be brought in line for this role and region");
                     synced.failed.push(SlotFailure { role, region: region.clone(), error });
@@ -400,5 +424,30 @@ impl Fleet for AwsFleet {
             }
             Err(e) => Err(failed("TerminateInstanceInAutoScalingGroup", e)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_autoscaling::types::{AutoScalingGroup, Instance, LifecycleState};
+
+    use super::owed;
+
+    fn asg(desired: i32, states: &[LifecycleState]) -> AutoScalingGroup {
+        let instances = states.iter().enumerate().map(|(i, state)| {
+            Instance::builder().instance_id(format!("i-{i:016x}")).lifecycle_state(state.clone()).build()
+        });
+        AutoScalingGroup::builder().desired_capacity(desired).set_instances(Some(instances.collect())).build()
+    }
+
+    #[test]
+    fn an_asg_owes_its_desired_capacity_less_what_starts_or_serves() {
+        use LifecycleState::*;
+        assert_eq!(owed(&asg(3, &[InService])), 2, "two it cannot start");
+        assert_eq!(owed(&asg(3, &[InService, Pending, PendingWait])), 0, "starting counts");
+        // A held scale-in: the desired capacity was lowered already.
+        assert_eq!(owed(&asg(1, &[InService, TerminatingWait])), 0);
+        assert_eq!(owed(&asg(2, &[InService, TerminatingWait])), 1, "its replacement has not come");
+        assert_eq!(owed(&asg(1, &[InService, InService])), 0, "never below zero");
     }
 }

@@ -73,6 +73,7 @@ fn planning(c: &mut Criterion) {
         nodes: &nodes,
         pressure: &pressure,
         unhealthy: &Default::default(),
+        shortfall: &Default::default(),
         memory: &memory,
         now,
         settings: PlanSettings::default(),

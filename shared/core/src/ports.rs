@@ -364,6 +364,11 @@ pub enum FleetError {
 pub struct Synced {
     pub instances: Vec<Instance>,
     pub failed: Vec<SlotFailure>,
+    /// Per role and region, the instances the cloud was asked for and does
+    /// not run yet (an ASG's desired capacity less its instances starting
+    /// or in service): capacity to come, never asked for again. A cloud
+    /// that starts what it is given at once (the pool) reports none.
+    pub shortfall: crate::scaling::Shortfall,
 }
 
 #[derive(Debug)]

@@ -55,10 +55,11 @@ async fn main() -> anyhow::Result<()> {
         eprintln!("seed {seed}: {outcome:?}\n  twin: {twin:?}");
         totals.0 += outcome.aws_calls;
         totals.1 += outcome.faults_injected;
-        let worse = |w: &(ChaosOutcome, u64)| {
-            (outcome.sessions_cut, outcome.nodes_with_sessions_terminated, lost)
-                > (w.0.sessions_cut, w.0.nodes_with_sessions_terminated, w.1)
+        // Harm first, then how long it took to settle (never is worst).
+        let rank = |o: &ChaosOutcome, lost: u64| {
+            (o.sessions_cut, o.nodes_with_sessions_terminated, lost, o.convergence_ticks.unwrap_or(u32::MAX))
         };
+        let worse = |w: &(ChaosOutcome, u64)| rank(&outcome, lost) > rank(&w.0, w.1);
         if worst.as_ref().is_none_or(worse) {
             worst = Some((outcome, lost));
         }

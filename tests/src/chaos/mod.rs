@@ -122,6 +122,9 @@ pub struct ChaosOutcome {
     pub nodes_without_rows: u64,
     /// The group's last decisions, newest first (what a failure is read from).
     pub last_decisions: Vec<String>,
+    /// Each round after the faults: the fleet's shape and the decisions its
+    /// ticks made (what a slow convergence is read from).
+    pub settling: Vec<String>,
 }
 
 /// Items lost: kinds of item the fault-free twin holds and this run holds
@@ -206,8 +209,15 @@ pub async fn run(settings: &ChaosSettings) -> anyhow::Result<ChaosOutcome> {
     // counting the ticks it takes.
     let mut convergence_ticks = None;
     let mut idle = false;
+    let mut settling = Vec::new();
     for round in 0..=20u32 {
-        if idle && settled(&client, &farm).await? {
+        let done = settled(&client, &farm).await?;
+        settling.push(format!(
+            "{round}: {:?}{}",
+            shape_of(&client).await?,
+            if done { " settled" } else { "" }
+        ));
+        if idle && done {
             convergence_ticks = Some(round);
             break;
         }
@@ -216,6 +226,11 @@ pub async fn run(settings: &ChaosSettings) -> anyhow::Result<ChaosOutcome> {
         let reports = join_all(scalers.iter().map(|s| s.tick())).await;
         // Two processes tick at once, so one skips: idle is neither deciding.
         idle = reports.iter().all(|r| r.as_ref().is_ok_and(|r| r.decisions == 0));
+        let decided: Vec<String> = reports
+            .iter()
+            .map(|r| r.as_ref().map_or_else(|e| format!("error {e}"), |r| r.decisions.to_string()))
+            .collect();
+        settling.push(format!("   ticks decided {}", decided.join(" + ")));
         ticks.fetch_add(scalers.len() as u64, Ordering::SeqCst);
     }
     let shape = shape_of(&client).await?;
@@ -245,6 +260,7 @@ pub async fn run(settings: &ChaosSettings) -> anyhow::Result<ChaosOutcome> {
         convergence_ticks,
         nodes_without_rows,
         last_decisions,
+        settling,
     })
 }
 

@@ -62,7 +62,7 @@ impl Fleet for SimulatedFleet {
             })
             .filter_map(|h| h.role.map(|role| instance(h, role)))
             .collect();
-        Ok(Synced { instances, failed: Vec::new() })
+        Ok(Synced { instances, ..Synced::default() })
     }
 
     async fn launch(

@@ -32,6 +32,10 @@ pub enum Action {
     /// `of`): taken for a fault of the network or of the heartbeat path, not
     /// of the nodes; none is marked dead or terminated for its silence.
     MassSilence { silent: u32, of: u32 },
+    /// Of `asked` nodes asked of the cloud, only `came` were listed within
+    /// the role's warm-up and the launch grace: the cloud cannot start them
+    /// (capacity, a quota, a bad image or template). Said once per batch.
+    LaunchFailed { role: Role, region: Region, asked: u32, came: u32 },
     /// A launched node never sent a first heartbeat.
     MarkFailed { node: NodeId },
     /// Drop the row of a node that is gone.

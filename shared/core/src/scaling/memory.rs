@@ -132,6 +132,26 @@ impl ScalerMemory {
             .flatten()
     }
 
+    /// The batch asked `window` or more ago and not ended (some of its
+    /// nodes never came): since when, how many. `forget_launch` ends it.
+    pub fn lapsed_launch(
+        &self,
+        role: Role,
+        region: &Region,
+        now: OffsetDateTime,
+        window: std::time::Duration,
+    ) -> Option<(OffsetDateTime, u32)> {
+        let (at, count) = self.launches.get(&key(role, region))?;
+        (now.unix_timestamp() - at >= window.as_secs() as i64)
+            .then(|| OffsetDateTime::from_unix_timestamp(*at).ok().map(|at| (at, *count)))
+            .flatten()
+    }
+
+    /// Ends the batch of a role in a region (its failure was said).
+    pub fn forget_launch(&mut self, role: Role, region: &Region) {
+        self.launches.remove(&key(role, region));
+    }
+
     /// Ends every batch whose nodes are all listed now: once seen, they
     /// count as what they are (a node drained or gone later is not "to
     /// come" again).

@@ -7,7 +7,7 @@ mod silence;
 
 pub use decision::{Action, Decision, DecisionRecord, Numbers};
 pub use memory::{LoadSeen, ScalerMemory};
-pub use plan::{observed_load, plan, PlanInput, PlanSettings, Pressure};
+pub use plan::{observed_load, plan, PlanInput, PlanSettings, Pressure, Shortfall};
 
 #[cfg(test)]
 mod plan_tests;

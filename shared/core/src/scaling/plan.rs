@@ -34,6 +34,10 @@ use crate::node::{DrainCause, Node, NodeState};
 /// Lookups refused for want of room, per role and region, since the last tick.
 pub type Pressure = BTreeMap<(Role, Region), u32>;
 
+/// Per role and region, nodes the cloud was asked for and does not run yet
+/// (see `Synced::shortfall`).
+pub type Shortfall = BTreeMap<(Role, Region), u32>;
+
 #[derive(Debug, Clone, Copy)]
 pub struct PlanSettings {
     /// Silence after which a node gets no new sessions (not counted as serving).
@@ -75,6 +79,8 @@ pub struct PlanInput<'a> {
     pub memory: &'a ScalerMemory,
     /// Nodes whose instance the cloud's health checks failed.
     pub unhealthy: &'a HashSet<NodeId>,
+    /// What the cloud was asked for and does not run yet.
+    pub shortfall: &'a Shortfall,
     pub now: OffsetDateTime,
     pub settings: PlanSettings,
 }
@@ -301,14 +307,43 @@ fn scale(
         .collect();
     let draining = here.iter().filter(|n| n.state == NodeState::Draining).count() as u32;
     // Asked of the cloud, not listed yet (an ASG starts its instances late,
-    // or cannot start them): capacity to come, not asked for again.
-    let in_flight = input
+    // or cannot start them): capacity to come, not asked for again. The
+    // cloud's own count of what it owes is the truth where it has one (an
+    // ASG short of its desired capacity keeps trying on its own: raising
+    // it again would only launch a burst once the cause is gone).
+    let launch_window = warmup + input.settings.launch_grace;
+    let came_since = |since: OffsetDateTime| {
+        here.iter().filter(|n| n.launched_at.is_some_and(|at| at >= since)).count() as u32
+    };
+    let remembered = input
         .memory
-        .launches_since(role, region, now, warmup + input.settings.launch_grace)
-        .map_or(0, |(since, asked)| {
-            let seen = here.iter().filter(|n| n.launched_at.is_some_and(|at| at >= since)).count() as u32;
-            asked.saturating_sub(seen)
-        });
+        .launches_since(role, region, now, launch_window)
+        .map_or(0, |(since, asked)| asked.saturating_sub(came_since(since)));
+    let owed = input.shortfall.get(&(role, region.clone())).copied().unwrap_or(0);
+    let in_flight = remembered.max(owed);
+    if let Some((asked_at, asked)) = input.memory.lapsed_launch(role, region, now, launch_window) {
+        let came = came_since(asked_at).min(asked);
+        if came < asked {
+            out.push(Decision {
+                action: Action::LaunchFailed { role, region: region.clone(), asked, came },
+                role: Some(role),
+                region: Some(region.clone()),
+                reason: format!(
+                    "{asked} node(s) asked of the cloud {} s ago, {came} came within warm-up + grace ({} s): \
+                     it cannot start them now (capacity, a quota, an image or launch template it cannot \
+                     use; see its activity){}",
+                    since(now, asked_at).as_secs(),
+                    launch_window.as_secs(),
+                    if owed > 0 {
+                        format!("; it still owes {owed}, counted as to come and not asked for again")
+                    } else {
+                        String::new()
+                    }
+                ),
+                numbers: None,
+            });
+        }
+    }
 
     // Sessions on nodes the cloud warned of (Spot, rebalance) must find room
     // elsewhere soon: they count as load here, and the room for them is

@@ -56,12 +56,25 @@ fn run_seen(
     memory: &ScalerMemory,
     unhealthy: &HashSet<NodeId>,
 ) -> Vec<Decision> {
+    run_owed(group, nodes, pressure, memory, unhealthy, &Shortfall::new())
+}
+
+/// `run_seen`, with what the cloud was asked for and does not run yet.
+fn run_owed(
+    group: &NodeGroup,
+    nodes: &[Node],
+    pressure: &Pressure,
+    memory: &ScalerMemory,
+    unhealthy: &HashSet<NodeId>,
+    shortfall: &Shortfall,
+) -> Vec<Decision> {
     plan(&PlanInput {
         group,
         nodes,
         pressure,
         memory,
         unhealthy,
+        shortfall,
         now: NOW,
         settings: PlanSettings::default(),
     })
@@ -195,8 +208,35 @@ fn nodes_asked_of_the_cloud_count_as_capacity_to_come_until_seen_or_overdue() {
     let fleet = [origin("o"), edge("a", 700), edge("b", 600), came];
     assert_eq!(actions(&run(&group(), &fleet, &Pressure::new(), &asked(60))), []);
 
-    // Past warm-up and grace they never came: asked again, once.
-    assert_eq!(actions(&run(&group(), &busy, &Pressure::new(), &asked(241))), [launch]);
+    // Past warm-up and grace they never came: the failure is said, and a
+    // cloud that owes nothing (the pool) is asked again, once.
+    let failed = Action::LaunchFailed { role: Role::Edge, region: eu(), asked: 2, came: 0 };
+    assert_eq!(actions(&run(&group(), &busy, &Pressure::new(), &asked(241))), [failed, launch]);
+}
+
+#[test]
+fn what_the_cloud_still_owes_is_never_asked_for_again_and_its_failure_is_said_once() {
+    let busy = [origin("o"), edge("a", 700), edge("b", 600)];
+    let window = Duration::from_secs(120 + 120);
+    let mut memory = ScalerMemory::default();
+    memory.record_launch(Role::Edge, &eu(), 2, NOW - Duration::from_secs(600), window);
+    // An ASG whose desired capacity is 2 above what it runs (it cannot
+    // start them): the two count as to come, long after the window.
+    let owed = Shortfall::from([((Role::Edge, eu()), 2)]);
+    let none = HashSet::new();
+    let got = run_owed(&group(), &busy, &Pressure::new(), &memory, &none, &owed);
+    assert_eq!(actions(&got), [Action::LaunchFailed { role: Role::Edge, region: eu(), asked: 2, came: 0 }]);
+    assert!(got[0].reason.contains("it still owes 2"), "{}", got[0].reason);
+
+    // Said: the batch ends; the next ticks neither say it again nor raise
+    // the desired capacity, while the cloud still owes the two.
+    memory.forget_launch(Role::Edge, &eu());
+    for pressure in [Pressure::new(), Pressure::from([((Role::Edge, eu()), 0)])] {
+        assert_eq!(actions(&run_owed(&group(), &busy, &pressure, &memory, &none, &owed)), []);
+    }
+    // The cloud starts them (or is told otherwise): asked for again as the load needs.
+    let got = run_owed(&group(), &busy, &Pressure::new(), &memory, &none, &Shortfall::new());
+    assert_eq!(actions(&got), [Action::Launch { role: Role::Edge, region: eu(), count: 2 }]);
 }
 
 #[test]

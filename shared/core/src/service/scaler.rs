@@ -300,6 +300,7 @@ impl Scaler {
             }
         };
         let instances = synced.instances;
+        let shortfall = synced.shortfall;
         // A slot the cloud failed on: its instances are unknown, not gone;
         // nothing is decided there this tick.
         let failed: HashSet<(Role, Region)> =
@@ -331,6 +332,7 @@ impl Scaler {
             pressure,
             memory,
             unhealthy: &unhealthy,
+            shortfall: &shortfall,
             now,
             settings: self.settings.plan,
         };
@@ -484,6 +486,12 @@ impl Scaler {
             Err(e) => Err(ScalerError::from(e)),
         };
         match action {
+            // Said once: the batch ends, and what the cloud still owes
+            // stays counted as to come through its shortfall.
+            Action::LaunchFailed { role, region, .. } => {
+                memory.forget_launch(*role, region);
+                Ok("done".into())
+            }
             Action::Launch { role, region, count } => {
                 memory.record_scale_out(*role, region, now);
                 let started = fleet.launch(group, *role, region, *count).await?;

@@ -126,6 +126,7 @@ impl Policy for StreamfleetPolicy {
             nodes: &nodes,
             pressure: &pressure,
             unhealthy: &Default::default(),
+            shortfall: &Default::default(),
             memory: &self.memory,
             now,
             settings: self.settings,
