@@ -126,10 +126,7 @@ impl ScalerMemory {
         now: OffsetDateTime,
         window: std::time::Duration,
     ) -> Option<(OffsetDateTime, u32)> {
-        let (at, count) = self.launches.get(&key(role, region))?;
-        (now.unix_timestamp() - at < window.as_secs() as i64)
-            .then(|| OffsetDateTime::from_unix_timestamp(*at).ok().map(|at| (at, *count)))
-            .flatten()
+        self.batch(role, region).filter(|(at, _)| now - *at < window)
     }
 
     /// The batch asked `window` or more ago and not ended (some of its
@@ -141,10 +138,12 @@ impl ScalerMemory {
         now: OffsetDateTime,
         window: std::time::Duration,
     ) -> Option<(OffsetDateTime, u32)> {
+        self.batch(role, region).filter(|(at, _)| now - *at >= window)
+    }
+
+    fn batch(&self, role: Role, region: &Region) -> Option<(OffsetDateTime, u32)> {
         let (at, count) = self.launches.get(&key(role, region))?;
-        (now.unix_timestamp() - at >= window.as_secs() as i64)
-            .then(|| OffsetDateTime::from_unix_timestamp(*at).ok().map(|at| (at, *count)))
-            .flatten()
+        Some((OffsetDateTime::from_unix_timestamp(*at).ok()?, *count))
     }
 
     /// Ends the batch of a role in a region (its failure was said).
