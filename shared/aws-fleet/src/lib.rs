@@ -83,7 +83,6 @@ fn asg_max_size(max: u32) -> i32 {
     i32::try_from(max.saturating_mul(2)).unwrap_or(i32::MAX)
 }
 
-/// The instance's address for clients: public DNS, public IP, else private IP.
 /// What the ASG owes: its desired capacity less the instances starting or
 /// in service. Above zero past a launch's warm-up, the ASG cannot start
 /// them (capacity, a quota, a bad image); it keeps trying on its own, so the
@@ -103,6 +102,7 @@ fn owed(asg: &aws_sdk_autoscaling::types::AutoScalingGroup) -> u32 {
     u32::try_from(desired.saturating_sub(coming_or_serving)).unwrap_or(u32::MAX)
 }
 
+/// The instance's address for clients: public DNS, public IP, else private IP.
 fn address(instance: &aws_sdk_ec2::types::Instance) -> Option<String> {
     [instance.public_dns_name(), instance.public_ip_address(), instance.private_ip_address()]
         .into_iter()
