@@ -1,5 +1,5 @@
 //! The chaos harness's short seed (`make chaos` runs the long ones): the
-//! local scenario on three API processes and two scaler processes, with
+//! local scenario on two API processes and two scaler processes, with
 //! 10 % of AWS calls failing, ticks killed part-way, a heartbeat-path outage
 //! longer than the dead window and a termination delivered twice. `make
 //! chaos` holds longer runs to a fault-free twin of the same seed (items

@@ -9,12 +9,13 @@ use std::sync::Arc;
 
 use aws_smithy_runtime_api::client::http::{HttpConnector, HttpConnectorFuture, SharedHttpConnector};
 use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
-use aws_smithy_runtime_api::client::result::ConnectorError;
 use reqwest::StatusCode;
+use streamfleet_runtime::Config;
 use streamfleet_runtime::{app_state_with, aws_config};
+use streamfleet_scenarios::chaos::faults::answer_lost;
 use streamfleet_scenarios::scaling::{host_report, simulated_group};
 use streamfleet_scenarios::sdk_seam::{through, Seam};
-use streamfleet_scenarios::{body, fresh_config, serve_router};
+use streamfleet_scenarios::{body, fresh_config, serve_router, state, TestApp};
 
 /// Loses the answer of the first DynamoDB request whose body holds
 /// `marker`, once it was applied.
@@ -31,24 +32,25 @@ impl Seam for LoseOneAnswer {
         if !matches || self.lost.swap(true, Ordering::SeqCst) {
             return real.call(request);
         }
-        let sent = real.call(request);
-        HttpConnectorFuture::new(async move {
-            let _applied = sent.await;
-            Err(ConnectorError::io("lost: connection reset after the request was sent".into()))
-        })
+        answer_lost(request, real)
     }
+}
+
+/// An API process over `config`'s table whose claim of a launched node's
+/// row (the write carrying the node's token nonce, on condition that the
+/// row is still pending) loses its first answer; `lost` says it did.
+async fn lossy_process(config: &Config, lost: Arc<AtomicBool>) -> TestApp {
+    let seam = LoseOneAnswer { marker: ":pending", lost };
+    let sdk = through(&aws_config(config).await, seam);
+    let state = app_state_with(config, &sdk, aws_sdk_dynamodb::Client::new(&sdk)).unwrap();
+    serve_router(config.clone(), streamfleet_http::local_app(state)).await
 }
 
 #[tokio::test]
 async fn a_launched_node_whose_enrollment_answer_was_lost_still_gets_its_token() {
     let config = fresh_config().await;
     let lost = Arc::new(AtomicBool::new(false));
-    // The claim of a launched node's row is the write that carries the
-    // node's token nonce on condition that the row is still pending.
-    let seam = LoseOneAnswer { marker: ":pending", lost: lost.clone() };
-    let sdk = through(&aws_config(&config).await, seam);
-    let state = app_state_with(&config, &sdk, aws_sdk_dynamodb::Client::new(&sdk)).unwrap();
-    let app = serve_router(config, streamfleet_http::local_app(state)).await;
+    let app = lossy_process(&config, lost.clone()).await;
 
     app.add_pool_hosts(2, "eu-west-1").await;
     assert_eq!(app.create_group(&simulated_group("lost", 4)).await.status(), StatusCode::CREATED);
@@ -64,4 +66,36 @@ async fn a_launched_node_whose_enrollment_answer_was_lost_still_gets_its_token()
 
     // The token it got is the one the row holds: it reports with it.
     app.report("lost", &edge, &token, &host_report("edge", &edge)).await;
+}
+
+/// Two processes enroll the same launched row at once (an enrollment sent
+/// twice, through two Lambda instances), one of them losing its claim's
+/// answer: exactly one gets a token, and that token is the row's.
+#[tokio::test]
+async fn of_two_enrollments_racing_for_one_row_through_a_lost_answer_exactly_one_gets_the_token() {
+    let config = fresh_config().await;
+    let lossy = lossy_process(&config, Arc::new(AtomicBool::new(false))).await;
+    let plain = serve_router(config.clone(), streamfleet_http::local_app(state(&config).await)).await;
+    plain.add_pool_hosts(2, "eu-west-1").await;
+    assert_eq!(plain.create_group(&simulated_group("race", 4)).await.status(), StatusCode::CREATED);
+    plain.tick("race").await;
+    let edge = plain.node_ids("race", "edge", "pending").await.remove(0);
+    let key = plain.enrollment_key("race").await;
+    let report = host_report("edge", &edge).json();
+    let (a, b) = tokio::join!(
+        lossy.heartbeat("race", &edge, &key, &report),
+        plain.heartbeat("race", &edge, &key, &report)
+    );
+    let mut tokens = Vec::new();
+    for response in [a, b] {
+        let status = response.status();
+        let answer = body(response).await;
+        match status {
+            StatusCode::CREATED => tokens.push(answer["nodeToken"].as_str().unwrap().to_owned()),
+            StatusCode::CONFLICT => assert_eq!(answer["code"], "already_enrolled", "{answer}"),
+            other => panic!("{other}: {answer}"),
+        }
+    }
+    assert_eq!(tokens.len(), 1, "one enrollment wins: {tokens:?}");
+    plain.report("race", &edge, &tokens[0], &host_report("edge", &edge)).await;
 }

@@ -149,15 +149,19 @@ impl Seam for Faults {
             FaultKind::TimedOut => {
                 HttpConnectorFuture::ready(Err(ConnectorError::timeout("injected: read timed out".into())))
             }
-            FaultKind::AppliedAnswerLost => {
-                let sent = real.call(request);
-                HttpConnectorFuture::new(async move {
-                    let _applied = sent.await;
-                    Err(ConnectorError::io("injected: connection reset after the request was sent".into()))
-                })
-            }
+            FaultKind::AppliedAnswerLost => answer_lost(request, real),
         }
     }
+}
+
+/// Sends `request` on, and loses its answer once it is back (applied or
+/// refused): a connection reset after the request went out.
+pub fn answer_lost(request: HttpRequest, real: &SharedHttpConnector) -> HttpConnectorFuture {
+    let sent = real.call(request);
+    HttpConnectorFuture::new(async move {
+        let _applied = sent.await;
+        Err(ConnectorError::io("injected: connection reset after the request was sent".into()))
+    })
 }
 
 /// How a service spells its errors.
