@@ -99,6 +99,12 @@ pub async fn spawn_counted_app(tuning: Tuning) -> (TestApp, CallCounter) {
     (serve(config, state).await, counter)
 }
 
+/// Another API process over `app`'s table: its own caches, seat leases
+/// and DynamoDB client, as another Lambda instance has.
+pub async fn another_process(app: &TestApp) -> TestApp {
+    serve(app.config.clone(), state(&app.config).await).await
+}
+
 async fn serve(config: Config, state: AppState) -> TestApp {
     serve_router(config, streamfleet_http::local_app(state)).await
 }

@@ -91,8 +91,10 @@ impl TestApp {
     pub async fn enroll(&self, group: &str, node: &str, report: &Report) -> String {
         let key = self.enrollment_key(group).await;
         let response = self.heartbeat(group, node, &key, &report.json()).await;
-        assert_eq!(response.status(), StatusCode::CREATED, "enrolling {node}");
-        body(response).await["nodeToken"].as_str().expect("a node token").to_owned()
+        let status = response.status();
+        let answer = body(response).await;
+        assert_eq!(status, StatusCode::CREATED, "enrolling {node}: {answer}");
+        answer["nodeToken"].as_str().expect("a node token").to_owned()
     }
 
     /// Reports `report` for an enrolled node; asserts it was accepted.

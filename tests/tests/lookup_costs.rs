@@ -70,10 +70,29 @@ async fn a_heartbeat_is_one_write() {
 }
 
 #[tokio::test]
-async fn with_the_fleet_cache_a_burst_of_subscribes_averages_about_one_round_trip() {
+async fn with_the_fleet_cache_and_seat_leases_a_burst_of_subscribes_costs_a_few_writes_not_one_each() {
     let tuning = Tuning {
         group_cache_ttl: Duration::from_secs(600),
         fleet_cache_ttl: Duration::from_secs(60),
+        ..Tuning::default()
+    };
+    let (app, counter) = live_fleet(tuning).await;
+    let lookups = 40;
+    let before = counter.count();
+    for _ in 0..lookups {
+        assert_eq!(app.lookup("/v1/streams/live/cam1?action=subscribe").await.status(), StatusCode::OK);
+    }
+    // Blocks of 1, 2, 4… as the instance's demand shows (`seats::block_size`).
+    let average = (counter.count() - before) as f64 / f64::from(lookups);
+    assert!(average <= 0.3, "average {average} round trips per subscribe");
+}
+
+#[tokio::test]
+async fn without_seat_leases_a_subscribe_is_one_write_on_a_warm_instance() {
+    let tuning = Tuning {
+        group_cache_ttl: Duration::from_secs(600),
+        fleet_cache_ttl: Duration::from_secs(60),
+        seat_lease: Duration::ZERO,
         ..Tuning::default()
     };
     let (app, counter) = live_fleet(tuning).await;

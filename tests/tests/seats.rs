@@ -9,7 +9,7 @@ use serde_json::json;
 use streamfleet_runtime::Tuning;
 use streamfleet_scenarios::crowd::{self, Crowd};
 use streamfleet_scenarios::nodes::Report;
-use streamfleet_scenarios::{body, group_spec, spawn_app_with, TestApp};
+use streamfleet_scenarios::{another_process, body, group_spec, spawn_app_with, TestApp};
 
 const GROUP: &str = "live-eu";
 
@@ -133,4 +133,72 @@ async fn concurrent_first_publishes_of_one_stream_share_one_origin_and_one_seat(
         .map(|n| n["seatsTaken"].as_u64().unwrap())
         .sum();
     assert_eq!(taken, 1, "only the winner holds a seat");
+}
+
+/// Subscribes to `live/cam1` through `app` until refused; how many were seated.
+async fn seat_until_refused(app: &TestApp) -> u64 {
+    let mut seated = 0;
+    loop {
+        let response = app.lookup("/v1/streams/live/cam1?action=subscribe").await;
+        match response.status() {
+            StatusCode::OK => seated += 1,
+            StatusCode::SERVICE_UNAVAILABLE => return seated,
+            other => panic!("{other}: {}", body(response).await),
+        }
+        assert!(seated <= 1000, "never refused");
+    }
+}
+
+async fn seats_taken(app: &TestApp, node: &str) -> u64 {
+    let path = format!("/v1/nodegroups/{GROUP}/nodes/{node}");
+    let response = app.admin(reqwest::Method::GET, &path).send().await.unwrap();
+    body(response).await["seatsTaken"].as_u64().expect("a count")
+}
+
+#[tokio::test]
+async fn seats_one_instance_leased_but_never_handed_out_are_no_one_elses_until_the_report_after_next() {
+    // A short-lived view of the fleet, so that a report reaches the
+    // lookups a moment after it is made (a full view refuses at once).
+    let view_life = Duration::from_millis(200);
+    let tuning =
+        Tuning { group_cache_ttl: Duration::from_secs(600), fleet_cache_ttl: view_life, ..Tuning::default() };
+    let first = spawn_app_with(tuning).await;
+    let mut spec = group_spec(GROUP);
+    spec["apps"] = json!(["live"]);
+    assert_eq!(first.create_group(&spec).await.status(), StatusCode::CREATED);
+    let origin = Report {
+        publishers: 1,
+        streams: vec!["live/cam1".into()],
+        ..Report::new("origin", "eu-west-1", "198.51.100.1")
+    };
+    first.enroll(GROUP, "o-1", &origin).await;
+    // Room for 90 under the 90 % ceiling.
+    let edge = Report { capacity: Some(100), ..Report::new("edge", "eu-west-1", "203.0.113.1") };
+    let token = first.enroll(GROUP, "e-1", &edge).await;
+    let second = another_process(&first).await;
+
+    // A burst through the first instance: its blocks grow with its demand,
+    // and the last one is not spent.
+    for _ in 0..20 {
+        let response = first.lookup("/v1/streams/live/cam1?action=subscribe").await;
+        assert_eq!(response.status(), StatusCode::OK, "{}", body(response).await);
+    }
+    let leased = seats_taken(&first, "e-1").await;
+    assert!(leased > 20 && leased <= 90, "{leased} seats taken for 20 viewers");
+    let spare = leased - 20;
+
+    // The second instance cannot spend them: it seats what is left.
+    let seated = seat_until_refused(&second).await;
+    assert_eq!(20 + seated + spare, 90, "{seated} seated by the second instance beside {spare} leased");
+
+    // Every viewer seated arrives. The next report carries every seat
+    // (viewers on their way look the same as seats never used); the one
+    // after gives back what the first instance's lease never handed out.
+    let arrived = Report { subscribers: (20 + seated) as u32, ..edge };
+    first.report(GROUP, "e-1", &token, &arrived).await;
+    tokio::time::sleep(view_life).await;
+    assert_eq!(seat_until_refused(&second).await, 0, "carried: still taken");
+    first.report(GROUP, "e-1", &token, &arrived).await;
+    tokio::time::sleep(view_life).await;
+    assert_eq!(seat_until_refused(&second).await, spare, "the unused lease came back");
 }

@@ -143,7 +143,7 @@ pub trait NodeStore: Send + Sync {
 /// What a seat store answers (`SeatStore::take_seat`).
 #[derive(Debug, Clone, PartialEq)]
 pub enum SeatTake {
-    /// The seat is the node's `seats_taken`-th since its last report.
+    /// Granted: the node's `seats_taken` since its last report, these included.
     Taken { seats_taken: u32 },
     /// Not granted; the node as stored now (`None`: it is gone), so that
     /// the caller's view catches up without another read.
@@ -154,7 +154,7 @@ pub enum SeatTake {
 /// of a node, shared by every lookup process.
 #[async_trait]
 pub trait SeatStore: Send + Sync {
-    /// Takes one seat on `node` as `ask` describes, in one atomic write.
+    /// Takes `ask.count` seats on `node` as `ask` describes, in one atomic write.
     /// MUST grant exactly when `seats::admits(stored node, ask)` holds, and
     /// otherwise return `Refused` with the node as stored.
     async fn take_seat(&self, node: &Node, ask: &SeatAsk) -> StoreResult<SeatTake>;

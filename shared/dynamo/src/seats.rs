@@ -1,8 +1,8 @@
 //! Seats on the node item itself (`seatsTaken`, `seatsCarried`): the
 //! heartbeat that records a report carries the old count and starts a new
 //! one in the same write, so there is never a moment when a new report is
-//! stored but an old count applies. A seat is one `UpdateItem` whose
-//! condition is `seats::admits`; refused, it returns the item as stored
+//! stored but an old count applies. A seat, or a lease's block of seats, is
+//! one `UpdateItem` whose condition is `seats::admits`; refused, it returns the item as stored
 //! (`ReturnValuesOnConditionCheckFailure`), so the caller learns why at no
 //! extra read. A new stream's route and its origin's seat are one
 //! transaction.
@@ -28,14 +28,17 @@ use crate::nodes::{node_key, SEATS_TAKEN, SENT_MS};
 use crate::routes::route_put;
 use crate::DynamoStore;
 
-const TAKE: &str = "ADD #seats :one";
-/// `seats::admits`, as DynamoDB evaluates it on the stored item.
+const TAKE: &str = "ADD #seats :count";
+/// `seats::admits`, as DynamoDB evaluates it on the stored item (which has
+/// no arithmetic: the block fits when the count is at most the room less
+/// the block).
 const ADMITS: &str = "#sentMs = :report AND #state = :in_service AND #cordoned = :no \
-                      AND (attribute_not_exists(#seats) OR #seats < :room)";
+                      AND (attribute_not_exists(#seats) OR #seats <= :most)";
 
-/// One seat on `node` for `ask` at `report`: `TAKE` on condition `ADMITS`,
+/// `ask.count` seats on `node` at `report`: `TAKE` on condition `ADMITS`,
 /// returning the item as stored when refused. Sent alone by `take_seat`,
-/// inside the route's transaction by `claim_route`.
+/// inside the route's transaction by `claim_route`. The caller has checked
+/// that the block fits in the room at all.
 fn seat_update(table: &str, node: &Node, ask: &SeatAsk, report: OffsetDateTime) -> StoreResult<Update> {
     let names =
         [("#seats", SEATS_TAKEN), ("#sentMs", SENT_MS), ("#state", "state"), ("#cordoned", "cordoned")]
@@ -43,11 +46,11 @@ fn seat_update(table: &str, node: &Node, ask: &SeatAsk, report: OffsetDateTime) 
             .map(|(k, v)| (k.to_owned(), v.to_owned()))
             .collect();
     let values = HashMap::from([
-        (":one".to_owned(), n(1)),
+        (":count".to_owned(), n(ask.count.max(1))),
         (":report".to_owned(), epoch_millis(report)),
         (":in_service".to_owned(), encode_value("state", &NodeState::InService)?),
         (":no".to_owned(), AttributeValue::Bool(false)),
-        (":room".to_owned(), n(ask.room)),
+        (":most".to_owned(), n(ask.room - ask.count.max(1))),
     ]);
     Ok(Update::builder()
         .table_name(table)
@@ -68,8 +71,9 @@ fn stored_node(item: Option<&Item>) -> StoreResult<Option<Box<Node>>> {
 #[async_trait]
 impl SeatStore for DynamoStore {
     async fn take_seat(&self, node: &Node, ask: &SeatAsk) -> StoreResult<SeatTake> {
-        let Some(report) = ask.report else {
-            // A node that never reported has no room to take from.
+        let Some(report) = ask.report.filter(|_| ask.room >= ask.count.max(1)) else {
+            // A node that never reported has no room to take from, and a
+            // block larger than the room never fits.
             return Ok(SeatTake::Refused { stored: Some(Box::new(node.clone())) });
         };
         let seat = seat_update(&self.table, node, ask, report)?;
@@ -114,7 +118,7 @@ impl SeatStore for DynamoStore {
         origin: &Node,
         ask: &SeatAsk,
     ) -> StoreResult<RouteClaim> {
-        let Some(report) = ask.report else {
+        let Some(report) = ask.report.filter(|_| ask.room >= ask.count.max(1)) else {
             return Ok(RouteClaim::SeatRefused { stored: Some(Box::new(origin.clone())) });
         };
         let seat = seat_update(&self.table, origin, ask, report)?;

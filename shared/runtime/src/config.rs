@@ -19,6 +19,7 @@ pub const AWS_ENDPOINT_VAR: &str = "STREAMFLEET_AWS_ENDPOINT";
 pub const HEARTBEAT_INTERVAL_VAR: &str = "STREAMFLEET_HEARTBEAT_INTERVAL_SECS";
 pub const STALE_AFTER_VAR: &str = "STREAMFLEET_NODE_STALE_AFTER_SECS";
 pub const FLEET_CACHE_VAR: &str = "STREAMFLEET_FLEET_CACHE_MS";
+pub const SEAT_LEASE_VAR: &str = "STREAMFLEET_SEAT_LEASE_MS";
 pub const PACK_CEILING_VAR: &str = "STREAMFLEET_PACK_CEILING_PCT";
 pub const GROUP_CACHE_VAR: &str = "STREAMFLEET_GROUP_CACHE_MS";
 pub const DEAD_AFTER_VAR: &str = "STREAMFLEET_NODE_DEAD_AFTER_SECS";
@@ -46,6 +47,10 @@ pub struct Tuning {
     pub fleet_cache_ttl: Duration,
     /// Edges are packed up to this % of capacity (default 90).
     pub pack_ceiling_pct: u8,
+    /// How long a warm lookup instance hands out a block of seats it took
+    /// in one write (default 1 s, at most half the heartbeat interval; 0:
+    /// one seat per write).
+    pub seat_lease: Duration,
     /// How long a warm lookup instance reuses group specs and app claims
     /// (default 10 s): how long a group change takes to reach lookups.
     pub group_cache_ttl: Duration,
@@ -80,6 +85,7 @@ impl Default for Tuning {
             stale_after: heartbeat_interval * 3,
             fleet_cache_ttl: Duration::from_secs(1),
             pack_ceiling_pct: 90,
+            seat_lease: streamfleet_core::service::LookupSettings::default().seat_lease,
             group_cache_ttl: Duration::from_secs(10),
             dead_after: Duration::from_secs(60),
             mass_silence_pct: 50,
@@ -196,6 +202,17 @@ impl Tuning {
             .map_or(defaults.fleet_cache_ttl, Duration::from_millis);
         let pack_ceiling_pct = number(PACK_CEILING_VAR, "a percentage from 1 to 100", 1..=100)?
             .map_or(defaults.pack_ceiling_pct, |pct| pct as u8);
+        // A lease's seats are carried by the report after the one they were
+        // taken at, not by the one after that: it must lapse before then.
+        let seat_lease =
+            number(SEAT_LEASE_VAR, "milliseconds from 0 to half the heartbeat interval", 0..=150_000)?
+                .map_or(defaults.seat_lease.min(interval / 2), Duration::from_millis);
+        if seat_lease > interval / 2 {
+            return Err(ConfigError::Invalid(
+                SEAT_LEASE_VAR,
+                "milliseconds from 0 to half the heartbeat interval",
+            ));
+        }
         let group_cache_ttl = number(GROUP_CACHE_VAR, "milliseconds from 0 to 300000", 0..=300_000)?
             .map_or(defaults.group_cache_ttl, Duration::from_millis);
         let dead_after = number(DEAD_AFTER_VAR, "whole seconds from 1 to 86400", 1..=86_400)?
@@ -211,11 +228,30 @@ impl Tuning {
             stale_after,
             fleet_cache_ttl,
             pack_ceiling_pct,
+            seat_lease,
             group_cache_ttl,
             dead_after,
             mass_silence_pct,
             route_ttl: defaults.route_ttl,
             scaler_lease: defaults.scaler_lease,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_seat_lease_lives_at_most_half_a_heartbeat_interval() {
+        let tuning = |pairs: &[(&str, &str)]| Tuning::from_vars(&Vars::given(pairs.iter().copied()));
+        assert_eq!(tuning(&[]).unwrap().seat_lease, Duration::from_secs(1));
+        let short = tuning(&[(HEARTBEAT_INTERVAL_VAR, "1")]).unwrap();
+        assert_eq!(short.seat_lease, Duration::from_millis(500), "the default shortens with the interval");
+        assert_eq!(tuning(&[(SEAT_LEASE_VAR, "0")]).unwrap().seat_lease, Duration::ZERO);
+        assert!(matches!(
+            tuning(&[(HEARTBEAT_INTERVAL_VAR, "2"), (SEAT_LEASE_VAR, "1500")]),
+            Err(ConfigError::Invalid(SEAT_LEASE_VAR, _))
+        ));
     }
 }

@@ -24,7 +24,7 @@ use streamfleet_http::{AdminToken, AppState};
 
 pub use config::{
     Config, ConfigError, Tuning, Vars, AWS_ENDPOINT_VAR, FLEET_CACHE_VAR, GROUP_CACHE_VAR,
-    HEARTBEAT_INTERVAL_VAR, HOOK_TIMEOUT_VAR, TABLE_VAR,
+    HEARTBEAT_INTERVAL_VAR, HOOK_TIMEOUT_VAR, SEAT_LEASE_VAR, TABLE_VAR,
 };
 pub use function::Function;
 pub use lifecycle_event::{
@@ -199,6 +199,8 @@ fn build_state(
         stale_after: tuning.stale_after,
         fleet_cache_ttl: tuning.fleet_cache_ttl,
         pack_ceiling_pct: tuning.pack_ceiling_pct,
+        // Less than half a report interval however the tuning was built.
+        seat_lease: tuning.seat_lease.min(tuning.heartbeat_interval / 2),
         group_cache_ttl: tuning.group_cache_ttl,
         route_ttl: tuning.route_ttl,
         ..LookupSettings::default()

@@ -38,11 +38,12 @@ struct Fleet {
 async fn setup(app: &TestApp, counter: CallCounter) -> Fleet {
     let mut spec = group_spec(GROUP);
     spec["apps"] = json!(["live"]);
+    // Origins with room for every new stream the first-publish samples open.
+    spec["roles"]["origin"]["launch"]["connectionCapacity"] = json!(10_000);
     assert_eq!(app.create_group(&spec).await.status(), StatusCode::CREATED);
     let mut nodes = Vec::new();
     for i in 0..2 {
         let id = format!("o-{i}");
-        // Room for every new stream the first-publish samples open.
         let report = Report {
             capacity: Some(10_000),
             ..Report::new("origin", "eu-west-1", &format!("198.51.100.{i}"))

@@ -66,24 +66,25 @@ impl Fleet {
         }
     }
 
-    /// A seat on `nodes[index]` is being asked for: counted before the
-    /// write returns, so that this instance's other lookups in flight see
-    /// it and ask the next node instead of all asking for the same last
-    /// seats (packing sends them all to the fullest node). Undone when the
-    /// reservation is dropped without `keep`: a refused write, an error, or
-    /// a lookup cancelled mid-write (its caller went away).
-    pub fn reserve(&self, index: usize) -> SeatReservation {
+    /// `seats` seats on `nodes[index]` are being asked for: counted before
+    /// the write returns, so that this instance's other lookups in flight
+    /// see them and ask the next node instead of all asking for the same
+    /// last seats (packing sends them all to the fullest node). Undone when
+    /// the reservation is dropped without `keep`: a refused write, an
+    /// error, or a lookup cancelled mid-write (its caller went away).
+    pub fn reserve(&self, index: usize, seats: u32) -> SeatReservation {
         if let Some(count) = self.seats.lock().expect("seat lock").get_mut(index) {
-            *count = count.saturating_add(1);
+            *count = count.saturating_add(seats);
         }
-        SeatReservation { seats: self.seats.clone(), index, kept: false }
+        SeatReservation { seats: self.seats.clone(), index, count: seats, kept: false }
     }
 }
 
-/// A seat counted in a view before its write returned (`Fleet::reserve`).
+/// Seats counted in a view before their write returned (`Fleet::reserve`).
 pub struct SeatReservation {
     seats: Arc<Mutex<Vec<u32>>>,
     index: usize,
+    count: u32,
     kept: bool,
 }
 
@@ -100,7 +101,7 @@ impl Drop for SeatReservation {
             return;
         }
         if let Some(count) = self.seats.lock().expect("seat lock").get_mut(self.index) {
-            *count = count.saturating_sub(1);
+            *count = count.saturating_sub(self.count);
         }
     }
 }

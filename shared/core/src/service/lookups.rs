@@ -7,6 +7,7 @@ use std::time::Duration;
 use time::OffsetDateTime;
 
 use super::fleet_cache::{Fleet, FleetCache};
+use super::seat_leases::SeatLeases;
 use crate::cache::TtlCache;
 use crate::clock::Clock;
 use crate::credentials::{NodeCredential, NodeCredentials};
@@ -37,6 +38,10 @@ pub struct LookupSettings {
     /// so that anonymous publish lookups for streams nobody sends leave
     /// nothing that lasts.
     pub route_ttl: Duration,
+    /// How long a warm instance hands out seats it took in a block
+    /// (`seats`); less than half the nodes' report interval. Zero: one
+    /// seat per write.
+    pub seat_lease: Duration,
 }
 
 impl Default for LookupSettings {
@@ -48,6 +53,7 @@ impl Default for LookupSettings {
             pack_ceiling_pct: 90,
             retry_after: Duration::from_secs(5),
             route_ttl: Duration::from_secs(60),
+            seat_lease: Duration::from_secs(1),
         }
     }
 }
@@ -107,6 +113,7 @@ pub struct Lookups {
     credentials: NodeCredentials,
     settings: LookupSettings,
     fleets: Arc<FleetCache>,
+    leases: SeatLeases,
     specs: TtlCache<GroupName, Option<Arc<NodeGroup>>>,
     claims: TtlCache<Claim, Option<GroupName>>,
     pressure: super::pressure::PressureGate,
@@ -124,6 +131,7 @@ impl Lookups {
     ) -> Self {
         Self {
             fleets: FleetCache::new(nodes, clock.clone(), settings.fleet_cache_ttl),
+            leases: SeatLeases::new(settings.seat_lease),
             groups,
             routes,
             seats,
@@ -344,7 +352,9 @@ impl Lookups {
         now: OffsetDateTime,
     ) -> Result<Option<usize>, LookupError> {
         for _ in 0..SEAT_ATTEMPTS {
-            let Some(i) = place(&fleet.nodes, &fleet.seats_counted(), want, now) else { return Ok(None) };
+            let Some(i) = place(&fleet.nodes, &self.counted(group, fleet, now), want, now) else {
+                return Ok(None);
+            };
             if self.ask_once(group, fleet, i, want, Reload::Allowed).await? {
                 return Ok(Some(i));
             }
@@ -366,7 +376,8 @@ impl Lookups {
         for _ in 0..2 {
             let node = &fleet.nodes[index];
             let room = SeatAsk::for_node(node, want.role_capacity, want.ceiling_pct).room;
-            if !node.is_available(now, want.stale_after) || fleet.seats_taken(index) >= room {
+            let spare = self.leases.spare(group, std::slice::from_ref(node), now)[0];
+            if !node.is_available(now, want.stale_after) || (spare == 0 && fleet.seats_taken(index) >= room) {
                 return Ok(false);
             }
             if self.ask_once(group, fleet, index, want, Reload::Never).await? {
@@ -376,8 +387,10 @@ impl Lookups {
         Ok(false)
     }
 
-    /// One seat write on `fleet.nodes[index]`; refused, the view learns why
-    /// (and, if `reload` allows, is read again: indices then change).
+    /// A seat on `fleet.nodes[index]`: from this instance's lease on it, or
+    /// by one write for a block of seats (the lookup's and a new lease's);
+    /// refused, the view learns why (and, if `reload` allows, is read
+    /// again: indices then change).
     async fn ask_once(
         &self,
         group: &GroupName,
@@ -386,16 +399,38 @@ impl Lookups {
         want: &Want<'_>,
         reload: Reload,
     ) -> Result<bool, LookupError> {
+        let now = self.clock.now();
+        self.leases.asked(group, now);
+        if self.leases.hand(group, &fleet.nodes[index], now) {
+            return Ok(true);
+        }
+        let turn = self.leases.turn(group, &fleet.nodes[index].node_id).await;
+        // The lookup before this one in the queue may have taken a block.
+        let now = self.clock.now();
         let node = &fleet.nodes[index];
+        if self.leases.hand(group, node, now) {
+            return Ok(true);
+        }
         let ask = SeatAsk::for_node(node, want.role_capacity, want.ceiling_pct);
-        let reservation = fleet.reserve(index);
+        let room_left = ask.room.saturating_sub(fleet.seats_taken(index));
+        if room_left == 0 {
+            // Filled by the lookups before this one in the queue, as far as
+            // this view knows: placement, asked again, moves on.
+            return Ok(false);
+        }
+        let ask = ask.block(self.leases.block(group, room_left, now));
+        let reservation = fleet.reserve(index, ask.count);
         let taken = self.seats.take_seat(node, &ask).await;
-        if matches!(taken, Ok(SeatTake::Taken { .. })) {
+        if let (Ok(SeatTake::Taken { .. }), Some(report)) = (&taken, ask.report) {
             reservation.keep();
+            // Its life runs from before the write: the write was granted at
+            // that report some time after, never before.
+            self.leases.keep(group, &node.node_id, report, ask.count, now);
         } else {
             // Given back before the view learns the node as stored.
             drop(reservation);
         }
+        drop(turn);
         match taken? {
             SeatTake::Taken { seats_taken } => {
                 fleet.note_taken(index, seats_taken);
@@ -415,6 +450,19 @@ impl Lookups {
                 Ok(false)
             }
         }
+    }
+
+    /// Per node of `fleet`, the sessions placement counts on top of its
+    /// report: the seats taken and carried, less those this instance's
+    /// leases still hold for its own lookups (free for them).
+    fn counted(&self, group: &GroupName, fleet: &Fleet, now: OffsetDateTime) -> Vec<u32> {
+        let spare = self.leases.spare(group, &fleet.nodes, now);
+        fleet
+            .seats_counted()
+            .into_iter()
+            .zip(spare)
+            .map(|(counted, spare)| counted.saturating_sub(spare))
+            .collect()
     }
 
     fn want<'a>(

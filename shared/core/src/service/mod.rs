@@ -10,6 +10,7 @@ mod node_groups;
 mod pool;
 mod pressure;
 mod scaler;
+mod seat_leases;
 mod tick_order;
 
 pub use backends::{Fleets, ScalerError, ScalerStores};
