@@ -3,6 +3,8 @@
 //! not then fail on its own first copy. Found by the chaos harness: a node
 //! whose enrollment answer was lost this way never got its token, every
 //! later enrollment was `already_enrolled`, and it stayed silent for good.
+//! The same answer can be lost past AWS too, on its way to the node: the
+//! node then enrolls again, and may, until its token first reports.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -98,4 +100,42 @@ async fn of_two_enrollments_racing_for_one_row_through_a_lost_answer_exactly_one
     }
     assert_eq!(tokens.len(), 1, "one enrollment wins: {tokens:?}");
     plain.report("race", &edge, &tokens[0], &host_report("edge", &edge)).await;
+}
+
+/// The enrollment was applied and answered, but the answer never reached
+/// the node (lost between API Gateway and the agent): the node enrolls
+/// again with the key and a newer report, and gets a token, the only one
+/// that works; once that token has reported, the row is the node's and
+/// another enrollment is refused.
+#[tokio::test]
+async fn a_launched_node_that_never_saw_its_enrollment_answer_enrolls_again_until_its_token_reports() {
+    let config = fresh_config().await;
+    let app = serve_router(config.clone(), streamfleet_http::local_app(state(&config).await)).await;
+    app.add_pool_hosts(2, "eu-west-1").await;
+    assert_eq!(app.create_group(&simulated_group("again", 4)).await.status(), StatusCode::CREATED);
+    app.tick("again").await;
+    let edge = app.node_ids("again", "edge", "pending").await.remove(0);
+    let key = app.enrollment_key("again").await;
+    let report = host_report("edge", &edge);
+    let enroll = || async {
+        // Each attempt is a new report: sent later than the one before.
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        let response = app.heartbeat("again", &edge, &key, &report.json()).await;
+        (response.status(), body(response).await)
+    };
+
+    let (status, never_seen) = enroll().await;
+    assert_eq!(status, StatusCode::CREATED, "{never_seen}");
+    let (status, answer) = enroll().await;
+    assert_eq!(status, StatusCode::CREATED, "enrolled again: {answer}");
+    let token = answer["nodeToken"].as_str().unwrap().to_owned();
+
+    let lost_token = never_seen["nodeToken"].as_str().unwrap();
+    let refused = app.heartbeat("again", &edge, lost_token, &report.json()).await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN, "the first token is void");
+    app.report("again", &edge, &token, &report).await;
+
+    let (status, answer) = enroll().await;
+    assert_eq!(status, StatusCode::CONFLICT, "{answer}");
+    assert_eq!(answer["code"], "already_enrolled");
 }

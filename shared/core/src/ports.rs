@@ -239,7 +239,10 @@ pub trait NodeLifecycleStore: Send + Sync {
     async fn forget_unheld_node(&self, group: &GroupName, node: &NodeId) -> StoreResult<()>;
 
     /// Enrolls a node the fleet launched: its first report, pending → in
-    /// service. MUST return `Conflict` unless it is pending and never reported.
+    /// service. MUST return `Conflict` unless it is pending and never
+    /// reported, or this very claim applied once already, or it is claimed
+    /// but the token of that claim never reported and `node`'s report is
+    /// newer (the node enrolling again: the answer was lost on its way).
     async fn claim_launched(
         &self,
         node: &Node,

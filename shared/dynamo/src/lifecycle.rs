@@ -6,13 +6,13 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem, Update};
 use streamfleet_core::names::{GroupName, NodeId};
 use streamfleet_core::node::{DrainCause, Node, NodeState};
-use streamfleet_core::ports::{HoldWrite, NodeLifecycleStore, ReportGuard, StoreResult};
+use streamfleet_core::ports::{HoldWrite, NodeLifecycleStore, ReportGuard, StoreError, StoreResult};
 use time::OffsetDateTime;
 
 use crate::attr::{encode_value, epoch_millis, key, n, rfc3339, set_expression, Item};
 use crate::error::store_error;
 use crate::keys::{group_pk, node_sk, GROUP_SK};
-use crate::nodes::{to_item, TOKEN_NONCE};
+use crate::nodes::{to_item, ENROLLED_MS, SENT_MS, TOKEN_NONCE};
 use crate::schema::PK;
 use crate::DynamoStore;
 
@@ -141,6 +141,11 @@ impl NodeLifecycleStore for DynamoStore {
     ) -> StoreResult<()> {
         let mut item: Item = to_item(node, expires_at)?;
         item.insert(TOKEN_NONCE.to_owned(), crate::attr::s(token_nonce));
+        let sent = item
+            .get(SENT_MS)
+            .cloned()
+            .ok_or_else(|| StoreError::Corrupt("an enrollment without a report".into()))?;
+        item.insert(ENROLLED_MS.to_owned(), sent.clone());
         let fields = [
             "state",
             "stateSince",
@@ -153,6 +158,7 @@ impl NodeLifecycleStore for DynamoStore {
             "lastSentAt",
             "sentMs",
             TOKEN_NONCE,
+            ENROLLED_MS,
             crate::schema::TTL,
         ];
         let (expression, names, mut values) = set_expression(&item, &fields);
@@ -162,8 +168,10 @@ impl NodeLifecycleStore for DynamoStore {
         names.insert("#cstate".into(), "state".into());
         names.insert("#csent".into(), "sentMs".into());
         names.insert("#cnonce".into(), TOKEN_NONCE.into());
+        names.insert("#cenrolled".into(), ENROLLED_MS.into());
         values.insert(":own".into(), crate::attr::s(token_nonce));
         values.insert(":claimed".into(), encode_value("state", &node.state)?);
+        values.insert(":sent".into(), sent);
         self.client
             .update_item()
             .table_name(&self.table)
@@ -174,9 +182,14 @@ impl NodeLifecycleStore for DynamoStore {
             // token it carries (a fresh nonce per enrollment, so no other
             // enrollment can match it). Without it, the node was locked out:
             // every later enrollment is `already_enrolled`, no token works.
+            // Or a claimed row whose token never reported, by a newer report:
+            // the node enrolling again because the answer was lost on the
+            // way to it (whoever holds the key could claim the row before
+            // that first report anyway).
             .condition_expression(
                 "(attribute_exists(#pk) AND #cstate = :pending AND attribute_not_exists(#csent)) \
-                 OR (#cnonce = :own AND #cstate = :claimed)",
+                 OR (#cnonce = :own AND #cstate = :claimed) \
+                 OR (#cstate = :claimed AND #csent = #cenrolled AND #csent < :sent)",
             )
             .set_expression_attribute_names(Some(names))
             .set_expression_attribute_values(Some(values))

@@ -29,6 +29,9 @@ pub(crate) const SEATS_TAKEN: &str = "seatsTaken";
 /// The nonce of the enrollment whose token may report for the node: not
 /// part of `Node` (the API shows nodes, and has no use for it).
 pub(crate) const TOKEN_NONCE: &str = "tokenNonce";
+/// `sentMs` of the report a launched node enrolled with: while `sentMs`
+/// still equals it, the token of that enrollment has never reported.
+pub(crate) const ENROLLED_MS: &str = "enrolledMs";
 
 pub(crate) fn node_key(group: &GroupName, node: &NodeId) -> Item {
     key(group_pk(group), &node_sk(node))

@@ -246,9 +246,16 @@ impl Heartbeats {
             }
         }
         // A node the group's cloud launched: its row waits, pending, for
-        // this first report. Without one, the node is not the group's.
+        // this first report. Without one, the node is not the group's. An
+        // enrolled row whose token never reported may be claimed again by
+        // a newer report (the store checks which): the node never got the
+        // answer to its enrollment and asks again.
+        let claimable = |row: &Node| {
+            (row.state == NodeState::Pending && row.last_sent_at.is_none())
+                || (row.state == NodeState::InService && row.launched_at.is_some())
+        };
         match self.nodes.get_node(group_name, node_id).await? {
-            Some(launched) if launched.state == NodeState::Pending && launched.last_sent_at.is_none() => {
+            Some(launched) if claimable(&launched) => {
                 if launched.role != node.role || launched.region != node.region {
                     return Err(HeartbeatError::Mismatch {
                         field: "role or region",
