@@ -55,18 +55,19 @@ async fn a_first_publish_takes_three_round_trips_route_nodes_and_one_transaction
 }
 
 #[tokio::test]
-async fn a_heartbeat_is_one_write() {
+async fn a_heartbeat_on_the_beat_is_one_write_and_a_sooner_one_two() {
     let (app, counter) = live_fleet(without_fleet_cache()).await;
     let token = app.enroll(GROUP, "e-2", &Report::new("edge", "eu-west-1", "203.0.113.2")).await;
+    let report = Report { subscribers: 3, ..Report::new("edge", "eu-west-1", "203.0.113.2") };
+    tokio::time::sleep(streamfleet_core::seats::MAX_LEASE).await;
     let before = counter.count();
-    app.report(
-        GROUP,
-        "e-2",
-        &token,
-        &Report { subscribers: 3, ..Report::new("edge", "eu-west-1", "203.0.113.2") },
-    )
-    .await;
+    app.report(GROUP, "e-2", &token, &report).await;
     assert_eq!(counter.count() - before, 1);
+    // Within a seat lease's life of the last: refused as a reset of the
+    // seat count, then recorded without one.
+    let before = counter.count();
+    app.report(GROUP, "e-2", &token, &report).await;
+    assert_eq!(counter.count() - before, 2);
 }
 
 #[tokio::test]

@@ -30,9 +30,10 @@
 //! ([`SeatLease`]). The block is taken under the same rule as a single
 //! seat, so the table's count covers every seat of every lease. A lease is
 //! spent only at the report it was taken against, and only for its life
-//! (default 1 s, less than half a report interval): the report after it
+//! (at most [`MAX_LEASE`] and half a report interval): the report after it
 //! carries its seats, the one after that would not, and a lease never
-//! lives to see that one. Seats a lease never hands out come back as an
+//! lives to see that one (a report resets the count only [`MAX_LEASE`]
+//! after the last reset at the soonest). Seats a lease never hands out come back as an
 //! unconnected viewer's do, with the report after next.
 //!
 //! This module is the pure part: the room of a report, the rule a seat
@@ -99,6 +100,13 @@ pub fn admits(stored: &Node, ask: &SeatAsk) -> bool {
         && !stored.cordoned
         && stored.seats_taken.saturating_add(ask.count.max(1)) <= ask.room
 }
+
+/// The longest a lease lives. A node's report starts its seat count again
+/// only if it comes at least this long after the report before (a sooner
+/// one, say from an agent restarting, records the load and carries on
+/// counting), so a lease never sees two resets: the report after the one
+/// it was taken at carries its seats, and it lapses before another.
+pub const MAX_LEASE: Duration = Duration::from_secs(1);
 
 /// The most seats one lease asks for: at 32, a busy instance writes once
 /// per 32 joins, and what a lease can leave unused stays small beside an
@@ -314,10 +322,12 @@ mod tests {
     /// One step of the model below.
     #[derive(Debug, Clone)]
     enum Step {
-        /// The node counts its sessions and reports. Viewers handed a seat
-        /// before the previous report have arrived by now, or never will
-        /// (`true`: they all arrive).
-        Report(bool),
+        /// The node counts its sessions and reports, this many ms after its
+        /// last report (a report sooner than `MAX_LEASE` after it does not
+        /// start the seat count again). Viewers handed a seat before the
+        /// previous reset have arrived by now (`true`), or, if this report
+        /// resets the count, never will.
+        Report(bool, u64),
         /// One viewer on its way arrives.
         Arrive,
         /// One viewer leaves.
@@ -333,7 +343,7 @@ mod tests {
 
     fn arb_step(processes: usize) -> impl Strategy<Value = Step> {
         prop_oneof![
-            1 => any::<bool>().prop_map(Step::Report),
+            1 => (any::<bool>(), prop_oneof![100u64..1000, 1000u64..3000]).prop_map(|(a, gap)| Step::Report(a, gap)),
             2 => Just(Step::Arrive),
             1 => Just(Step::Leave),
             2 => (0..processes).prop_map(Step::Refresh),
@@ -344,12 +354,13 @@ mod tests {
     proptest! {
         /// However stale each process's view, however large its leases,
         /// and however late viewers arrive (within one report interval of
-        /// their answer, less a lease's life), the node never holds more
-        /// than its limit counting the viewers on their way; seats granted
-        /// against one report never exceed that report's room; and a
+        /// their answer, less a lease's life), and however soon reports
+        /// follow each other, the node never holds more than its limit
+        /// counting the viewers on their way (a report that does not start
+        /// the count again counts the viewers that arrived twice, never
+        /// none); no lease sees the count started again twice; and a
         /// process is refused at the current report only when its block
-        /// does not fit. A lease lives less than a report interval: the
-        /// report after the next one finds it lapsed.
+        /// does not fit.
         #[test]
         fn no_node_is_ever_handed_more_viewers_than_its_limit(
             capacity in 1u32..150,
@@ -364,26 +375,27 @@ mod tests {
             // against the report before the last one, or since.
             let (mut connected, mut coming_old, mut coming_new) = (held.min(limit), 0u32, 0u32);
             let mut clock = T0;
-            // Each process's lease, and the report (by number) it was taken at.
-            let never = T0 + Duration::from_secs(3600);
+            // Each process's lease, and the seat resets (by number) before it
+            // was taken; leases lapse by the clock, as they do.
             let mut leases: Vec<Option<(SeatLease, u32)>> = vec![None; 4];
-            let mut reports = 0u32;
+            let mut resets = 0u32;
             for step in steps {
                 match step {
-                    Step::Report(arrive) => {
+                    Step::Report(arrive, gap) => {
                         if arrive {
                             connected += coming_old;
+                            coming_old = 0;
                         }
-                        (coming_old, coming_new) = (coming_new, 0);
-                        clock += Duration::from_millis(500);
+                        clock += Duration::from_millis(gap);
                         stored.last_sent_at = Some(clock);
                         stored.load.subscribers = connected;
-                        stored.seats_carried = stored.seats_taken;
-                        stored.seats_taken = 0;
-                        reports += 1;
-                        // Taken before the report before this one: lapsed.
-                        for lease in &mut leases {
-                            lease.take_if(|(_, at)| *at + 1 < reports);
+                        if Duration::from_millis(gap) >= MAX_LEASE {
+                            // Those handed before the last reset that have
+                            // not arrived never will.
+                            (coming_old, coming_new) = (coming_new, 0);
+                            stored.seats_carried = stored.seats_taken;
+                            stored.seats_taken = 0;
+                            resets += 1;
                         }
                     }
                     Step::Arrive if coming_old > 0 => (coming_old, connected) = (coming_old - 1, connected + 1),
@@ -392,22 +404,26 @@ mod tests {
                     Step::Leave => connected = connected.saturating_sub(1),
                     Step::Refresh(p) => views[p] = stored.clone(),
                     Step::Take(p, demand) => {
-                        if let Some((lease, at)) = leases[p].as_mut() {
-                            if lease.hand(&views[p], clock) {
-                                // Handed after the node reported again: the
-                                // viewer must show up by the next report.
-                                if *at == reports { coming_new += 1 } else { coming_old += 1 }
-                                continue;
-                            }
+                        let leased = leases[p].as_mut().is_some_and(|(lease, at)| {
+                            let handed = lease.hand(&views[p], clock);
+                            // Handed after the count was started again: the
+                            // viewer must show up before the next reset.
+                            if handed && *at == resets { coming_new += 1 }
+                            if handed && *at + 1 == resets { coming_old += 1 }
+                            handed
+                        });
+                        if let Some((_, at)) = leases[p].filter(|_| leased) {
+                            prop_assert!(at + 1 >= resets, "a lease saw two resets of the count");
                         }
-                        for _ in 0..2 {
+                        for _ in 0..if leased { 0 } else { 2 } {
                             let ask = SeatAsk::for_node(&views[p], capacity, ceiling);
                             let ask = ask.block(block_size(demand, ask.room.saturating_sub(views[p].seats_taken)));
                             if admits(&stored, &ask) {
                                 stored.seats_taken += ask.count;
                                 coming_new += 1;
                                 let report = stored.last_sent_at.expect("reported");
-                                leases[p] = Some((SeatLease { report, left: ask.count - 1, until: never }, reports));
+                                let until = clock + MAX_LEASE;
+                                leases[p] = Some((SeatLease { report, left: ask.count - 1, until }, resets));
                                 break;
                             }
                             prop_assert!(
@@ -419,7 +435,6 @@ mod tests {
                         }
                     }
                 }
-                prop_assert!(stored.seats_taken <= room(&stored, capacity, ceiling));
                 prop_assert!(
                     connected + coming_old + coming_new <= limit,
                     "{connected} on the node and {} on their way, limit {limit}", coming_old + coming_new

@@ -162,74 +162,16 @@ impl NodeStore for DynamoStore {
         now: OffsetDateTime,
         expires_at: OffsetDateTime,
     ) -> StoreResult<Node> {
-        let load = report.load();
-        let mut set = String::from(
-            // The seats taken against the report before are carried (their
-            // viewers may not be in this report yet), then the count starts
-            // again. DynamoDB reads every operand from the item as it was
-            // before the update; the emulator applies SET actions in order,
-            // so the carry comes first for both.
-            "SET #carried = if_not_exists(#seats, :zero), #seats = :zero, \
-             #host = :host, #load = :load, #streams = :streams, #seen = :seen, #sent = :sent, #sentMs = :sentMs, #ttl = :ttl",
-        );
-        // A token of a forgotten enrollment must not report for the row of
-        // a new one; a token from before nonces, only for a row enrolled
-        // before them (it has reported, and has no nonce): never for a row
-        // that waits, pending, for its first report.
-        let (token_condition, nonce) = match token_nonce {
-            "" => ("attribute_not_exists(#nonce) AND attribute_exists(#sentMs)", None),
-            nonce => ("#nonce = :nonce", Some(nonce)),
-        };
-        let mut request = self
-            .update_node(group, node)
-            .condition_expression(format!(
-                "attribute_exists(#pk) AND #role = :role AND #region = :region \
-                 AND (attribute_not_exists(#sentMs) OR #sentMs < :sentMs) AND {token_condition}"
-            ))
-            .expression_attribute_names("#nonce", TOKEN_NONCE)
-            .expression_attribute_names("#role", "role")
-            .expression_attribute_names("#region", "region")
-            .expression_attribute_names("#host", "host")
-            .expression_attribute_names("#load", "load")
-            .expression_attribute_names("#streams", "streams")
-            .expression_attribute_names("#seen", "lastHeartbeatAt")
-            .expression_attribute_names("#sent", "lastSentAt")
-            .expression_attribute_names("#sentMs", SENT_MS)
-            .expression_attribute_names("#ttl", TTL)
-            .expression_attribute_names("#seats", SEATS_TAKEN)
-            .expression_attribute_names("#carried", "seatsCarried")
-            .expression_attribute_values(":zero", n(0))
-            .expression_attribute_values(":role", encode_value("role", &report.role)?)
-            .expression_attribute_values(":region", s(report.region.as_str()))
-            .expression_attribute_values(":host", s(report.host.as_str()))
-            .expression_attribute_values(":load", encode_value("load", &load)?)
-            .expression_attribute_values(":streams", encode_value("streams", &report.streams)?)
-            .expression_attribute_values(":seen", rfc3339(now))
-            .expression_attribute_values(":sent", rfc3339(report.sent_at))
-            .expression_attribute_values(":sentMs", epoch_millis(report.sent_at))
-            .expression_attribute_values(":ttl", epoch_secs(expires_at));
-        // Endpoints change rarely: sent only when the node says they changed.
-        if let Some(endpoints) = &report.endpoints {
-            set.push_str(", #endpoints = :endpoints");
-            request = request
-                .expression_attribute_names("#endpoints", "endpoints")
-                .expression_attribute_values(":endpoints", encode_value("endpoints", endpoints)?);
+        // A report at least `SEAT_RESET_GAP` after the last one starts the
+        // seat count again; a sooner one (an agent restarting, a retry)
+        // records the load and leaves the count as it is: a seat lease
+        // lives less than the gap, so no lease ever sees two resets.
+        match self.write_heartbeat(group, node, token_nonce, report, now, expires_at, Reset::IfDue).await {
+            Err(StoreError::Conflict) => {
+                self.write_heartbeat(group, node, token_nonce, report, now, expires_at, Reset::Never).await
+            }
+            written => written,
         }
-        if let Some(nonce) = nonce {
-            request = request.expression_attribute_values(":nonce", s(nonce));
-        }
-        if let Some(zone) = &report.zone {
-            set.push_str(", #zone = :zone");
-            request = request
-                .expression_attribute_names("#zone", "zone")
-                .expression_attribute_values(":zone", s(zone.as_str()));
-        }
-        let output = request
-            .update_expression(set)
-            .send()
-            .await
-            .map_err(|e| store_error("UpdateItem", &self.table, e))?;
-        decode_node(output.attributes)
     }
 
     async fn mark_in_service(
@@ -286,6 +228,113 @@ impl NodeStore for DynamoStore {
             .condition_expression("attribute_exists(#pk)")
             .expression_attribute_names("#cordoned", "cordoned")
             .expression_attribute_values(":cordoned", aws_sdk_dynamodb::types::AttributeValue::Bool(cordoned))
+            .send()
+            .await
+            .map_err(|e| store_error("UpdateItem", &self.table, e))?;
+        decode_node(output.attributes)
+    }
+}
+
+/// Whether a heartbeat write starts the seat count again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reset {
+    /// If the last report is at least `SEAT_RESET_GAP` old (by the node's
+    /// clock); otherwise the write is refused (`Conflict`).
+    IfDue,
+    Never,
+}
+
+/// How long after a report the next one may start the seat count again:
+/// the longest a seat lease lives (`seats::MAX_LEASE`).
+const SEAT_RESET_GAP: std::time::Duration = streamfleet_core::seats::MAX_LEASE;
+
+impl DynamoStore {
+    #[allow(clippy::too_many_arguments)]
+    async fn write_heartbeat(
+        &self,
+        group: &GroupName,
+        node: &NodeId,
+        token_nonce: &str,
+        report: &HeartbeatReport,
+        now: OffsetDateTime,
+        expires_at: OffsetDateTime,
+        reset: Reset,
+    ) -> StoreResult<Node> {
+        let load = report.load();
+        let (mut set, due) = match reset {
+            // The seats taken against the report before are carried (their
+            // viewers may not be in this report yet), then the count starts
+            // again. DynamoDB reads every operand from the item as it was
+            // before the update; the emulator applies SET actions in order,
+            // so the carry comes first for both.
+            Reset::IfDue => (
+                String::from("SET #carried = if_not_exists(#seats, :zero), #seats = :zero, "),
+                " AND (attribute_not_exists(#sentMs) OR #sentMs <= :due)",
+            ),
+            Reset::Never => (String::from("SET "), ""),
+        };
+        set.push_str(
+            "#host = :host, #load = :load, #streams = :streams, #seen = :seen, #sent = :sent, #sentMs = :sentMs, #ttl = :ttl",
+        );
+
+        // A token of a forgotten enrollment must not report for the row of
+        // a new one; a token from before nonces, only for a row enrolled
+        // before them (it has reported, and has no nonce): never for a row
+        // that waits, pending, for its first report.
+        let (token_condition, nonce) = match token_nonce {
+            "" => ("attribute_not_exists(#nonce) AND attribute_exists(#sentMs)", None),
+            nonce => ("#nonce = :nonce", Some(nonce)),
+        };
+        let mut request = self
+            .update_node(group, node)
+            .condition_expression(format!(
+                "attribute_exists(#pk) AND #role = :role AND #region = :region \
+                 AND (attribute_not_exists(#sentMs) OR #sentMs < :sentMs) AND {token_condition}{due}"
+            ))
+            .expression_attribute_names("#nonce", TOKEN_NONCE)
+            .expression_attribute_names("#role", "role")
+            .expression_attribute_names("#region", "region")
+            .expression_attribute_names("#host", "host")
+            .expression_attribute_names("#load", "load")
+            .expression_attribute_names("#streams", "streams")
+            .expression_attribute_names("#seen", "lastHeartbeatAt")
+            .expression_attribute_names("#sent", "lastSentAt")
+            .expression_attribute_names("#sentMs", SENT_MS)
+            .expression_attribute_names("#ttl", TTL)
+            .expression_attribute_values(":role", encode_value("role", &report.role)?)
+            .expression_attribute_values(":region", s(report.region.as_str()))
+            .expression_attribute_values(":host", s(report.host.as_str()))
+            .expression_attribute_values(":load", encode_value("load", &load)?)
+            .expression_attribute_values(":streams", encode_value("streams", &report.streams)?)
+            .expression_attribute_values(":seen", rfc3339(now))
+            .expression_attribute_values(":sent", rfc3339(report.sent_at))
+            .expression_attribute_values(":sentMs", epoch_millis(report.sent_at))
+            .expression_attribute_values(":ttl", epoch_secs(expires_at));
+        // Endpoints change rarely: sent only when the node says they changed.
+        if let Some(endpoints) = &report.endpoints {
+            set.push_str(", #endpoints = :endpoints");
+            request = request
+                .expression_attribute_names("#endpoints", "endpoints")
+                .expression_attribute_values(":endpoints", encode_value("endpoints", endpoints)?);
+        }
+        if let Some(nonce) = nonce {
+            request = request.expression_attribute_values(":nonce", s(nonce));
+        }
+        if reset == Reset::IfDue {
+            request = request
+                .expression_attribute_names("#seats", SEATS_TAKEN)
+                .expression_attribute_names("#carried", "seatsCarried")
+                .expression_attribute_values(":zero", n(0))
+                .expression_attribute_values(":due", epoch_millis(report.sent_at - SEAT_RESET_GAP));
+        }
+        if let Some(zone) = &report.zone {
+            set.push_str(", #zone = :zone");
+            request = request
+                .expression_attribute_names("#zone", "zone")
+                .expression_attribute_values(":zone", s(zone.as_str()));
+        }
+        let output = request
+            .update_expression(set)
             .send()
             .await
             .map_err(|e| store_error("UpdateItem", &self.table, e))?;

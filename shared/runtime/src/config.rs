@@ -48,8 +48,8 @@ pub struct Tuning {
     /// Edges are packed up to this % of capacity (default 90).
     pub pack_ceiling_pct: u8,
     /// How long a warm lookup instance hands out a block of seats it took
-    /// in one write (default 1 s, at most half the heartbeat interval; 0:
-    /// one seat per write).
+    /// in one write (default and most 1 s, at most half the heartbeat
+    /// interval; 0: one seat per write).
     pub seat_lease: Duration,
     /// How long a warm lookup instance reuses group specs and app claims
     /// (default 10 s): how long a group change takes to reach lookups.
@@ -204,14 +204,11 @@ impl Tuning {
             .map_or(defaults.pack_ceiling_pct, |pct| pct as u8);
         // A lease's seats are carried by the report after the one they were
         // taken at, not by the one after that: it must lapse before then.
-        let seat_lease =
-            number(SEAT_LEASE_VAR, "milliseconds from 0 to half the heartbeat interval", 0..=150_000)?
-                .map_or(defaults.seat_lease.min(interval / 2), Duration::from_millis);
+        const LEASE_RULE: &str = "milliseconds from 0 to 1000, and at most half the heartbeat interval";
+        let seat_lease = number(SEAT_LEASE_VAR, LEASE_RULE, 0..=1000)?
+            .map_or(defaults.seat_lease.min(interval / 2), Duration::from_millis);
         if seat_lease > interval / 2 {
-            return Err(ConfigError::Invalid(
-                SEAT_LEASE_VAR,
-                "milliseconds from 0 to half the heartbeat interval",
-            ));
+            return Err(ConfigError::Invalid(SEAT_LEASE_VAR, LEASE_RULE));
         }
         let group_cache_ttl = number(GROUP_CACHE_VAR, "milliseconds from 0 to 300000", 0..=300_000)?
             .map_or(defaults.group_cache_ttl, Duration::from_millis);

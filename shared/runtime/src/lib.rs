@@ -200,7 +200,10 @@ fn build_state(
         fleet_cache_ttl: tuning.fleet_cache_ttl,
         pack_ceiling_pct: tuning.pack_ceiling_pct,
         // Less than half a report interval however the tuning was built.
-        seat_lease: tuning.seat_lease.min(tuning.heartbeat_interval / 2),
+        seat_lease: tuning
+            .seat_lease
+            .min(tuning.heartbeat_interval / 2)
+            .min(streamfleet_core::seats::MAX_LEASE),
         group_cache_ttl: tuning.group_cache_ttl,
         route_ttl: tuning.route_ttl,
         ..LookupSettings::default()

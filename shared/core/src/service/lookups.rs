@@ -39,8 +39,8 @@ pub struct LookupSettings {
     /// nothing that lasts.
     pub route_ttl: Duration,
     /// How long a warm instance hands out seats it took in a block
-    /// (`seats`); less than half the nodes' report interval. Zero: one
-    /// seat per write.
+    /// (`seats`); at most `seats::MAX_LEASE` and half the nodes' report
+    /// interval. Zero: one seat per write.
     pub seat_lease: Duration,
 }
 
@@ -352,7 +352,10 @@ impl Lookups {
         now: OffsetDateTime,
     ) -> Result<Option<usize>, LookupError> {
         for _ in 0..SEAT_ATTEMPTS {
-            let Some(i) = place(&fleet.nodes, &self.counted(group, fleet, now), want, now) else {
+            // Leases are looked at as of now, as `ask_once` will: one that
+            // lapsed during this lookup is no room.
+            let counted = self.counted(group, fleet, self.clock.now());
+            let Some(i) = place(&fleet.nodes, &counted, want, now) else {
                 return Ok(None);
             };
             if self.ask_once(group, fleet, i, want, Reload::Allowed).await? {
@@ -376,7 +379,7 @@ impl Lookups {
         for _ in 0..2 {
             let node = &fleet.nodes[index];
             let room = SeatAsk::for_node(node, want.role_capacity, want.ceiling_pct).room;
-            let spare = self.leases.spare(group, std::slice::from_ref(node), now)[0];
+            let spare = self.leases.spare(group, std::slice::from_ref(node), self.clock.now())[0];
             if !node.is_available(now, want.stale_after) || (spare == 0 && fleet.seats_taken(index) >= room) {
                 return Ok(false);
             }
