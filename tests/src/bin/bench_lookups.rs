@@ -27,6 +27,7 @@ const SAMPLES: usize = 600;
 const REPORT_EVERY: Duration = Duration::from_secs(3);
 const THROUGHPUT_WINDOW: Duration = Duration::from_secs(5);
 const CONCURRENCY: usize = 16;
+const NODES_PER_WORKER: usize = 16;
 
 struct Fleet {
     nodes: Vec<(String, String, Report)>,
@@ -215,10 +216,12 @@ async fn main() {
     let ratio = percentile(&mut first, 0.5).as_secs_f64() / percentile(&mut getitems, 0.5).as_secs_f64();
     println!("lookup_first_publish_vs_getitem_ratio_p50: {ratio:.3}");
 
-    // Heartbeats from nodes of their own, four per worker, so that no two
-    // workers race on one node's replay guard.
+    // Heartbeats from nodes of their own, so that no two workers race on
+    // one node's replay guard; sixteen per worker, so that each node
+    // reports about once a second or less, as nodes do (a sooner report
+    // costs a second write).
     let mut reporters = Vec::new();
-    for i in 0..CONCURRENCY * 4 {
+    for i in 0..CONCURRENCY * NODES_PER_WORKER {
         let (id, report) = (format!("hb-{i}"), Report::new("edge", "eu-west-1", &format!("192.0.2.{i}")));
         let token = app.enroll(GROUP, &id, &report).await;
         reporters.push((id, token, report));
@@ -230,7 +233,8 @@ async fn main() {
         rate(move |worker, round| {
             let (app, reporters) = (app.clone(), reporters.clone());
             async move {
-                let (id, token, report) = &reporters[worker + (round as usize % 4) * CONCURRENCY];
+                let (id, token, report) =
+                    &reporters[worker + (round as usize % NODES_PER_WORKER) * CONCURRENCY];
                 app.heartbeat(GROUP, id, token, &report.json()).await.status() == StatusCode::OK
             }
         })
