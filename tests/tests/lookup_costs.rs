@@ -59,15 +59,23 @@ async fn a_heartbeat_on_the_beat_is_one_write_and_a_sooner_one_two() {
     let (app, counter) = live_fleet(without_fleet_cache()).await;
     let token = app.enroll(GROUP, "e-2", &Report::new("edge", "eu-west-1", "203.0.113.2")).await;
     let report = Report { subscribers: 3, ..Report::new("edge", "eu-west-1", "203.0.113.2") };
-    tokio::time::sleep(streamfleet_core::seats::MAX_LEASE).await;
-    let before = counter.count();
-    app.report(GROUP, "e-2", &token, &report).await;
-    assert_eq!(counter.count() - before, 1);
-    // Within a seat lease's life of the last: refused as a reset of the
-    // seat count, then recorded without one.
-    let before = counter.count();
-    app.report(GROUP, "e-2", &token, &report).await;
-    assert_eq!(counter.count() - before, 2);
+    let writes_after = |pause: std::time::Duration| {
+        let (app, counter, token, report) = (&app, &counter, &token, &report);
+        async move {
+            tokio::time::sleep(pause).await;
+            let before = counter.count();
+            app.report(GROUP, "e-2", token, report).await;
+            counter.count() - before
+        }
+    };
+    let lease = streamfleet_core::seats::MAX_LEASE;
+    assert_eq!(writes_after(lease).await, 1, "on the beat: one write, the seat count starts again");
+    // Within a seat lease's life of the last reset: refused as a reset,
+    // then recorded without one.
+    assert_eq!(writes_after(lease.mul_f32(0.6)).await, 2);
+    // A node reporting a little faster than once a second still resets
+    // every other report: the gap is counted from the last reset.
+    assert_eq!(writes_after(lease.mul_f32(0.6)).await, 1, "over a second after the last reset");
 }
 
 /// DynamoDB round trips per subscribe over a burst of `lookups` through

@@ -162,7 +162,7 @@ impl NodeStore for DynamoStore {
         now: OffsetDateTime,
         expires_at: OffsetDateTime,
     ) -> StoreResult<Node> {
-        // A report at least `SEAT_RESET_GAP` after the last one starts the
+        // A report at least `SEAT_RESET_GAP` after the last reset starts the
         // seat count again; a sooner one (an agent restarting, a retry)
         // records the load and leaves the count as it is: a seat lease
         // lives less than the gap, so no lease ever sees two resets.
@@ -235,17 +235,22 @@ impl NodeStore for DynamoStore {
     }
 }
 
+/// `sentMs` of the report that last started the seat count again.
+const RESET_MS: &str = "resetMs";
+
 /// Whether a heartbeat write starts the seat count again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Reset {
-    /// If the last report is at least `SEAT_RESET_GAP` old (by the node's
-    /// clock); otherwise the write is refused (`Conflict`).
+    /// If the last reset is at least `SEAT_RESET_GAP` old (by the node's
+    /// clock, so that a node reporting a little faster than that still
+    /// resets every other report); otherwise the write is refused
+    /// (`Conflict`).
     IfDue,
     Never,
 }
 
-/// How long after a report the next one may start the seat count again:
-/// the longest a seat lease lives (`seats::MAX_LEASE`).
+/// How long after a reset of the seat count the next may be: the longest a
+/// seat lease lives (`seats::MAX_LEASE`).
 const SEAT_RESET_GAP: std::time::Duration = streamfleet_core::seats::MAX_LEASE;
 
 impl DynamoStore {
@@ -268,8 +273,10 @@ impl DynamoStore {
             // before the update; the emulator applies SET actions in order,
             // so the carry comes first for both.
             Reset::IfDue => (
-                String::from("SET #carried = if_not_exists(#seats, :zero), #seats = :zero, "),
-                " AND (attribute_not_exists(#sentMs) OR #sentMs <= :due)",
+                String::from(
+                    "SET #carried = if_not_exists(#seats, :zero), #seats = :zero, #resetMs = :sentMs, ",
+                ),
+                " AND (attribute_not_exists(#resetMs) OR #resetMs <= :due)",
             ),
             Reset::Never => (String::from("SET "), ""),
         };
@@ -325,6 +332,7 @@ impl DynamoStore {
                 .expression_attribute_names("#seats", SEATS_TAKEN)
                 .expression_attribute_names("#carried", "seatsCarried")
                 .expression_attribute_values(":zero", n(0))
+                .expression_attribute_names("#resetMs", RESET_MS)
                 .expression_attribute_values(":due", epoch_millis(report.sent_at - SEAT_RESET_GAP));
         }
         if let Some(zone) = &report.zone {
