@@ -166,10 +166,9 @@ impl NodeStore for DynamoStore {
         // seat count again; a sooner one (an agent restarting, a retry)
         // records the load and leaves the count as it is: a seat lease
         // lives less than the gap, so no lease ever sees two resets.
-        match self.write_heartbeat(group, node, token_nonce, report, now, expires_at, Reset::IfDue).await {
-            Err(StoreError::Conflict) => {
-                self.write_heartbeat(group, node, token_nonce, report, now, expires_at, Reset::Never).await
-            }
+        let write = HeartbeatWrite { group, node, token_nonce, report, now, expires_at };
+        match self.write_heartbeat(&write, Reset::IfDue).await {
+            Err(StoreError::Conflict) => self.write_heartbeat(&write, Reset::Never).await,
             written => written,
         }
     }
@@ -253,18 +252,19 @@ enum Reset {
 /// seat lease lives (`seats::MAX_LEASE`).
 const SEAT_RESET_GAP: std::time::Duration = streamfleet_core::seats::MAX_LEASE;
 
+/// One heartbeat as `record_heartbeat` is given it.
+struct HeartbeatWrite<'a> {
+    group: &'a GroupName,
+    node: &'a NodeId,
+    token_nonce: &'a str,
+    report: &'a HeartbeatReport,
+    now: OffsetDateTime,
+    expires_at: OffsetDateTime,
+}
+
 impl DynamoStore {
-    #[allow(clippy::too_many_arguments)]
-    async fn write_heartbeat(
-        &self,
-        group: &GroupName,
-        node: &NodeId,
-        token_nonce: &str,
-        report: &HeartbeatReport,
-        now: OffsetDateTime,
-        expires_at: OffsetDateTime,
-        reset: Reset,
-    ) -> StoreResult<Node> {
+    async fn write_heartbeat(&self, write: &HeartbeatWrite<'_>, reset: Reset) -> StoreResult<Node> {
+        let HeartbeatWrite { group, node, token_nonce, report, now, expires_at } = *write;
         let load = report.load();
         let (mut set, due) = match reset {
             // The seats taken against the report before are carried (their

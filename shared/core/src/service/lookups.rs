@@ -379,7 +379,7 @@ impl Lookups {
         for _ in 0..2 {
             let node = &fleet.nodes[index];
             let room = SeatAsk::for_node(node, want.role_capacity, want.ceiling_pct).room;
-            let spare = self.leases.spare(group, std::slice::from_ref(node), self.clock.now())[0];
+            let spare = self.leases.spare_on(group, node, self.clock.now());
             if !node.is_available(now, want.stale_after) || (spare == 0 && fleet.seats_taken(index) >= room) {
                 return Ok(false);
             }

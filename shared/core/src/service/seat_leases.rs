@@ -22,7 +22,9 @@ type Key = (GroupName, NodeId);
 pub struct SeatLeases {
     /// A lease's life; zero: no leases, one seat per write.
     life: Duration,
-    held: Mutex<HashMap<Key, SeatLease>>,
+    /// Per group and node: looked up on every lookup, by reference (no key
+    /// is built for it).
+    held: Mutex<HashMap<GroupName, HashMap<NodeId, SeatLease>>>,
     demand: Mutex<HashMap<GroupName, Demand>>,
     turns: Mutex<HashMap<Key, Arc<tokio::sync::Mutex<()>>>>,
 }
@@ -44,22 +46,21 @@ impl SeatLeases {
     /// spare at the report the view shows.
     pub fn hand(&self, group: &GroupName, view: &Node, now: OffsetDateTime) -> bool {
         let mut held = self.held.lock().expect("lease lock");
-        held.get_mut(&(group.clone(), view.node_id.clone())).is_some_and(|lease| lease.hand(view, now))
+        let lease = held.get_mut(group).and_then(|nodes| nodes.get_mut(&view.node_id));
+        lease.is_some_and(|lease| lease.hand(view, now))
     }
 
-    /// Per node of the view, the seats this instance's leases hold spare:
+    /// The seats this instance's lease on `view`'s node holds spare:
     /// counted in the view's seats taken, but free for its own lookups.
+    pub fn spare_on(&self, group: &GroupName, view: &Node, now: OffsetDateTime) -> u32 {
+        self.spare(group, std::slice::from_ref(view), now)[0]
+    }
+
+    /// `spare_on` for every node of a view.
     pub fn spare(&self, group: &GroupName, nodes: &[Node], now: OffsetDateTime) -> Vec<u32> {
         let held = self.held.lock().expect("lease lock");
-        if held.is_empty() {
-            return vec![0; nodes.len()];
-        }
-        nodes
-            .iter()
-            .map(|node| {
-                held.get(&(group.clone(), node.node_id.clone())).map_or(0, |lease| lease.spare(node, now))
-            })
-            .collect()
+        let Some(leases) = held.get(group) else { return vec![0; nodes.len()] };
+        nodes.iter().map(|node| leases.get(&node.node_id).map_or(0, |lease| lease.spare(node, now))).collect()
     }
 
     /// A lookup in `group` asks for a seat.
@@ -68,7 +69,14 @@ impl SeatLeases {
             return;
         }
         let mut demand = self.demand.lock().expect("demand lock");
-        demand.entry(group.clone()).or_insert_with(|| Demand::new(now)).record(now, self.life);
+        match demand.get_mut(group) {
+            Some(demand) => demand.record(now, self.life),
+            None => {
+                let mut first = Demand::new(now);
+                first.record(now, self.life);
+                demand.insert(group.clone(), first);
+            }
+        }
     }
 
     /// How many seats to ask for on a node whose view leaves `room_left`.
@@ -97,8 +105,12 @@ impl SeatLeases {
         let until = now + self.life;
         let mut held = self.held.lock().expect("lease lock");
         // Lapsed leases are of no use to anyone: dropped as new ones come.
-        held.retain(|_, lease| lease.until > now);
-        let lease = held.entry((group.clone(), node.clone())).or_insert(SeatLease { report, left: 0, until });
+        for leases in held.values_mut() {
+            leases.retain(|_, lease| lease.until > now);
+        }
+        held.retain(|_, leases| !leases.is_empty());
+        let leases = held.entry(group.clone()).or_default();
+        let lease = leases.entry(node.clone()).or_insert(SeatLease { report, left: 0, until });
         if lease.report != report {
             *lease = SeatLease { report, left: 0, until };
         }
