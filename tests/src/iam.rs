@@ -121,7 +121,7 @@ const IMPLIED: &[Implied] = &[
 ];
 
 /// The parameters (name, value) of a form-encoded (query protocol) body.
-fn form_params(body: &[u8]) -> Vec<(String, String)> {
+pub(crate) fn form_params(body: &[u8]) -> Vec<(String, String)> {
     let Ok(text) = std::str::from_utf8(body) else { return Vec::new() };
     if text.starts_with('{') {
         return Vec::new();

@@ -1,21 +1,46 @@
-//! The chaos harness's short seed (`make chaos` runs the long ones): the
+//! The chaos harness's short seeds (`make chaos` runs the long ones): the
 //! local scenario on two API processes and two scaler processes, with
 //! 10 % of AWS calls failing, ticks killed part-way, a heartbeat-path outage
-//! longer than the dead window and a termination delivered twice. `make
+//! longer than the dead window and a termination delivered twice; once on
+//! the simulated cloud, once on EC2 Auto Scaling (the emulator's), where
+//! every lifecycle event comes twice and out of order, the termination
+//! comes while the heartbeat path is down, and an edge gets a rebalance
+//! recommendation. `make
 //! chaos` holds longer runs to a fault-free twin of the same seed (items
 //! lost, convergence); this one holds the invariants that need no twin. Set
 //! `STREAMFLEET_CHAOS_SEED` to replay one.
 
-use streamfleet_scenarios::chaos::{run, ChaosSettings};
+use streamfleet_scenarios::chaos::{run, ChaosOutcome, ChaosSettings};
+
+fn seed() -> u64 {
+    std::env::var("STREAMFLEET_CHAOS_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| u64::from(uuid::Uuid::new_v4().as_fields().0))
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn through_faults_kills_and_a_heartbeat_outage_nobody_is_cut_and_the_fleet_settles() {
-    let seed = std::env::var("STREAMFLEET_CHAOS_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| u64::from(uuid::Uuid::new_v4().as_fields().0));
-    let settings = ChaosSettings::short(seed);
-    let outcome = run(&settings).await.expect("the chaos run runs");
+    let seed = seed();
+    let outcome = run(&ChaosSettings::short(seed)).await.expect("the chaos run runs");
+    holds_the_invariants(seed, &outcome);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn on_auto_scaling_with_every_lifecycle_event_twice_and_out_of_order_nobody_is_cut_either() {
+    let seed = seed();
+    let outcome = run(&ChaosSettings::short(seed).on_aws()).await.expect("the chaos run runs");
+    holds_the_invariants(seed, &outcome);
+    let lifecycle = outcome.lifecycle.clone().expect("the Auto Scaling stand-in's figures");
+    assert!(lifecycle.duplicates > 0 && lifecycle.launches_continued > 0, "seed {seed}: {lifecycle:?}");
+    assert_eq!(lifecycle.out_of_band_terminations, 1, "seed {seed}: {lifecycle:?}");
+    assert_eq!(
+        lifecycle.timed_out, 0,
+        "seed {seed}: an action was left to the hook's timeout: {lifecycle:?}"
+    );
+}
+
+fn holds_the_invariants(seed: u64, outcome: &ChaosOutcome) {
     println!("seed {seed}\n{outcome:?}");
 
     assert!(outcome.faults_injected >= 50, "{outcome:?}");

@@ -1,5 +1,6 @@
-//! Simulated media nodes: one task per pool host the scaler gave the group.
-//! Each boots, enrolls with the group's key, heartbeats like a real node,
+//! Simulated media nodes: one task per host the scaler gave the group (a
+//! pool host of the simulated cloud by default; the chaos harness on Auto
+//! Scaling lists the ASGs' instances instead, see [`Hosts`]). Each boots, enrolls with the group's key, heartbeats like a real node,
 //! holds the sessions the lookups sent it (a publisher on an origin,
 //! viewers on an edge) and reports them honestly. A host taken back while
 //! its node still holds viewers cuts them: the farm counts that.
@@ -8,6 +9,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use futures::future::BoxFuture;
 use reqwest::Method;
 use serde_json::{json, Value};
 use time::format_description::well_known::Rfc3339;
@@ -68,6 +70,35 @@ pub struct FarmSettings {
     pub capacity: BTreeMap<String, u32>,
 }
 
+/// The hosts the group's cloud runs now: host id → (role, address).
+pub type HostMap = BTreeMap<String, (String, String)>;
+
+/// Where the farm reads which hosts run: called every half second. A host
+/// that leaves the list is gone (its viewers are cut); one that joins boots.
+pub type Hosts = Arc<dyn Fn() -> BoxFuture<'static, anyhow::Result<HostMap>> + Send + Sync>;
+
+/// The simulated cloud's hosts of `group`: its pool hosts in use (or being
+/// taken back, which waits for the lifecycle hook).
+pub fn pool_hosts(client: Client, group: String) -> Hosts {
+    Arc::new(move || {
+        let (client, group) = (client.clone(), group.clone());
+        Box::pin(async move {
+            let hosts = client.admin(Method::GET, "/v1/pool/hosts", None).await?;
+            let mut serving = HostMap::new();
+            for host in hosts.as_array().into_iter().flatten() {
+                let ours = host["group"] == group.as_str();
+                let up = matches!(host["state"].as_str(), Some("inUse" | "terminating"));
+                if let (true, true, Some(id), Some(role), Some(address)) =
+                    (ours, up, host["hostId"].as_str(), host["role"].as_str(), host["address"].as_str())
+                {
+                    serving.insert(id.to_owned(), (role.to_owned(), address.to_owned()));
+                }
+            }
+            Ok(serving)
+        })
+    })
+}
+
 #[derive(Default)]
 struct State {
     nodes: BTreeMap<String, SimNode>,
@@ -84,15 +115,23 @@ struct State {
 pub struct Farm {
     client: Client,
     settings: Arc<FarmSettings>,
+    hosts: Hosts,
     state: Arc<Mutex<State>>,
 }
 
 impl Farm {
+    /// A farm of the simulated cloud's pool hosts.
     pub fn new(client: Client, settings: FarmSettings) -> Self {
-        Self { client, settings: Arc::new(settings), state: Arc::default() }
+        let hosts = pool_hosts(client.clone(), settings.group.clone());
+        Self::with_hosts(client, settings, hosts)
     }
 
-    /// Follows the pool until the process ends.
+    /// A farm of the hosts `hosts` lists.
+    pub fn with_hosts(client: Client, settings: FarmSettings, hosts: Hosts) -> Self {
+        Self { client, settings: Arc::new(settings), hosts, state: Arc::default() }
+    }
+
+    /// Follows the hosts until the process ends.
     pub fn spawn(&self) {
         let farm = self.clone();
         tokio::spawn(async move {
@@ -105,8 +144,8 @@ impl Farm {
             };
             let mut tasks: HashMap<String, tokio::task::JoinHandle<()>> = HashMap::new();
             loop {
-                if let Err(e) = farm.follow_pool(&key, &mut tasks).await {
-                    tracing::warn!(error = %e, "reading the pool failed");
+                if let Err(e) = farm.follow_hosts(&key, &mut tasks).await {
+                    tracing::warn!(error = %e, "listing the hosts failed");
                 }
                 tokio::time::sleep(Duration::from_millis(500)).await;
             }
@@ -121,22 +160,12 @@ impl Farm {
 
     /// Starts a node for every host the group uses; stops those whose host
     /// was given back (their viewers are cut).
-    async fn follow_pool(
+    async fn follow_hosts(
         &self,
         key: &str,
         tasks: &mut HashMap<String, tokio::task::JoinHandle<()>>,
     ) -> anyhow::Result<()> {
-        let hosts = self.client.admin(Method::GET, "/v1/pool/hosts", None).await?;
-        let mut serving = BTreeMap::new();
-        for host in hosts.as_array().into_iter().flatten() {
-            let ours = host["group"] == self.settings.group.as_str();
-            let up = matches!(host["state"].as_str(), Some("inUse" | "terminating"));
-            if let (true, true, Some(id), Some(role), Some(address)) =
-                (ours, up, host["hostId"].as_str(), host["role"].as_str(), host["address"].as_str())
-            {
-                serving.insert(id.to_owned(), (role.to_owned(), address.to_owned()));
-            }
-        }
+        let serving = (self.hosts)().await?;
         let gone: Vec<String> = tasks.keys().filter(|id| !serving.contains_key(*id)).cloned().collect();
         for id in gone {
             if let Some(task) = tasks.remove(&id) {

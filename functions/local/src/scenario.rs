@@ -104,16 +104,18 @@ pub async fn set_up(client: &Client) -> anyhow::Result<()> {
 }
 
 pub fn farm(client: &Client, options: &Options) -> Farm {
-    Farm::new(
-        client.clone(),
-        FarmSettings {
-            group: GROUP.into(),
-            region: REGION.into(),
-            heartbeat: options.heartbeat,
-            boot: Duration::from_secs(2),
-            capacity: BTreeMap::from([("origin".into(), 100), ("edge".into(), EDGE_CAPACITY)]),
-        },
-    )
+    Farm::new(client.clone(), farm_settings(options))
+}
+
+/// The demo's simulated nodes: booting in 2 s, the group's capacities.
+pub fn farm_settings(options: &Options) -> FarmSettings {
+    FarmSettings {
+        group: GROUP.into(),
+        region: REGION.into(),
+        heartbeat: options.heartbeat,
+        boot: Duration::from_secs(2),
+        capacity: BTreeMap::from([("origin".into(), 100), ("edge".into(), EDGE_CAPACITY)]),
+    }
 }
 
 /// Plays the curve, then waits for the group to settle; returns what happened.
@@ -152,7 +154,7 @@ pub async fn run(client: &Client, options: &Options) -> anyhow::Result<Outcome> 
         }
         if options.view && last_draw.elapsed() >= Duration::from_secs(1) {
             last_draw = std::time::Instant::now();
-            let decisions = recent_decisions(client, 8).await.unwrap_or_default();
+            let decisions = recent_decisions(client, GROUP, 8).await.unwrap_or_default();
             view::draw(
                 client.url(),
                 &options.curve,
@@ -168,7 +170,7 @@ pub async fn run(client: &Client, options: &Options) -> anyhow::Result<Outcome> 
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    let decisions = recent_decisions(client, 500).await?;
+    let decisions = recent_decisions(client, GROUP, 500).await?;
     let count = |kind: &str| decisions.iter().filter(|d| d["action"]["type"] == kind).count() as u32;
     outcome.launches =
         decisions.iter().filter(|d| d["action"]["type"] == "launch" && d["role"] == "edge").count() as u32;
@@ -197,7 +199,7 @@ pub async fn run(client: &Client, options: &Options) -> anyhow::Result<Outcome> 
     Ok(outcome)
 }
 
-/// The group's newest decisions (newest first).
-pub async fn recent_decisions(client: &Client, wanted: usize) -> anyhow::Result<Vec<Value>> {
-    client.items(&format!("/v1/nodegroups/{GROUP}/events"), wanted).await
+/// A group's newest decisions (newest first).
+pub async fn recent_decisions(client: &Client, group: &str, wanted: usize) -> anyhow::Result<Vec<Value>> {
+    client.items(&format!("/v1/nodegroups/{group}/events"), wanted).await
 }

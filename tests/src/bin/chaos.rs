@@ -1,11 +1,13 @@
 //! `make chaos`: the chaos harness's long runs. Each seed runs beside its
 //! fault-free twin (same seed, no faults, kills or outage), with the faults
-//! lasting the whole curve; prints the figures of every seed and, last, the
-//! worst of each (`name: value`). `--seeds N` (default 3) and `--seed S`
-//! (replay one) size it.
+//! lasting the whole curve, on the simulated cloud and on EC2 Auto Scaling
+//! (the emulator's) in turn; prints the figures of every run and, last, the
+//! worst of each (`name: value`). `--seeds N` (default 3: seeds alternate
+//! between the clouds, starting with the simulated one), `--seed S` (replay
+//! one) and `--cloud simulated|aws` size it.
 
 use streamfleet_local::load::Curve;
-use streamfleet_scenarios::chaos::{items_lost, run, ChaosOutcome, ChaosSettings};
+use streamfleet_scenarios::chaos::{items_lost, run, ChaosCloud, ChaosOutcome, ChaosSettings};
 
 /// Three minutes of the curve: ramp, a flash crowd, a hold under a
 /// heartbeat outage, ramp down, a quiet end to settle on.
@@ -43,15 +45,22 @@ async fn main() -> anyhow::Result<()> {
             (0..count).map(|i| base + i).collect()
         }
     };
+    let cloud = match value("--cloud").as_deref() {
+        None => None,
+        Some("simulated") => Some(ChaosCloud::Simulated),
+        Some("aws") => Some(ChaosCloud::Aws),
+        Some(other) => anyhow::bail!("--cloud is simulated or aws, not {other}"),
+    };
     let mut worst: Option<(ChaosOutcome, u64)> = None;
     let mut totals = (0u64, 0u64);
-    for seed in seeds {
-        let settings = long(seed);
+    for (i, seed) in seeds.into_iter().enumerate() {
+        let alternate = if i % 2 == 0 { ChaosCloud::Simulated } else { ChaosCloud::Aws };
+        let settings = ChaosSettings { cloud: cloud.unwrap_or(alternate), ..long(seed) };
         let fault_free = settings.fault_free();
         let (twin, outcome) = tokio::join!(run(&fault_free), run(&settings));
         let (twin, outcome) = (twin?, outcome?);
         let lost = items_lost(&outcome, &twin);
-        println!("# seed {seed}\n{}", outcome.figures(lost));
+        println!("# seed {seed} on {:?}\n{}", settings.cloud, outcome.figures(lost));
         eprintln!("seed {seed}: {outcome:?}\n  twin: {twin:?}");
         totals.0 += outcome.aws_calls;
         totals.1 += outcome.faults_injected;

@@ -6,11 +6,18 @@
 //! window, and an out-of-band termination arrives twice. Then the faults
 //! stop, and the run is held to a fault-free run of the same seed.
 //!
+//! It runs on either cloud: the simulated one (a pool of hosts), or EC2
+//! Auto Scaling on the emulator, where `cloud::AsgCloud` plays the part of
+//! the lifecycle hooks the emulator lacks (each event delivered twice and
+//! out of order, terminations held until answered or timed out), and a
+//! rebalance recommendation arrives for an edge.
+//!
 //! Everything is measured from outside: viewers cut and nodes with viewers
 //! taken back (the farm sees its hosts go), edges a lookup sent a viewer to
 //! while full, the table's items against the fault-free run's, and the
 //! ticks it takes after the faults stop until the fleet has the same shape.
 
+pub mod cloud;
 pub mod faults;
 
 use std::collections::BTreeMap;
@@ -25,20 +32,31 @@ use reqwest::Method;
 use serde_json::Value;
 use streamfleet_core::service::Scaler;
 use streamfleet_local::api::Client;
-use streamfleet_local::farm::Farm;
+use streamfleet_local::farm::{Farm, FarmSettings};
 use streamfleet_local::load::{Curve, Load};
-use streamfleet_local::scenario::{self, Options, GROUP};
+use streamfleet_local::scenario::{self, Options};
 use streamfleet_runtime::{app_state_with, aws_config, Config, Tuning};
 use tower::ServiceExt;
 
+pub use cloud::{AsgCloud, CloudStats};
 pub use faults::{FaultKind, Faults};
 
 use crate::{fresh_config_with, ADMIN_TOKEN};
+
+/// Which cloud a run's group is on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChaosCloud {
+    /// The simulated cloud: a pool of hosts in the table.
+    Simulated,
+    /// EC2 Auto Scaling on the emulator, its lifecycle hooks stood in for.
+    Aws,
+}
 
 /// One chaos run.
 #[derive(Debug, Clone)]
 pub struct ChaosSettings {
     pub seed: u64,
+    pub cloud: ChaosCloud,
     /// AWS requests failing per thousand while the faults last (0: the
     /// fault-free twin).
     pub faults_per_mille: u32,
@@ -65,6 +83,7 @@ impl ChaosSettings {
     pub fn short(seed: u64) -> Self {
         Self {
             seed,
+            cloud: ChaosCloud::Simulated,
             faults_per_mille: 100,
             faults_until: 60.0,
             api_processes: 2,
@@ -85,6 +104,11 @@ impl ChaosSettings {
             heartbeat: Duration::from_secs(2),
             dead_after: Duration::from_secs(12),
         }
+    }
+
+    /// The same run on EC2 Auto Scaling.
+    pub fn on_aws(self) -> Self {
+        Self { cloud: ChaosCloud::Aws, ..self }
     }
 
     /// The same run without faults, kills or outage.
@@ -125,6 +149,8 @@ pub struct ChaosOutcome {
     /// Each round after the faults: the fleet's shape and the decisions its
     /// ticks made (what a slow convergence is read from).
     pub settling: Vec<String>,
+    /// On Auto Scaling: what its lifecycle hooks saw.
+    pub lifecycle: Option<CloudStats>,
 }
 
 /// Items lost: kinds of item the fault-free twin holds and this run holds
@@ -148,11 +174,27 @@ pub async fn run(settings: &ChaosSettings) -> anyhow::Result<ChaosOutcome> {
         // The lease on the run's compressed clock: a killed tick holds its
         // group for a few ticks, as 30 s do against a one-minute schedule.
         scaler_lease: settings.tick * 3,
+        hook_heartbeat_timeout_secs: cloud::HOOK_TIMEOUT.as_secs() as u32,
         ..Tuning::default()
     };
     let config = fresh_config_with(tuning).await;
     let faults = Faults::new(settings.seed, settings.faults_per_mille);
-    let sdk = aws_config(&config).await;
+    let plain = aws_config(&config).await;
+    // ASG names are account-wide: a run and its twin (and tests sharing the
+    // emulator) each have a group of their own on Auto Scaling.
+    let (group, asg) = match settings.cloud {
+        ChaosCloud::Simulated => (scenario::GROUP.to_owned(), None),
+        ChaosCloud::Aws => {
+            let group = format!("chaos-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+            let asg = AsgCloud::new(&group, settings.seed, &plain);
+            (group, Some(asg))
+        }
+    };
+    // The stand-in answers beneath the faults, as AWS does behind the network.
+    let sdk = match &asg {
+        Some(asg) => crate::sdk_seam::through(&plain, asg.clone()),
+        None => plain.clone(),
+    };
     let mut routers = Vec::new();
     for _ in 0..settings.api_processes {
         routers.push(streamfleet_http::local_app(process(&config, &faults, &sdk)?.0));
@@ -165,8 +207,11 @@ pub async fn run(settings: &ChaosSettings) -> anyhow::Result<ChaosOutcome> {
     let refused = Arc::new(AtomicU64::new(0));
     let url = serve_front(routers, outage.clone(), refused.clone()).await;
     let client = Client::new(&url, ADMIN_TOKEN);
+    let asg_task = asg.as_ref().map(|asg| {
+        asg.deliver_to(&scalers);
+        asg.spawn()
+    });
 
-    scenario::set_up(&client).await?;
     let options = Options {
         curve: settings.curve.clone(),
         tick: settings.tick,
@@ -174,7 +219,22 @@ pub async fn run(settings: &ChaosSettings) -> anyhow::Result<ChaosOutcome> {
         view: false,
         lifecycle_demo: false,
     };
-    let farm = scenario::farm(&client, &options);
+    let farm = match &asg {
+        None => {
+            scenario::set_up(&client).await?;
+            scenario::farm(&client, &options)
+        }
+        Some(asg) => {
+            let image = some_image(&plain).await?;
+            client.admin(Method::POST, "/v1/nodegroups", Some(&aws_group_spec(&group, &image))).await?;
+            let settings = FarmSettings {
+                group: group.clone(),
+                region: cloud::REGION.into(),
+                ..scenario::farm_settings(&options)
+            };
+            Farm::with_hosts(client.clone(), settings, asg.hosts())
+        }
+    };
     farm.spawn();
     faults.set_on(settings.faults_per_mille > 0);
 
@@ -189,15 +249,42 @@ pub async fn run(settings: &ChaosSettings) -> anyhow::Result<ChaosOutcome> {
         killed.clone(),
     ));
 
+    // The crowd comes to a fleet at its minimum, as it would to a running
+    // service: viewers who came before any edge served would sit on the
+    // origin (its fallback) for the whole run, and no edge would be busy.
+    serving_at_minimum(&farm, Duration::from_secs(60)).await;
     // The outage and the end of the faults keep the wall clock, however
     // slowly the players' steps go.
     let timeline = tokio::spawn(timeline(settings.clone(), faults.clone(), outage.clone()));
     let mut load = Load::new(client.clone(), farm.clone(), settings.curve.clone());
     let mut terminated_twice = false;
+    let mut rebalanced = false;
     while !load.finished() {
         load.step().await;
-        if !terminated_twice && load.stats.phase == "ramp down" {
-            terminated_twice = terminate_busiest_edge_twice(&client, &farm).await;
+        match &asg {
+            // The pool's termination goes through the hook at once: delivered twice.
+            None if !terminated_twice && load.stats.phase == "ramp down" => {
+                terminated_twice = terminate_busiest_edge_twice(&client, &farm).await;
+            }
+            // On Auto Scaling, while the heartbeat path is down (the node
+            // held cannot say it still has viewers), or at the ramp down if
+            // no edge served then.
+            Some(asg)
+                if !terminated_twice
+                    && (outage.load(Ordering::SeqCst) || load.stats.phase == "ramp down") =>
+            {
+                terminated_twice = match busiest_edge(&farm) {
+                    Some(id) => asg.terminate(&id).await,
+                    None => false,
+                };
+            }
+            Some(asg) if !rebalanced && load.stats.phase == "steady" => {
+                if let Some(id) = quietest_of_two_edges(&farm) {
+                    asg.rebalance(&id);
+                    rebalanced = true;
+                }
+            }
+            _ => {}
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
@@ -211,10 +298,10 @@ pub async fn run(settings: &ChaosSettings) -> anyhow::Result<ChaosOutcome> {
     let mut idle = false;
     let mut settling = Vec::new();
     for round in 0..=20u32 {
-        let done = settled(&client, &farm).await?;
+        let done = settled(&client, &group, &farm).await?;
         settling.push(format!(
             "{round}: {:?}{}",
-            shape_of(&client).await?,
+            shape_of(&client, &group).await?,
             if done { " settled" } else { "" }
         ));
         if idle && done {
@@ -233,10 +320,13 @@ pub async fn run(settings: &ChaosSettings) -> anyhow::Result<ChaosOutcome> {
         settling.push(format!("   ticks decided {}", decided.join(" + ")));
         ticks.fetch_add(scalers.len() as u64, Ordering::SeqCst);
     }
-    let shape = shape_of(&client).await?;
-    let nodes_without_rows = nodes_without_rows(&client, &farm).await?;
+    if let Some(task) = asg_task {
+        task.abort();
+    }
+    let shape = shape_of(&client, &group).await?;
+    let nodes_without_rows = nodes_without_rows(&client, &group, &farm).await?;
     let items = items_of(&config).await?;
-    let last_decisions = scenario::recent_decisions(&client, 12)
+    let last_decisions = scenario::recent_decisions(&client, &group, 12)
         .await?
         .iter()
         .map(|d| {
@@ -261,7 +351,35 @@ pub async fn run(settings: &ChaosSettings) -> anyhow::Result<ChaosOutcome> {
         nodes_without_rows,
         last_decisions,
         settling,
+        lifecycle: asg.map(|asg| asg.stats()),
     })
+}
+
+/// The demo group on Auto Scaling: its roles and curve as on the
+/// simulated cloud, in the stand-in's region, launched from `image`.
+fn aws_group_spec(group: &str, image: &str) -> Value {
+    let mut spec = scenario::group_spec();
+    spec["name"] = Value::from(group);
+    spec["cloud"] = Value::from("aws");
+    spec["regions"] = serde_json::json!([{"region": cloud::REGION}]);
+    for role in ["origin", "edge"] {
+        spec["roles"][role]["launch"]["imageId"] = Value::from(image);
+    }
+    spec
+}
+
+/// An AMI the emulator knows.
+async fn some_image(sdk: &aws_config::SdkConfig) -> anyhow::Result<String> {
+    let config =
+        aws_sdk_ec2::config::Builder::from(sdk).region(aws_config::Region::new(cloud::REGION)).build();
+    let images = aws_sdk_ec2::Client::from_conf(config).describe_images().owners("amazon").send().await?;
+    images
+        .images()
+        .iter()
+        .filter_map(|i| i.image_id())
+        .find(|id| id.len() <= 21)
+        .map(str::to_owned)
+        .ok_or_else(|| anyhow::anyhow!("the emulator lists no AMI"))
 }
 
 /// The heartbeat path's outage, and the faults' end, on the wall clock.
@@ -355,26 +473,48 @@ async fn tick_while(
     }
 }
 
+/// The in-service edge with the most viewers.
+fn busiest_edge(farm: &Farm) -> Option<String> {
+    let nodes = farm.nodes();
+    let edges = nodes.iter().filter(|(_, n)| n.role == "edge" && n.state == "inService" && !n.cordoned);
+    edges.max_by_key(|(_, n)| n.viewers.len()).map(|(id, _)| id.clone())
+}
+
+/// The in-service edge with the fewest viewers, once there are two.
+fn quietest_of_two_edges(farm: &Farm) -> Option<String> {
+    let nodes = farm.nodes();
+    let edges: Vec<_> =
+        nodes.iter().filter(|(_, n)| n.role == "edge" && n.state == "inService" && !n.cordoned).collect();
+    let quietest = edges.iter().min_by_key(|(_, n)| n.viewers.len()).map(|(id, _)| (*id).clone());
+    quietest.filter(|_| edges.len() >= 2)
+}
+
+/// Waits, at most `limit`, until the farm's origin and an edge serve.
+async fn serving_at_minimum(farm: &Farm, limit: Duration) {
+    let started = Instant::now();
+    while started.elapsed() < limit {
+        let nodes = farm.nodes();
+        let serving = |role: &str| nodes.values().any(|n| n.role == role && n.state == "inService");
+        if serving("origin") && serving("edge") {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
 /// An out-of-band termination of the busiest edge (an operator, an instance
 /// refresh), delivered twice at once as events are.
 async fn terminate_busiest_edge_twice(client: &Client, farm: &Farm) -> bool {
-    let nodes = farm.nodes();
-    let Some((id, _)) = nodes
-        .iter()
-        .filter(|(_, n)| n.role == "edge" && n.state == "inService")
-        .max_by_key(|(_, n)| n.viewers.len())
-    else {
-        return false;
-    };
+    let Some(id) = busiest_edge(farm) else { return false };
     let path = format!("/v1/pool/hosts/{id}/terminate");
     let answers = join_all([0, 1].map(|_| client.admin(Method::POST, &path, None))).await;
     answers.iter().any(Result::is_ok)
 }
 
 /// The group's node rows per (role, state).
-async fn shape_of(client: &Client) -> anyhow::Result<Shape> {
+async fn shape_of(client: &Client, group: &str) -> anyhow::Result<Shape> {
     let mut shape = Shape::new();
-    for node in nodes(client).await? {
+    for node in nodes(client, group).await? {
         let key = (
             node["role"].as_str().unwrap_or("?").to_owned(),
             node["state"].as_str().unwrap_or("?").to_owned(),
@@ -384,15 +524,15 @@ async fn shape_of(client: &Client) -> anyhow::Result<Shape> {
     Ok(shape)
 }
 
-async fn nodes(client: &Client) -> anyhow::Result<Vec<Value>> {
-    client.items(&format!("/v1/nodegroups/{GROUP}/nodes"), usize::MAX).await
+async fn nodes(client: &Client, group: &str) -> anyhow::Result<Vec<Value>> {
+    client.items(&format!("/v1/nodegroups/{group}/nodes"), usize::MAX).await
 }
 
 /// Settled: every node the farm runs has its row and every row its node,
 /// each in service or draining (nothing dead, failed, pending or half
 /// terminated left to repair).
-async fn settled(client: &Client, farm: &Farm) -> anyhow::Result<bool> {
-    let rows = nodes(client).await?;
+async fn settled(client: &Client, group: &str, farm: &Farm) -> anyhow::Result<bool> {
+    let rows = nodes(client, group).await?;
     let states_done = rows.iter().all(|n| matches!(n["state"].as_str(), Some("inService" | "draining")));
     let ids: std::collections::BTreeSet<String> =
         rows.iter().filter_map(|n| n["nodeId"].as_str().map(str::to_owned)).collect();
@@ -400,9 +540,9 @@ async fn settled(client: &Client, farm: &Farm) -> anyhow::Result<bool> {
     Ok(states_done && ids == running)
 }
 
-async fn nodes_without_rows(client: &Client, farm: &Farm) -> anyhow::Result<u64> {
+async fn nodes_without_rows(client: &Client, group: &str, farm: &Farm) -> anyhow::Result<u64> {
     let rows: std::collections::BTreeSet<String> =
-        nodes(client).await?.iter().filter_map(|n| n["nodeId"].as_str().map(str::to_owned)).collect();
+        nodes(client, group).await?.iter().filter_map(|n| n["nodeId"].as_str().map(str::to_owned)).collect();
     Ok(farm.nodes().keys().filter(|id| !rows.contains(*id)).count() as u64)
 }
 

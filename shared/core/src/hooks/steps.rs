@@ -23,6 +23,10 @@ pub struct HoldContext {
     pub launch_deadline: Duration,
     /// Silence after which a node's last report no longer counts.
     pub dead_after: Duration,
+    /// The role's fault deadline: how long a silent node whose last report
+    /// had sessions is held (its media may still flow; only its reports
+    /// may be lost) before the answer is forced.
+    pub fault_deadline: Duration,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,8 +39,15 @@ pub enum HoldStep {
     Resend { result: HookResult },
 }
 
-/// How long a claimed answer may go unacknowledged before it is sent again.
+/// How long a claimed answer may go unacknowledged before it is sent again:
+/// a minute, or half the hook's heartbeat timeout if shorter (past the
+/// timeout AWS applies the hook's default, ABANDON for a launch, so an
+/// answer lost to a failed send must be sent again before it).
 pub const RESEND_AFTER: Duration = Duration::from_secs(60);
+
+fn resend_after(heartbeat_timeout_secs: u32) -> Duration {
+    RESEND_AFTER.min(Duration::from_secs(u64::from(heartbeat_timeout_secs)) / 2)
+}
 
 fn since(now: OffsetDateTime, at: OffsetDateTime) -> Duration {
     (now - at).try_into().unwrap_or(Duration::ZERO)
@@ -47,7 +58,8 @@ pub fn next_step(node: &Node, hold: &LifecycleHold, ctx: &HoldContext) -> Option
     if let Some(result) = hold.result {
         // The claimant is sending it now; only an answer left unacknowledged
         // for a while (its send failed, or it died) is sent again.
-        let stale = hold.claimed_at.is_none_or(|at| since(ctx.now, at) >= RESEND_AFTER);
+        let resend_after = resend_after(hold.heartbeat_timeout_secs);
+        let stale = hold.claimed_at.is_none_or(|at| since(ctx.now, at) >= resend_after);
         return (hold.completed_at.is_none() && stale).then_some(HoldStep::Resend { result });
     }
     let held_for = since(ctx.now, hold.received_at);
@@ -57,7 +69,8 @@ pub fn next_step(node: &Node, hold: &LifecycleHold, ctx: &HoldContext) -> Option
     let complete = |result, forced, reason: String| Some(HoldStep::Complete { result, forced, reason });
     match hold.kind {
         HookKind::Terminate => {
-            let silent = node.last_heartbeat_at.is_none_or(|at| since(ctx.now, at) >= ctx.dead_after);
+            let silence = node.last_heartbeat_at.map_or(Duration::MAX, |at| since(ctx.now, at));
+            let silent = silence >= ctx.dead_after;
             let sessions = node.load.sessions();
             // Stop before AWS would end the hold on its own.
             let give_up_at =
@@ -68,10 +81,27 @@ pub fn next_step(node: &Node, hold: &LifecycleHold, ctx: &HoldContext) -> Option
                     false,
                     format!("no session to wait for: the node is {}", node.state.as_str()),
                 )
-            } else if silent {
-                complete(HookResult::Continue, false, "no session to wait for: the node went silent".into())
+            } else if sessions == 0 && silent {
+                complete(
+                    HookResult::Continue,
+                    false,
+                    "no session to wait for: the node went silent with none".into(),
+                )
             } else if sessions == 0 {
                 complete(HookResult::Continue, false, "drained: no session left".into())
+            } else if silent && silence >= ctx.fault_deadline {
+                // Silence is not death: a node that had viewers when it fell
+                // silent is held like one that reports them, up to its
+                // role's fault deadline.
+                complete(
+                    HookResult::Continue,
+                    true,
+                    format!(
+                        "FORCED: silent {}s (fault deadline {}s) with {sessions} session(s) at its last report",
+                        silence.as_secs(),
+                        ctx.fault_deadline.as_secs()
+                    ),
+                )
             } else if held_for >= give_up_at {
                 complete(
                     HookResult::Continue,
@@ -134,6 +164,7 @@ mod tests {
             drain_deadline: Duration::from_secs(3600),
             launch_deadline: Duration::from_secs(240),
             dead_after: Duration::from_secs(60),
+            fault_deadline: Duration::from_secs(600),
         }
     }
 
@@ -165,10 +196,33 @@ mod tests {
     }
 
     #[test]
-    fn silent_dead_or_pending_nodes_have_no_session_to_wait_for() {
+    fn a_node_silent_with_sessions_is_held_until_its_fault_deadline() {
         let h = hold(HookKind::Terminate, 300);
+        // Fell silent with 5 viewers a minute before the action came: its
+        // reports may be all that is lost (the heartbeat path, the network).
         let silent = serving(5, T0 - Duration::from_secs(61));
+        assert_eq!(next_step(&silent, &h, &ctx(0)), None);
+        assert_eq!(next_step(&silent, &h, &ctx(150)), Some(HoldStep::KeepAlive));
+        let step = next_step(&silent, &h, &ctx(539));
+        assert!(
+            matches!(step, Some(HoldStep::Complete { result: HookResult::Continue, forced: true, ref reason }) if reason.contains("fault deadline 600s")),
+            "{step:?}"
+        );
+        // It reports again, still with viewers: held as any other.
+        let back = serving(5, T0 + Duration::from_secs(530));
+        assert_eq!(next_step(&back, &h, &ctx(539)), Some(HoldStep::KeepAlive));
+    }
+
+    #[test]
+    fn silent_without_sessions_dead_or_pending_nodes_have_no_session_to_wait_for() {
+        let h = hold(HookKind::Terminate, 300);
+        let silent = serving(0, T0 - Duration::from_secs(61));
         assert!(matches!(next_step(&silent, &h, &ctx(0)), Some(HoldStep::Complete { forced: false, .. })));
+        let never_reported = Node { last_heartbeat_at: None, ..serving(0, T0) };
+        assert!(matches!(
+            next_step(&never_reported, &h, &ctx(0)),
+            Some(HoldStep::Complete { forced: false, .. })
+        ));
         for state in [NodeState::Pending, NodeState::Dead, NodeState::Failed, NodeState::Terminating] {
             let mut n = serving(5, T0);
             n.state = state;
@@ -226,6 +280,18 @@ mod tests {
         );
         h.completed_at = Some(T0);
         assert_eq!(next_step(&serving(3, T0), &h, &ctx(60)), None);
+    }
+
+    #[test]
+    fn a_claimed_answer_is_resent_before_a_short_heartbeat_timeout_lapses() {
+        let mut h = hold(HookKind::Launch, 30);
+        h.result = Some(HookResult::Continue);
+        h.claimed_at = Some(T0);
+        assert_eq!(next_step(&serving(3, T0), &h, &ctx(14)), None);
+        assert_eq!(
+            next_step(&serving(3, T0), &h, &ctx(15)),
+            Some(HoldStep::Resend { result: HookResult::Continue })
+        );
     }
 
     #[test]

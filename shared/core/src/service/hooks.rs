@@ -130,6 +130,7 @@ impl LifecycleHooks {
             launch_deadline: Duration::from_secs(u64::from(policy.warmup_secs))
                 + self.settings.plan.launch_grace,
             dead_after: self.settings.plan.dead_after,
+            fault_deadline: Duration::from_secs(u64::from(policy.fault_deadline_secs)),
         }
     }
 
