@@ -196,3 +196,36 @@ async fn deleting_a_group_with_drain_empties_it_and_then_removes_it() {
     assert_eq!(app.get_group(GROUP).await.status(), StatusCode::NOT_FOUND);
     assert!(app.pool().await.iter().all(|h| h["state"] == "available"));
 }
+
+/// A pool host is an operator's machine: its media server and agent keep
+/// running while the scaler gives the host back and takes it again. The
+/// token of its last enrollment then names an enrollment that is no more:
+/// it is refused as revoked (what tells an agent to enroll again), and the
+/// group's key enrolls the host as the new node.
+#[tokio::test]
+async fn a_host_given_back_and_taken_again_refuses_its_old_token_and_enrolls_anew_with_the_key() {
+    let tuning = Tuning { dead_after: std::time::Duration::from_secs(1), ..Tuning::default() };
+    let app = spawn_app_with(tuning).await;
+    app.add_pool_hosts(2, "eu-west-1").await;
+    assert_eq!(app.create_group(&simulated_group(GROUP, 4)).await.status(), StatusCode::CREATED);
+    app.tick(GROUP).await;
+    let edge = app.node_ids(GROUP, "edge", "pending").await.remove(0);
+    let origin = app.node_ids(GROUP, "origin", "pending").await.remove(0);
+    let old_token = app.enroll(GROUP, &edge, &host_report("edge", &edge)).await;
+    app.enroll(GROUP, &origin, &host_report("origin", &origin)).await;
+    // Silent past the dead window with no session: dead, its host given
+    // back, and (two hosts in all) taken again for the replacements.
+    tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+    app.tick(GROUP).await;
+    let pending = app.nodes(GROUP).await;
+    let again = pending.iter().find(|n| n["nodeId"] == edge.as_str() && n["state"] == "pending");
+    let Some(again) = again else { panic!("the edge's host is taken again: {pending:?}") };
+    // Taken again for whichever role needed it first.
+    let role = if again["role"] == "origin" { "origin" } else { "edge" };
+
+    let answer = app.heartbeat(GROUP, &edge, &old_token, &host_report(role, &edge).json()).await;
+    assert_eq!(answer.status(), StatusCode::FORBIDDEN);
+    assert_eq!(body(answer).await["code"], "token_revoked");
+    app.enroll(GROUP, &edge, &host_report(role, &edge)).await;
+    assert_eq!(app.node_ids(GROUP, role, "inService").await, std::slice::from_ref(&edge));
+}

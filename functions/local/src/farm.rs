@@ -166,7 +166,14 @@ impl Farm {
         tasks: &mut HashMap<String, tokio::task::JoinHandle<()>>,
     ) -> anyhow::Result<()> {
         let serving = (self.hosts)().await?;
-        let gone: Vec<String> = tasks.keys().filter(|id| !serving.contains_key(*id)).cloned().collect();
+        // A host given back and taken again for another role within one
+        // listing runs a node of that role: the old one is gone.
+        let role_of = |id: &str| self.with_node(id, |node| node.role.clone());
+        let gone: Vec<String> = tasks
+            .keys()
+            .filter(|id| serving.get(*id).is_none_or(|(role, _)| role_of(id).as_ref() != Some(role)))
+            .cloned()
+            .collect();
         for id in gone {
             if let Some(task) = tasks.remove(&id) {
                 task.abort();
@@ -227,7 +234,14 @@ impl Farm {
                     });
                 }
                 Ok(answer) => {
-                    tracing::debug!(node = %id, status = %answer.status, body = %answer.body, "heartbeat refused")
+                    tracing::debug!(node = %id, status = %answer.status, body = %answer.body, "heartbeat refused");
+                    // As the agent does: a node the API forgot, or whose
+                    // enrollment is no more (its host given back and taken
+                    // again), enrolls anew with the group's key.
+                    let code = answer.body["code"].as_str();
+                    if matches!(code, Some("node_unknown" | "token_revoked")) {
+                        self.with_node(&id, |node| node.token = None);
+                    }
                 }
                 Err(e) => tracing::debug!(node = %id, error = %e, "heartbeat failed"),
             }

@@ -63,9 +63,22 @@ fn log_filter(directives: Option<&str>) -> tracing_subscriber::filter::Targets {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use tracing::Level;
 
-    use super::log_filter;
+    use super::{log_filter, timeouts};
+
+    #[test]
+    fn every_aws_call_ends_within_the_http_functions_timeout() {
+        let on_aws = timeouts(false);
+        assert_eq!(on_aws.operation_attempt_timeout(), Some(Duration::from_secs(3)));
+        // The HTTP functions' Lambda timeout is 10 s (infra/sam/template.yaml).
+        assert!(on_aws.operation_timeout().is_some_and(|t| t < Duration::from_secs(10)));
+        assert!(on_aws.connect_timeout().is_some());
+        let on_emulator = timeouts(true);
+        assert!(on_emulator.operation_attempt_timeout() > on_aws.operation_attempt_timeout());
+    }
 
     #[test]
     fn log_levels_come_from_lambda_or_rust_log_directives() {
@@ -96,7 +109,9 @@ pub async fn sdk_config(endpoint: Option<&str>) -> aws_config::SdkConfig {
             aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,
         ))
         .build_https();
-    let mut loader = aws_config::defaults(BehaviorVersion::latest()).http_client(https);
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .http_client(https)
+        .timeout_config(timeouts(endpoint.is_some()));
     if let Some(endpoint) = endpoint {
         let region = std::env::var("AWS_REGION").unwrap_or_else(|_| "us-east-1".to_owned());
         loader = loader.endpoint_url(endpoint).region(aws_config::Region::new(region)).credentials_provider(
@@ -104,6 +119,24 @@ pub async fn sdk_config(endpoint: Option<&str>) -> aws_config::SdkConfig {
         );
     }
     loader.load().await
+}
+
+/// How long one AWS call may take. The SDK sets no limit of its own, so a
+/// call on a connection that stalls (half open, a lost packet) would hold
+/// its lookup, its node's seat turn or its tick until the Lambda timeout.
+/// On AWS an attempt ends after 3 s (DynamoDB and Auto Scaling answer in
+/// milliseconds; the SDK's standard retries then try again) and a call,
+/// retries included, after 8 s: within the HTTP functions' 10 s, so that a
+/// caller gets a 503 with a request id rather than the gateway's 504.
+/// The emulator is one Python process whose answers take seconds under a
+/// benchmark's load: there the limits are ten times as long.
+pub fn timeouts(on_emulator: bool) -> aws_config::timeout::TimeoutConfig {
+    let scale = if on_emulator { 10 } else { 1 };
+    aws_config::timeout::TimeoutConfig::builder()
+        .connect_timeout(std::time::Duration::from_secs(2 * scale))
+        .operation_attempt_timeout(std::time::Duration::from_secs(3 * scale))
+        .operation_timeout(std::time::Duration::from_secs(8 * scale))
+        .build()
 }
 
 #[derive(Debug, thiserror::Error)]

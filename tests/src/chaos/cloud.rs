@@ -96,6 +96,8 @@ struct State {
     known: BTreeMap<String, (Role, String)>,
     /// Instances on their way out, kept running until their action ends.
     terminating: BTreeSet<String>,
+    /// Each instance's private address, given once.
+    addresses: BTreeMap<String, String>,
     stats: CloudStats,
     rng: u64,
 }
@@ -137,6 +139,7 @@ impl AsgCloud {
                 actions: BTreeMap::new(),
                 known: BTreeMap::new(),
                 terminating: BTreeSet::new(),
+                addresses: BTreeMap::new(),
                 stats: CloudStats::default(),
                 rng: seed.wrapping_mul(0x2545_F491_4F6C_DD1D) | 1,
             }),
@@ -166,18 +169,25 @@ impl AsgCloud {
     }
 
     /// The farm's hosts: every instance of the group's ASGs (one on its way
-    /// out runs until its action ends), with a made-up private address.
+    /// out runs until its action ends), each with a private address of its own.
     pub fn hosts(&self) -> Hosts {
         let cloud = self.clone();
         Arc::new(move || {
             let cloud = cloud.clone();
             Box::pin(async move {
                 let instances = cloud.instances().await?;
-                Ok(instances
-                    .into_iter()
-                    .enumerate()
-                    .map(|(i, (id, (role, _)))| (id, (role.to_string(), format!("10.9.0.{}", i % 250 + 1))))
-                    .collect::<HostMap>())
+                let mut state = cloud.lock();
+                let mut hosts = HostMap::new();
+                for (id, (role, _)) in instances {
+                    let given = state.addresses.len();
+                    let address = state
+                        .addresses
+                        .entry(id.clone())
+                        .or_insert_with(|| format!("10.9.{}.{}", given / 250, given % 250 + 1))
+                        .clone();
+                    hosts.insert(id, (role.to_string(), address));
+                }
+                Ok(hosts)
             })
         })
     }
@@ -502,6 +512,32 @@ impl Seam for AsgCloud {
         response.headers_mut().insert("content-type", "text/xml");
         HttpConnectorFuture::ready(Ok(response))
     }
+}
+
+/// The demo group on Auto Scaling: its roles and curve as on the
+/// simulated cloud, in the stand-in's region, launched from `image`.
+pub fn group_spec(group: &str, image: &str) -> Value {
+    let mut spec = streamfleet_local::scenario::group_spec();
+    spec["name"] = Value::from(group);
+    spec["cloud"] = Value::from("aws");
+    spec["regions"] = serde_json::json!([{"region": REGION}]);
+    for role in ["origin", "edge"] {
+        spec["roles"][role]["launch"]["imageId"] = Value::from(image);
+    }
+    spec
+}
+
+/// An AMI the emulator knows.
+pub async fn some_image(sdk: &aws_config::SdkConfig) -> anyhow::Result<String> {
+    let config = aws_sdk_ec2::config::Builder::from(sdk).region(aws_config::Region::new(REGION)).build();
+    let images = aws_sdk_ec2::Client::from_conf(config).describe_images().owners("amazon").send().await?;
+    images
+        .images()
+        .iter()
+        .filter_map(|i| i.image_id())
+        .find(|id| id.len() <= 21)
+        .map(str::to_owned)
+        .ok_or_else(|| anyhow::anyhow!("the emulator lists no AMI"))
 }
 
 fn now_rfc3339() -> String {

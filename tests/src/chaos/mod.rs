@@ -225,8 +225,8 @@ pub async fn run(settings: &ChaosSettings) -> anyhow::Result<ChaosOutcome> {
             scenario::farm(&client, &options)
         }
         Some(asg) => {
-            let image = some_image(&plain).await?;
-            client.admin(Method::POST, "/v1/nodegroups", Some(&aws_group_spec(&group, &image))).await?;
+            let image = cloud::some_image(&plain).await?;
+            client.admin(Method::POST, "/v1/nodegroups", Some(&cloud::group_spec(&group, &image))).await?;
             let settings = FarmSettings {
                 group: group.clone(),
                 region: cloud::REGION.into(),
@@ -298,11 +298,12 @@ pub async fn run(settings: &ChaosSettings) -> anyhow::Result<ChaosOutcome> {
     let mut idle = false;
     let mut settling = Vec::new();
     for round in 0..=20u32 {
-        let done = settled(&client, &group, &farm).await?;
+        let unsettled = settled(&client, &group, &farm).await?;
+        let done = unsettled.is_ok();
         settling.push(format!(
-            "{round}: {:?}{}",
+            "{round}: {:?} {}",
             shape_of(&client, &group).await?,
-            if done { " settled" } else { "" }
+            unsettled.err().unwrap_or_else(|| "settled".into())
         ));
         if idle && done {
             convergence_ticks = Some(round);
@@ -353,33 +354,6 @@ pub async fn run(settings: &ChaosSettings) -> anyhow::Result<ChaosOutcome> {
         settling,
         lifecycle: asg.map(|asg| asg.stats()),
     })
-}
-
-/// The demo group on Auto Scaling: its roles and curve as on the
-/// simulated cloud, in the stand-in's region, launched from `image`.
-fn aws_group_spec(group: &str, image: &str) -> Value {
-    let mut spec = scenario::group_spec();
-    spec["name"] = Value::from(group);
-    spec["cloud"] = Value::from("aws");
-    spec["regions"] = serde_json::json!([{"region": cloud::REGION}]);
-    for role in ["origin", "edge"] {
-        spec["roles"][role]["launch"]["imageId"] = Value::from(image);
-    }
-    spec
-}
-
-/// An AMI the emulator knows.
-async fn some_image(sdk: &aws_config::SdkConfig) -> anyhow::Result<String> {
-    let config =
-        aws_sdk_ec2::config::Builder::from(sdk).region(aws_config::Region::new(cloud::REGION)).build();
-    let images = aws_sdk_ec2::Client::from_conf(config).describe_images().owners("amazon").send().await?;
-    images
-        .images()
-        .iter()
-        .filter_map(|i| i.image_id())
-        .find(|id| id.len() <= 21)
-        .map(str::to_owned)
-        .ok_or_else(|| anyhow::anyhow!("the emulator lists no AMI"))
 }
 
 /// The heartbeat path's outage, and the faults' end, on the wall clock.
@@ -530,14 +504,23 @@ async fn nodes(client: &Client, group: &str) -> anyhow::Result<Vec<Value>> {
 
 /// Settled: every node the farm runs has its row and every row its node,
 /// each in service or draining (nothing dead, failed, pending or half
-/// terminated left to repair).
-async fn settled(client: &Client, group: &str, farm: &Farm) -> anyhow::Result<bool> {
+/// terminated left to repair). Otherwise, what is not: each row left to
+/// repair with its state, and the farm's own view of that node.
+async fn settled(client: &Client, group: &str, farm: &Farm) -> anyhow::Result<Result<(), String>> {
     let rows = nodes(client, group).await?;
-    let states_done = rows.iter().all(|n| matches!(n["state"].as_str(), Some("inService" | "draining")));
-    let ids: std::collections::BTreeSet<String> =
-        rows.iter().filter_map(|n| n["nodeId"].as_str().map(str::to_owned)).collect();
-    let running: std::collections::BTreeSet<String> = farm.nodes().into_keys().collect();
-    Ok(states_done && ids == running)
+    let running = farm.nodes();
+    let mut unsettled = Vec::new();
+    for row in &rows {
+        let id = row["nodeId"].as_str().unwrap_or("?");
+        let state = row["state"].as_str().unwrap_or("?");
+        let farm_view = running.get(id).map(|n| format!("{} {} as {}", n.role, n.state, n.address));
+        if !matches!(state, "inService" | "draining") || farm_view.is_none() {
+            unsettled.push(format!("{id} {state} (farm: {})", farm_view.as_deref().unwrap_or("none")));
+        }
+    }
+    let listed = |id: &String| rows.iter().any(|r| r["nodeId"].as_str() == Some(id.as_str()));
+    unsettled.extend(running.keys().filter(|id| !listed(id)).map(|id| format!("{id} runs without a row")));
+    Ok(if unsettled.is_empty() { Ok(()) } else { Err(unsettled.join(", ")) })
 }
 
 async fn nodes_without_rows(client: &Client, group: &str, farm: &Farm) -> anyhow::Result<u64> {
