@@ -150,6 +150,12 @@ impl NodeLoad {
 }
 
 impl Node {
+    /// What its last report held, and the seats lookups handed out since (and
+    /// carried): viewers sent to a node after an empty report are viewers too.
+    pub fn held_or_coming(&self) -> u32 {
+        self.load.sessions().saturating_add(self.seats_taken).saturating_add(self.seats_carried)
+    }
+
     /// Whether the group's cloud runs this node: it launched it (or listed
     /// it), or the node holds one of its lifecycle actions. Otherwise the
     /// node enrolled on its own, a self-managed host.

@@ -127,7 +127,8 @@ pub async fn sdk_config(endpoint: Option<&str>) -> aws_config::SdkConfig {
 /// On AWS an attempt ends after 3 s (DynamoDB and Auto Scaling answer in
 /// milliseconds; the SDK's standard retries then try again) and a call,
 /// retries included, after 8 s: within the HTTP functions' 10 s, so that a
-/// caller gets a 503 with a request id rather than the gateway's 504.
+/// request waiting on one call gets a 503 with a request id rather than the
+/// gateway's 504 (one making several calls can still run out of time).
 /// The emulator is one Python process whose answers take seconds under a
 /// benchmark's load: there the limits are ten times as long.
 pub fn timeouts(on_emulator: bool) -> aws_config::timeout::TimeoutConfig {

@@ -55,6 +55,7 @@ struct Action {
     kind: Kind,
     instance: String,
     asg: String,
+    hook: &'static str,
     /// When the cloud stops waiting and applies the hook's default result.
     timeout_at: Instant,
     /// The answer taken (`CONTINUE`/`ABANDON`), or the default applied.
@@ -246,6 +247,14 @@ impl AsgCloud {
                 .collect();
             state.known.extend(came.iter().cloned());
             state.known.retain(|id, _| instances.contains_key(id));
+            // An instance that is gone ends whatever action it was waited on
+            // for (a launch the scaler terminated before it was answered).
+            for action in state.actions.values_mut() {
+                if action.result.is_none() && !instances.contains_key(&action.instance) {
+                    action.result = Some("ENDED".into());
+                    action.applied = true;
+                }
+            }
             (came, went)
         };
         for (id, (role, asg)) in came {
@@ -293,18 +302,6 @@ impl AsgCloud {
     /// A new action: waited on, and announced twice.
     fn begin(&self, kind: Kind, instance: &str, role: Role, asg: &str) {
         let token = uuid::Uuid::new_v4().to_string();
-        self.lock().actions.insert(
-            token.clone(),
-            Action {
-                kind,
-                instance: instance.to_owned(),
-                asg: asg.to_owned(),
-                timeout_at: Instant::now() + HOOK_TIMEOUT,
-                result: None,
-                timed_out: false,
-                applied: false,
-            },
-        );
         let (detail_type, transition, hook) = match kind {
             Kind::Launch => (
                 "EC2 Instance-launch Lifecycle Action",
@@ -317,6 +314,19 @@ impl AsgCloud {
                 streamfleet_aws_fleet::TERMINATE_HOOK,
             ),
         };
+        self.lock().actions.insert(
+            token.clone(),
+            Action {
+                kind,
+                instance: instance.to_owned(),
+                asg: asg.to_owned(),
+                hook,
+                timeout_at: Instant::now() + HOOK_TIMEOUT,
+                result: None,
+                timed_out: false,
+                applied: false,
+            },
+        );
         // As the hooks streamfleet puts on its ASGs carry it (the emulator
         // keeps no notification metadata).
         let metadata = json!({
@@ -346,7 +356,8 @@ impl AsgCloud {
     }
 
     /// `copies` deliveries of `event`, each after its own delay of up to
-    /// 3 s, each retried every second until handled (at most 20 times).
+    /// 3 s, each retried every second until handled (EventBridge retries a
+    /// failed invocation for a day; here, for the five minutes a run lasts).
     fn deliver(&self, event: Value, copies: u32) {
         for _ in 0..copies {
             let cloud = self.clone();
@@ -354,13 +365,14 @@ impl AsgCloud {
             let late = self.delay(Duration::from_secs(3));
             tokio::spawn(async move {
                 tokio::time::sleep(late).await;
-                for attempt in 0..20 {
+                for attempt in 0..300 {
                     let handler = {
                         let handlers = cloud.0.handlers.lock().expect("handlers lock");
-                        if handlers.is_empty() {
-                            return;
-                        }
-                        handlers[attempt % handlers.len()].clone()
+                        handlers.get(attempt % handlers.len().max(1)).cloned()
+                    };
+                    let Some(handler) = handler else {
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                        continue;
                     };
                     let parsed = parse_lifecycle_event(&event).expect("the stand-in's events parse");
                     let outcome = handler.hooks().on_event(parsed).await;
@@ -455,6 +467,7 @@ impl AsgCloud {
             a.result.is_none()
                 && a.instance == instance
                 && param("AutoScalingGroupName") == Some(a.asg.as_str())
+                && param("LifecycleHookName") == Some(a.hook)
         });
         if !waiting {
             state.stats.late_answers += 1;

@@ -3,7 +3,8 @@
 //! several independent API processes behind one front, two scaler processes
 //! ticking at once — while AWS calls fail (see `faults`), scaler ticks are
 //! killed part-way, the heartbeat path goes down for longer than the dead
-//! window, and an out-of-band termination arrives twice. Then the faults
+//! window, and an out-of-band termination arrives (on the simulated cloud,
+//! as two calls at once; on Auto Scaling, as one whose event comes twice). Then the faults
 //! stop, and the run is held to a fault-free run of the same seed.
 //!
 //! It runs on either cloud: the simulated one (a pool of hosts), or EC2

@@ -55,15 +55,21 @@ fn since(now: OffsetDateTime, at: OffsetDateTime) -> Duration {
 
 /// What to do about `hold` now; `None` while there is nothing to do.
 pub fn next_step(node: &Node, hold: &LifecycleHold, ctx: &HoldContext) -> Option<HoldStep> {
+    let timeout = Duration::from_secs(u64::from(hold.heartbeat_timeout_secs));
     if let Some(result) = hold.result {
         // The claimant is sending it now; only an answer left unacknowledged
-        // for a while (its send failed, or it died) is sent again.
-        let resend_after = resend_after(hold.heartbeat_timeout_secs);
-        let stale = hold.claimed_at.is_none_or(|at| since(ctx.now, at) >= resend_after);
+        // for a while (its send failed, or it died) is sent again. A claimed
+        // answer is no longer kept alive, and AWS's timeout runs from the
+        // last keep-alive: once half of it has passed, a send that had time
+        // to finish (a sixth of the timeout, at most 10 s) is not waited on.
+        let claimed_for = hold.claimed_at.map(|at| since(ctx.now, at));
+        let sent_in_time = (timeout / 6).min(Duration::from_secs(10));
+        let late = since(ctx.now, hold.kept_at) >= timeout / 2;
+        let stale = claimed_for
+            .is_none_or(|c| c >= resend_after(hold.heartbeat_timeout_secs) || (late && c >= sent_in_time));
         return (hold.completed_at.is_none() && stale).then_some(HoldStep::Resend { result });
     }
     let held_for = since(ctx.now, hold.received_at);
-    let timeout = Duration::from_secs(u64::from(hold.heartbeat_timeout_secs));
     // Heartbeat at half the timeout, so that one late tick is no harm.
     let keep_alive = (since(ctx.now, hold.kept_at) >= timeout / 2).then_some(HoldStep::KeepAlive);
     let complete = |result, forced, reason: String| Some(HoldStep::Complete { result, forced, reason });
@@ -71,7 +77,9 @@ pub fn next_step(node: &Node, hold: &LifecycleHold, ctx: &HoldContext) -> Option
         HookKind::Terminate => {
             let silence = node.last_heartbeat_at.map_or(Duration::MAX, |at| since(ctx.now, at));
             let silent = silence >= ctx.dead_after;
-            let sessions = node.load.sessions();
+            // Viewers lookups sent since its last report count: an empty
+            // report followed by a crowd is not an empty node.
+            let sessions = node.held_or_coming();
             // Stop before AWS would end the hold on its own.
             let give_up_at =
                 ctx.drain_deadline.min(global_timeout(hold.heartbeat_timeout_secs) - timeout / 2);
@@ -292,6 +300,30 @@ mod tests {
             next_step(&serving(3, T0), &h, &ctx(15)),
             Some(HoldStep::Resend { result: HookResult::Continue })
         );
+    }
+
+    #[test]
+    fn a_claimed_answer_is_resent_before_the_timeout_counted_from_the_last_keep_alive() {
+        // Kept alive 200 s before the claim (300 s timeout): AWS gives up
+        // 100 s after it, sooner than the usual minute and a tick.
+        let mut h = hold(HookKind::Launch, 300);
+        h.kept_at = T0;
+        h.result = Some(HookResult::Continue);
+        h.claimed_at = Some(T0 + Duration::from_secs(200));
+        assert_eq!(next_step(&serving(3, T0), &h, &ctx(205)), None, "its claimant is sending it");
+        assert_eq!(
+            next_step(&serving(3, T0), &h, &ctx(210)),
+            Some(HoldStep::Resend { result: HookResult::Continue })
+        );
+    }
+
+    #[test]
+    fn viewers_sent_since_an_empty_report_hold_a_termination() {
+        let h = hold(HookKind::Terminate, 300);
+        let crowd = Node { seats_taken: 30, ..serving(0, T0) };
+        assert_eq!(next_step(&crowd, &h, &ctx(0)), None);
+        let silent_crowd = Node { seats_taken: 30, ..serving(0, T0 - Duration::from_secs(61)) };
+        assert_eq!(next_step(&silent_crowd, &h, &ctx(0)), None);
     }
 
     #[test]

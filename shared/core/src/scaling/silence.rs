@@ -114,7 +114,7 @@ impl<'a> Silence<'a> {
         if self.unhealthy.contains(&node.node_id) {
             return Some(Death {
                 reason: format!("the cloud reports its instance unhealthy; no heartbeat for {silent_secs}s"),
-                forced: held_or_coming(node) > 0,
+                forced: node.held_or_coming() > 0,
             });
         }
         let key = (node.role, node.region.clone());
@@ -124,7 +124,7 @@ impl<'a> Silence<'a> {
         if mass || slot.budget == 0 {
             return None;
         }
-        let sessions = held_or_coming(node);
+        let sessions = node.held_or_coming();
         let death = if sessions == 0 {
             Death {
                 reason: format!(
@@ -179,12 +179,6 @@ fn fault_deadline(group: &NodeGroup, role: Role) -> Duration {
         .get(&role)
         .map_or(ScalePolicy::default().fault_deadline_secs, |r| r.scale.fault_deadline_secs);
     Duration::from_secs(u64::from(secs))
-}
-
-/// What its last report held, and the seats lookups handed out since (and
-/// carried): viewers sent to a node after an empty report are viewers too.
-fn held_or_coming(node: &Node) -> u32 {
-    node.load.sessions().saturating_add(node.seats_taken).saturating_add(node.seats_carried)
 }
 
 fn since(now: OffsetDateTime, at: OffsetDateTime) -> Duration {

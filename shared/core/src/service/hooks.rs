@@ -7,8 +7,8 @@
 //! Events arrive twice and out of order, and a tick may settle the same
 //! hold at the same time: each step is a conditional write keyed on the
 //! action's token, and the answer is claimed before it is sent, so the
-//! cloud hears it once (again only if it was not acknowledged within a
-//! minute of the claim: a send that failed, or a claimant that died).
+//! cloud hears it once (again only if it was not acknowledged in time: a
+//! send that failed, or a claimant that died; see `hooks::steps`).
 
 use std::sync::Arc;
 use std::time::Duration;
