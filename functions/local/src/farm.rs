@@ -1,7 +1,8 @@
 //! Simulated media nodes: one task per host the scaler gave the group (a
 //! pool host of the simulated cloud by default; the chaos harness on Auto
-//! Scaling lists the ASGs' instances instead, see [`Hosts`]). Each boots, enrolls with the group's key, heartbeats like a real node,
-//! holds the sessions the lookups sent it (a publisher on an origin,
+//! Scaling lists the ASGs' instances instead, see [`Hosts`]). Each boots,
+//! enrolls with the group's key, heartbeats like a real node, holds the
+//! sessions the lookups sent it (a publisher on an origin,
 //! viewers on an edge) and reports them honestly. A host taken back while
 //! its node still holds viewers cuts them: the farm counts that.
 

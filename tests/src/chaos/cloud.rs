@@ -60,8 +60,6 @@ struct Action {
     timeout_at: Instant,
     /// The answer taken (`CONTINUE`/`ABANDON`), or the default applied.
     result: Option<String>,
-    /// The answer came from the hook's timeout, not from streamfleet.
-    timed_out: bool,
     /// Its consequence in the emulator is done.
     applied: bool,
 }
@@ -323,7 +321,6 @@ impl AsgCloud {
                 hook,
                 timeout_at: Instant::now() + HOOK_TIMEOUT,
                 result: None,
-                timed_out: false,
                 applied: false,
             },
         );
@@ -404,10 +401,10 @@ impl AsgCloud {
     async fn apply(&self, instances: &BTreeMap<String, (Role, String)>) {
         let due: Vec<(String, String)> = {
             let mut state = self.lock();
+            let State { actions, stats, .. } = &mut *state;
             let now = Instant::now();
             let mut due = Vec::new();
-            let mut timed_out = 0;
-            for (token, action) in state.actions.iter_mut() {
+            for (token, action) in actions.iter_mut() {
                 if action.result.is_none() && now >= action.timeout_at {
                     action.result = Some(
                         match action.kind {
@@ -416,8 +413,7 @@ impl AsgCloud {
                         }
                         .to_owned(),
                     );
-                    action.timed_out = true;
-                    timed_out += 1;
+                    stats.timed_out += 1;
                 }
                 let ends = match action.kind {
                     Kind::Terminate => action.result.is_some(),
@@ -427,7 +423,6 @@ impl AsgCloud {
                     due.push((token.clone(), action.instance.clone()));
                 }
             }
-            state.stats.timed_out += timed_out;
             due
         };
         for (token, instance) in due {

@@ -39,15 +39,9 @@ pub enum HoldStep {
     Resend { result: HookResult },
 }
 
-/// How long a claimed answer may go unacknowledged before it is sent again:
-/// a minute, or half the hook's heartbeat timeout if shorter (past the
-/// timeout AWS applies the hook's default, ABANDON for a launch, so an
-/// answer lost to a failed send must be sent again before it).
+/// How long a claimed answer may go unacknowledged before it is sent again
+/// (sooner as the hook's timeout nears: see `next_step`).
 pub const RESEND_AFTER: Duration = Duration::from_secs(60);
-
-fn resend_after(heartbeat_timeout_secs: u32) -> Duration {
-    RESEND_AFTER.min(Duration::from_secs(u64::from(heartbeat_timeout_secs)) / 2)
-}
 
 fn since(now: OffsetDateTime, at: OffsetDateTime) -> Duration {
     (now - at).try_into().unwrap_or(Duration::ZERO)
@@ -60,13 +54,14 @@ pub fn next_step(node: &Node, hold: &LifecycleHold, ctx: &HoldContext) -> Option
         // The claimant is sending it now; only an answer left unacknowledged
         // for a while (its send failed, or it died) is sent again. A claimed
         // answer is no longer kept alive, and AWS's timeout runs from the
-        // last keep-alive: once half of it has passed, a send that had time
-        // to finish (a sixth of the timeout, at most 10 s) is not waited on.
+        // last keep-alive (at or before the claim), after which it applies
+        // the hook's default (ABANDON for a launch): once half of it has
+        // passed, a send that had time to finish (a sixth of the timeout,
+        // at most 10 s) is not waited on either.
         let claimed_for = hold.claimed_at.map(|at| since(ctx.now, at));
         let sent_in_time = (timeout / 6).min(Duration::from_secs(10));
         let late = since(ctx.now, hold.kept_at) >= timeout / 2;
-        let stale = claimed_for
-            .is_none_or(|c| c >= resend_after(hold.heartbeat_timeout_secs) || (late && c >= sent_in_time));
+        let stale = claimed_for.is_none_or(|c| c >= RESEND_AFTER || (late && c >= sent_in_time));
         return (hold.completed_at.is_none() && stale).then_some(HoldStep::Resend { result });
     }
     let held_for = since(ctx.now, hold.received_at);
