@@ -28,8 +28,16 @@ pub struct SimulateArgs {
     /// files (`t_secs,stream,viewers`); default: the three shipped.
     #[arg(long = "trace")]
     traces: Vec<String>,
+    /// How often the baselines act (EventBridge's finest schedule).
     #[arg(long, default_value_t = SimConfig::default().tick_secs)]
     tick_secs: u64,
+    /// How often streamfleet's scaler ticks (a deployment's `tickSecs`).
+    #[arg(long, default_value_t = Tuning::default().tick_secs)]
+    scaler_tick_secs: u64,
+    /// streamfleet's scaler ticks on its schedule only: lookups refused
+    /// for want of room, or seats crossing the threshold, do not call it.
+    #[arg(long)]
+    no_pressure_ticks: bool,
     #[arg(long, default_value_t = SimConfig::default().warmup_secs)]
     warmup_secs: u64,
     /// Viewers per node.
@@ -82,8 +90,8 @@ fn load(name: &str) -> Result<Trace, String> {
 }
 
 pub fn run(args: &SimulateArgs) -> Result<(), String> {
-    if args.tick_secs == 0 || args.capacity == 0 || args.session_secs <= 0.0 {
-        return Err("--tick-secs, --capacity and --session-secs must be positive".into());
+    if args.tick_secs == 0 || args.scaler_tick_secs == 0 || args.capacity == 0 || args.session_secs <= 0.0 {
+        return Err("--tick-secs, --scaler-tick-secs, --capacity and --session-secs must be positive".into());
     }
     let config = SimConfig {
         tick_secs: args.tick_secs,
@@ -101,6 +109,8 @@ pub fn run(args: &SimulateArgs) -> Result<(), String> {
     scale.scale_in_cooldown_secs = args.scale_in_cooldown_secs.unwrap_or(scale.scale_in_cooldown_secs);
     scale.scale_out_cooldown_secs = args.scale_out_cooldown_secs.unwrap_or(scale.scale_out_cooldown_secs);
     tuning.ceiling_pct = args.ceiling_pct.unwrap_or(tuning.ceiling_pct);
+    tuning.tick_secs = args.scaler_tick_secs;
+    tuning.on_pressure = !args.no_pressure_ticks;
     if !(1..=100).contains(&tuning.ceiling_pct)
         || scale.scale_in_threshold_pct >= scale.scale_out_threshold_pct
     {

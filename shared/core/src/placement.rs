@@ -4,7 +4,7 @@
 //! - **Origins** (publishers) go to the least-loaded origin with room:
 //!   publishers are few, long and heavy, so they are spread.
 //! - **Edges** (viewers) are **packed**: the busiest edge whose projected
-//!   load is still below the packing ceiling (default 90 % of its capacity)
+//!   load is still below the packing ceiling (default 95 % of its capacity)
 //!   gets the viewer. Packing leaves the emptiest edges empty so that
 //!   scale-in can drain them. The ceiling is a hard limit for every role
 //!   (`seats::seat_limit`): lookups take seats up to it and no further, and

@@ -84,7 +84,7 @@ impl Default for Tuning {
             heartbeat_interval,
             stale_after: heartbeat_interval * 3,
             fleet_cache_ttl: Duration::from_secs(1),
-            pack_ceiling_pct: 90,
+            pack_ceiling_pct: 95,
             seat_lease: streamfleet_core::service::LookupSettings::default().seat_lease,
             group_cache_ttl: Duration::from_secs(10),
             dead_after: Duration::from_secs(60),

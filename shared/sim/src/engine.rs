@@ -9,6 +9,9 @@ use std::collections::{BinaryHeap, VecDeque};
 
 use serde::Serialize;
 
+use streamfleet_core::group::WarmPoolSpec;
+
+use crate::pool;
 use crate::rng::Rng;
 use crate::trace::Trace;
 
@@ -59,6 +62,24 @@ pub enum InstState {
     /// Takes no new viewer; keeps its sessions.
     Draining,
     Gone,
+    /// Booting to enter the warm pool (billed in full).
+    Preparing,
+    /// In the warm pool: not in the group, billed at the pool state's share.
+    Pooled,
+}
+
+impl InstState {
+    /// In the group: launched (or taken from the pool) and not gone.
+    pub fn in_group(self) -> bool {
+        matches!(self, Self::Warming | Self::Serving | Self::Draining)
+    }
+}
+
+/// When a policy acts, and how long its launches take to serve.
+#[derive(Debug, Clone, Copy)]
+pub struct Cadence {
+    pub tick_secs: u64,
+    pub warmup_secs: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -83,8 +104,9 @@ pub struct View<'a> {
 }
 
 impl View<'_> {
+    /// The group's instances (the warm pool is not in it).
     pub fn live(&self) -> impl Iterator<Item = &Inst> {
-        self.instances.iter().filter(|i| i.state != InstState::Gone)
+        self.instances.iter().filter(|i| i.state.in_group())
     }
 
     pub fn serving(&self) -> impl Iterator<Item = &Inst> {
@@ -103,6 +125,19 @@ pub enum Command {
 
 pub trait Policy {
     fn name(&self) -> &'static str;
+    /// Its schedule and its launches' warm-up (by default the run's).
+    fn cadence(&self, config: &SimConfig) -> Cadence {
+        Cadence { tick_secs: config.tick_secs, warmup_secs: config.warmup_secs }
+    }
+    /// The warm pool its group keeps, if any.
+    fn warm_pool(&self) -> Option<WarmPoolSpec> {
+        None
+    }
+    /// Every second, after `observe`: whether it asks for a tick now, off
+    /// its schedule (a scaler invoked on pressure).
+    fn wants_tick(&mut self, _view: &View<'_>) -> bool {
+        false
+    }
     /// Every second, after arrivals were placed.
     fn observe(&mut self, _view: &View<'_>) {}
     /// Every `tick_secs`.
@@ -140,6 +175,8 @@ pub struct Outcome {
     pub cut: u64,
     pub instance_hours: f64,
     pub hours_vs_oracle: f64,
+    /// Against the best a system that never moves a session can do.
+    pub hours_vs_no_migration_oracle: f64,
     /// p95 of the shortages: from demand exceeding the capacity in service
     /// until capacity in service caught up (the same level for every policy).
     pub p95_time_to_capacity_secs: u64,
@@ -169,6 +206,8 @@ struct World<'a> {
     ends: BinaryHeap<Reverse<(u64, u32)>>,
     waiting: Vec<VecDeque<u64>>,
     version: u64,
+    warmup_secs: u64,
+    pool: Option<WarmPoolSpec>,
 }
 
 impl World<'_> {
@@ -207,17 +246,72 @@ impl World<'_> {
         self.ends.push(Reverse((now + length, id)));
     }
 
-    fn launch(&mut self, now: u64) {
+    /// A cold launch: into the group (`Warming`) or the pool (`Preparing`).
+    fn launch(&mut self, now: u64, state: InstState) {
         let id = self.instances.len() as u32;
         self.instances.push(Inst {
             id,
             launched_at: now,
-            ready_at: now + self.config.warmup_secs,
-            state: InstState::Warming,
+            ready_at: now + self.warmup_secs,
+            state,
             state_since: now,
             sessions: 0,
         });
         self.by_instance.push(Vec::new());
+    }
+
+    fn count(&self, state: InstState) -> u32 {
+        self.instances.iter().filter(|i| i.state == state).count() as u32
+    }
+
+    fn in_group(&self) -> u32 {
+        self.instances.iter().filter(|i| i.state.in_group()).count() as u32
+    }
+
+    /// The pool's target size now, if the group keeps one.
+    fn pool_size(&self) -> Option<u32> {
+        self.pool.map(|spec| pool::pool_size(&spec, self.in_group(), self.config.max_nodes))
+    }
+
+    /// Tops the warm pool up to its size with cold launches.
+    fn refill_pool(&mut self, now: u64) {
+        let Some(size) = self.pool_size() else { return };
+        let pooled = self.count(InstState::Pooled) + self.count(InstState::Preparing);
+        for _ in pooled..size {
+            self.launch(now, InstState::Preparing);
+        }
+    }
+
+    /// Launches `count` into the group: from the warm pool first (ready
+    /// sooner), then cold.
+    fn scale_out(&mut self, count: u32, now: u64) {
+        let mut left = count.min(self.config.max_nodes.saturating_sub(self.in_group()));
+        if let Some(spec) = self.pool {
+            let pooled: Vec<u32> = self
+                .instances
+                .iter()
+                .filter(|i| i.state == InstState::Pooled)
+                .map(|i| i.id)
+                .take(left as usize)
+                .collect();
+            for id in pooled {
+                self.instances[id as usize].ready_at = now + pool::start_secs(spec.state);
+                self.set_state(id, InstState::Warming, now);
+                left -= 1;
+            }
+        }
+        for _ in 0..left {
+            self.launch(now, InstState::Warming);
+        }
+        self.version += 1;
+    }
+
+    /// What the fleet costs this second, in instances: the group and the
+    /// instances booting for the pool in full, the pool at its state's share.
+    fn billed(&self) -> f64 {
+        let share = self.pool.map_or(0.0, |spec| pool::cost_share(spec.state));
+        f64::from(self.in_group() + self.count(InstState::Preparing))
+            + f64::from(self.count(InstState::Pooled)) * share
     }
 
     fn set_state(&mut self, id: u32, state: InstState, now: u64) {
@@ -232,11 +326,7 @@ impl World<'_> {
         let state_of = |w: &Self, id: u32| w.instances.get(id as usize).map(|i| i.state);
         match command {
             Command::Launch(count) => {
-                let live = self.instances.iter().filter(|i| i.state != InstState::Gone).count() as u32;
-                for _ in 0..count.min(self.config.max_nodes.saturating_sub(live)) {
-                    self.launch(now);
-                }
-                self.version += 1;
+                self.scale_out(count, now);
                 0
             }
             Command::Drain(id) if state_of(self, id) == Some(InstState::Serving) => {
@@ -247,7 +337,7 @@ impl World<'_> {
                 self.set_state(id, InstState::Serving, now);
                 0
             }
-            Command::Terminate(id) if state_of(self, id).is_some_and(|s| s != InstState::Gone) => {
+            Command::Terminate(id) if state_of(self, id).is_some_and(InstState::in_group) => {
                 let held: Vec<u32> = std::mem::take(&mut self.by_instance[id as usize])
                     .into_iter()
                     .filter(|s| self.sessions[*s as usize].alive)
@@ -255,7 +345,12 @@ impl World<'_> {
                 for session in &held {
                     self.end(*session);
                 }
-                self.set_state(id, InstState::Gone, now);
+                // Given back to the pool (stopped, not terminated) while it has room.
+                let reused = self.pool.is_some_and(|spec| spec.reuse_on_scale_in)
+                    && self.pool_size().is_some_and(|size| {
+                        self.count(InstState::Pooled) + self.count(InstState::Preparing) < size
+                    });
+                self.set_state(id, if reused { InstState::Pooled } else { InstState::Gone }, now);
                 held.len() as u32
             }
             _ => 0,
@@ -266,6 +361,7 @@ impl World<'_> {
 /// Runs `policy` over `trace`; `oracle_hours` is the floor to compare with.
 pub fn simulate(trace: &Trace, config: &SimConfig, policy: &mut dyn Policy, oracle_hours: f64) -> Outcome {
     let streams = trace.per_second.len();
+    let cadence = policy.cadence(config);
     let mut world = World {
         config,
         rng: Rng::new(config.seed),
@@ -276,6 +372,8 @@ pub fn simulate(trace: &Trace, config: &SimConfig, policy: &mut dyn Policy, orac
         ends: BinaryHeap::new(),
         waiting: vec![VecDeque::new(); streams],
         version: 0,
+        warmup_secs: cadence.warmup_secs,
+        pool: policy.warm_pool(),
     };
     // The run starts in a steady state, not cold: the trace's first
     // audience already seated on a fleet sized for it (80 % full), as every
@@ -287,11 +385,14 @@ pub fn simulate(trace: &Trace, config: &SimConfig, policy: &mut dyn Policy, orac
     let fleet =
         (u64::from(initial_total).div_ceil(per_node) as u32).max(config.min_nodes).min(config.max_nodes);
     for _ in 0..fleet {
-        world.launch(0);
+        world.launch(0, InstState::Serving);
     }
-    for id in 0..world.instances.len() {
-        world.instances[id].ready_at = 0;
-        world.set_state(id as u32, InstState::Serving, 0);
+    world.refill_pool(0);
+    for inst in &mut world.instances {
+        inst.ready_at = 0;
+        if inst.state == InstState::Preparing {
+            inst.state = InstState::Pooled;
+        }
     }
     for (stream, count) in initial.iter().enumerate() {
         for _ in 0..*count {
@@ -311,19 +412,26 @@ pub fn simulate(trace: &Trace, config: &SimConfig, policy: &mut dyn Policy, orac
         cut: 0,
         instance_hours: 0.0,
         hours_vs_oracle: 0.0,
+        hours_vs_no_migration_oracle: 0.0,
         p95_time_to_capacity_secs: 0,
         peak_nodes: 0,
         series: Vec::new(),
         cut_events: Vec::new(),
     };
-    let mut instance_secs: u64 = 0;
+    let mut instance_secs = 0.0;
     let mut episodes: Vec<u64> = Vec::new();
     let mut shortage_since: Option<u64> = None;
     for now in 0..trace.seconds() {
         for id in 0..world.instances.len() {
             let inst = &world.instances[id];
-            if inst.state == InstState::Warming && inst.ready_at <= now {
-                world.set_state(id as u32, InstState::Serving, now);
+            match inst.state {
+                InstState::Warming if inst.ready_at <= now => {
+                    world.set_state(id as u32, InstState::Serving, now)
+                }
+                InstState::Preparing if inst.ready_at <= now => {
+                    world.set_state(id as u32, InstState::Pooled, now)
+                }
+                _ => {}
             }
         }
         while let Some(&Reverse((end, id))) = world.ends.peek() {
@@ -399,7 +507,8 @@ pub fn simulate(trace: &Trace, config: &SimConfig, policy: &mut dyn Policy, orac
             }
         }
         policy.observe(&world.view(now));
-        if now > 0 && now % config.tick_secs == 0 {
+        let scheduled = now > 0 && now % cadence.tick_secs.max(1) == 0;
+        if scheduled || policy.wants_tick(&world.view(now)) {
             let commands = policy.tick(&world.view(now));
             let cut: u32 = commands.into_iter().map(|c| world.apply(c, now)).sum();
             if cut > 0 {
@@ -407,11 +516,12 @@ pub fn simulate(trace: &Trace, config: &SimConfig, policy: &mut dyn Policy, orac
                 out.cut_events.push((now, cut));
             }
         }
+        world.refill_pool(now);
         let view = world.view(now);
         let live = view.live().count() as u32;
         let capacity = view.serving().count() as u64 * u64::from(config.capacity);
         let demand = world.live_by_stream.iter().map(Vec::len).sum::<usize>() as u32 + view.waiting;
-        instance_secs += u64::from(live);
+        instance_secs += world.billed();
         out.peak_nodes = out.peak_nodes.max(live);
         // One level for every policy: more viewers than seats in service.
         let short = u64::from(demand) > capacity;
@@ -433,7 +543,7 @@ pub fn simulate(trace: &Trace, config: &SimConfig, policy: &mut dyn Policy, orac
     episodes.sort_unstable();
     out.p95_time_to_capacity_secs =
         episodes.get((episodes.len() * 95).div_ceil(100).saturating_sub(1)).copied().unwrap_or(0);
-    out.instance_hours = instance_secs as f64 / 3600.0;
+    out.instance_hours = instance_secs / 3600.0;
     out.hours_vs_oracle = if oracle_hours > 0.0 { out.instance_hours / oracle_hours } else { 0.0 };
     out.rejected_pct = if out.arrivals > 0 { out.rejected as f64 * 100.0 / out.arrivals as f64 } else { 0.0 };
     out

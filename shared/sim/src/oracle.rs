@@ -31,6 +31,7 @@ pub fn oracle(trace: &Trace, config: &SimConfig) -> Outcome {
         cut: 0,
         instance_hours: instance_secs as f64 / 3600.0,
         hours_vs_oracle: 1.0,
+        hours_vs_no_migration_oracle: 0.0,
         p95_time_to_capacity_secs: 0,
         peak_nodes: peak,
         series,

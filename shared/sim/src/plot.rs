@@ -20,8 +20,12 @@ pub fn svg(trace: &str, outcomes: &[Outcome]) -> Result<String, String> {
             * 1.05;
         for (panel, outcome) in panels.iter().zip(outcomes) {
             let caption = format!(
-                "{trace} · {}: cut {}, rejected {:.2} %, {:.2}× oracle hours",
-                outcome.policy, outcome.cut, outcome.rejected_pct, outcome.hours_vs_oracle
+                "{trace} · {}: cut {}, rejected {:.2} %, {:.2}× oracle hours, {:.2}× no-migration oracle",
+                outcome.policy,
+                outcome.cut,
+                outcome.rejected_pct,
+                outcome.hours_vs_oracle,
+                outcome.hours_vs_no_migration_oracle
             );
             let mut chart = ChartBuilder::on(panel)
                 .caption(caption, ("sans-serif", 16))

@@ -43,6 +43,56 @@ fn the_oracle_never_rejects_never_cuts_and_is_the_exact_floor() {
 }
 
 #[test]
+fn the_no_migration_oracle_seats_everyone_cuts_nobody_and_costs_at_least_the_oracle() {
+    let trace = Trace::from_rows("random", &generate(Shape::Random, 5)).unwrap();
+    let outcomes = compare(&trace, &SimConfig::default(), &Tuning::default());
+    let sticky = outcome(&outcomes, "no_migration_oracle");
+    assert_eq!((sticky.rejected, sticky.cut), (0, 0), "{sticky:?}");
+    assert!(sticky.instance_hours >= outcome(&outcomes, "oracle").instance_hours);
+    assert!((sticky.hours_vs_no_migration_oracle - 1.0).abs() < 1e-9);
+    let streamfleet = outcome(&outcomes, "streamfleet");
+    assert!(
+        (streamfleet.hours_vs_no_migration_oracle - streamfleet.instance_hours / sticky.instance_hours).abs()
+            < 1e-9
+    );
+}
+
+/// A steady 1500, ×10 within two minutes, held.
+fn crowd() -> Trace {
+    Trace::from_rows("crowd", &rows(&[(0, 1500.0), (600, 1500.0), (720, 15_000.0), (1800, 15_000.0)]))
+        .unwrap()
+}
+
+#[test]
+fn a_warm_pool_and_a_buffer_seat_a_crowd_a_cold_fleet_turns_away() {
+    let outcomes = compare(&crowd(), &SimConfig::default(), &Tuning::default());
+    let (cold, event) = (outcome(&outcomes, "streamfleet"), outcome(&outcomes, "streamfleet_event"));
+    assert!(cold.rejected_pct > 10.0, "{cold:?}");
+    assert!(event.rejected_pct < 0.5, "{event:?}");
+    assert_eq!((cold.cut, event.cut), (0, 0));
+}
+
+#[test]
+fn pooled_instances_are_billed_at_their_volumes_share() {
+    // The same fleet, once with a pool of 40 stopped instances waiting all
+    // along: 40 × 4 % more instance-hours, no more.
+    let flat = Trace::from_rows("flat", &rows(&[(0, 1000.0), (3600, 1000.0)])).unwrap();
+    let config = SimConfig::default();
+    let without = outcome(&compare(&flat, &config, &Tuning::default()), "streamfleet").instance_hours;
+    let pool = streamfleet_core::group::WarmPoolSpec {
+        min_size: 40,
+        // Below the group: the pool is its minimum.
+        max_prepared_capacity: Some(config.min_nodes),
+        state: streamfleet_core::group::WarmPoolState::Stopped,
+        reuse_on_scale_in: false,
+    };
+    let pooled = Tuning { warm_pool: Some(pool), ..Tuning::default() };
+    let with = outcome(&compare(&flat, &config, &pooled), "streamfleet").instance_hours;
+    let expected = without + 40.0 * 0.04;
+    assert!((with - expected).abs() < 0.05, "{with} vs {expected}");
+}
+
+#[test]
 fn target_tracking_cuts_viewers_when_load_falls_and_streamfleet_does_not() {
     let outcomes = compare(&falling(), &SimConfig::default(), &Tuning::default());
     assert!(outcome(&outcomes, "target_tracking").cut > 0, "{outcomes:?}");
@@ -80,6 +130,7 @@ proptest! {
         let outcomes = compare(&trace, &config, &Tuning::default());
         let sf = outcome(&outcomes, "streamfleet");
         prop_assert_eq!(sf.cut, 0);
+        prop_assert_eq!(outcome(&outcomes, "streamfleet_event").cut, 0);
         prop_assert!(sf.peak_nodes <= config.max_nodes);
         prop_assert!(sf.series.iter().all(|s| s.instances >= config.min_nodes));
         prop_assert!(sf.rejected + sf.delayed <= sf.arrivals);

@@ -4,7 +4,9 @@
 use std::collections::BTreeSet;
 
 use super::schedule::minute_of_day;
-use super::spec::{Cloud, LaunchSettings, LaunchTemplateRef, NodeGroupSpec, Role, ScalePolicy};
+use super::spec::{
+    Cloud, LaunchSettings, LaunchTemplateRef, NodeGroupSpec, Role, ScalePolicy, SeatBuffer, WarmPoolSpec,
+};
 use crate::validation::{InvalidInput, Violations};
 
 pub const MAX_REGIONS: usize = 32;
@@ -16,6 +18,9 @@ pub const MAX_STEP: u32 = 100;
 pub const MAX_CONNECTION_CAPACITY: u32 = 1_000_000;
 pub const MAX_COOLDOWN_SECS: u32 = 86_400;
 pub const MAX_WARMUP_SECS: u32 = 3_600;
+/// A buffer above this share of capacity is a fleet kept idle, not headroom.
+pub const MAX_BUFFER_PCT: u8 = 90;
+pub const MAX_BUFFER_SEATS: u32 = 1_000_000;
 /// EC2 Auto Scaling holds a terminating instance at most 48 hours.
 pub const DRAIN_DEADLINE_SECS: std::ops::RangeInclusive<u32> = 60..=172_800;
 /// A silent node is kept at least a minute, at most a day.
@@ -36,6 +41,9 @@ impl NodeGroupSpec {
         for (role, spec) in &self.roles {
             check_launch(&mut v, &format!("roles.{role}.launch"), &spec.launch, self.cloud);
             check_policy(&mut v, &format!("roles.{role}.scale"), &spec.scale);
+            if let Some(pool) = &spec.warm_pool {
+                check_warm_pool(&mut v, &format!("roles.{role}.warmPool"), pool, &spec.scale);
+            }
         }
         v.into_result()
     }
@@ -155,6 +163,39 @@ fn check_template(v: &mut Violations, at: &str, template: &LaunchTemplateRef) {
     }
 }
 
+fn check_warm_pool(v: &mut Violations, at: &str, pool: &WarmPoolSpec, scale: &ScalePolicy) {
+    v.check(
+        pool.min_size <= MAX_NODES_PER_REGION,
+        || format!("{at}.minSize"),
+        "range",
+        || format!("must be at most {MAX_NODES_PER_REGION}, got {}", pool.min_size),
+    );
+    if let Some(prepared) = pool.max_prepared_capacity {
+        // AWS refuses a prepared capacity below the group's minimum size.
+        v.check(
+            (scale.min..=MAX_NODES_PER_REGION).contains(&prepared),
+            || format!("{at}.maxPreparedCapacity"),
+            "range",
+            || format!("must be the role's min ({}) to {MAX_NODES_PER_REGION}, got {prepared}", scale.min),
+        );
+    }
+}
+
+fn check_buffer(v: &mut Violations, at: &str, buffer: &SeatBuffer) {
+    v.check(
+        buffer.pct <= MAX_BUFFER_PCT,
+        || format!("{at}.pct"),
+        "range",
+        || format!("must be at most {MAX_BUFFER_PCT} (% of capacity kept free), got {}", buffer.pct),
+    );
+    v.check(
+        buffer.seats <= MAX_BUFFER_SEATS,
+        || format!("{at}.seats"),
+        "range",
+        || format!("must be at most {MAX_BUFFER_SEATS}, got {}", buffer.seats),
+    );
+}
+
 fn check_policy(v: &mut Violations, at: &str, p: &ScalePolicy) {
     let field = |name: &str| format!("{at}.{name}");
     v.check(
@@ -250,6 +291,12 @@ fn check_policy(v: &mut Violations, at: &str, p: &ScalePolicy) {
             "min_le_max",
             || format!("min ({}) must not exceed the role's max ({})", window.min, p.max),
         );
+        if let Some(buffer) = &window.buffer {
+            check_buffer(v, &format!("{at}.buffer"), buffer);
+        }
+    }
+    if let Some(buffer) = &p.buffer {
+        check_buffer(v, &field("buffer"), buffer);
     }
     v.check(
         FAULT_DEADLINE_SECS.contains(&p.fault_deadline_secs),
@@ -383,6 +430,7 @@ mod tests {
             from: from.into(),
             to: to.into(),
             min,
+            buffer: None,
         };
         scale.schedules = vec![
             window("8:00", "24:00", 1),

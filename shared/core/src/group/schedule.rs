@@ -2,7 +2,7 @@
 
 use time::OffsetDateTime;
 
-use super::spec::{ScalePolicy, ScheduledMinimum, Weekday};
+use super::spec::{ScalePolicy, ScheduledMinimum, SeatBuffer, Weekday};
 
 /// Minutes since midnight of `HH:MM`.
 pub fn minute_of_day(text: &str) -> Option<u32> {
@@ -51,6 +51,15 @@ impl ScalePolicy {
     pub fn min_at(&self, now: OffsetDateTime) -> u32 {
         self.schedules.iter().filter(|w| w.is_open(now)).map(|w| w.min).fold(self.min, u32::max)
     }
+
+    /// The buffer in force at `now`: the policy's, raised field by field by
+    /// the open windows'.
+    pub fn buffer_at(&self, now: OffsetDateTime) -> SeatBuffer {
+        self.schedules.iter().filter(|w| w.is_open(now)).filter_map(|w| w.buffer).chain(self.buffer).fold(
+            SeatBuffer::default(),
+            |kept, b| SeatBuffer { seats: kept.seats.max(b.seats), pct: kept.pct.max(b.pct) },
+        )
+    }
 }
 
 #[cfg(test)]
@@ -60,7 +69,7 @@ mod tests {
     use super::*;
 
     fn window(days: &[Weekday], from: &str, to: &str, min: u32) -> ScheduledMinimum {
-        ScheduledMinimum { days: days.to_vec(), from: from.into(), to: to.into(), min }
+        ScheduledMinimum { days: days.to_vec(), from: from.into(), to: to.into(), min, buffer: None }
     }
 
     #[test]
@@ -81,6 +90,28 @@ mod tests {
         assert_eq!(policy.min_at(datetime!(2026-11-20 22:59 UTC)), 10);
         assert_eq!(policy.min_at(datetime!(2026-11-20 23:00 UTC)), 2);
         assert_eq!(policy.min_at(datetime!(2026-11-21 19:00 UTC)), 2, "Saturday");
+    }
+
+    #[test]
+    fn an_open_window_raises_the_buffer_field_by_field() {
+        let event = ScheduledMinimum {
+            buffer: Some(SeatBuffer { seats: 5000, pct: 0 }),
+            ..window(&[], "20:00", "22:00", 0)
+        };
+        let policy = ScalePolicy {
+            min: 2,
+            buffer: Some(SeatBuffer { seats: 500, pct: 10 }),
+            schedules: vec![event],
+            ..ScalePolicy::default()
+        };
+        assert_eq!(policy.buffer_at(datetime!(2026-11-20 21:00 UTC)), SeatBuffer { seats: 5000, pct: 10 });
+        assert_eq!(policy.buffer_at(datetime!(2026-11-20 22:00 UTC)), SeatBuffer { seats: 500, pct: 10 });
+        assert_eq!(
+            policy.min_at(datetime!(2026-11-20 21:00 UTC)),
+            2,
+            "a window's 0 leaves the role's minimum"
+        );
+        assert_eq!(ScalePolicy::default().buffer_at(datetime!(2026-11-20 21:00 UTC)), SeatBuffer::default());
     }
 
     #[test]

@@ -117,6 +117,43 @@ pub struct RoleSpec {
     pub launch: LaunchSettings,
     #[serde(default)]
     pub scale: ScalePolicy,
+    /// Instances prepared ahead of need, outside the group, taken first on
+    /// scale-out: they serve in tens of seconds instead of minutes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warm_pool: Option<WarmPoolSpec>,
+}
+
+/// An EC2 Auto Scaling warm pool on the role's groups (`PutWarmPool`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct WarmPoolSpec {
+    /// Instances kept in the pool at least.
+    #[serde(default)]
+    #[schema(maximum = 1000)]
+    pub min_size: u32,
+    /// Instances in the group and the pool together at most; the pool
+    /// holds this less the group's desired capacity (at least `minSize`).
+    /// Absent: the role's `max` (AWS's default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(maximum = 1000)]
+    pub max_prepared_capacity: Option<u32>,
+    /// How pooled instances wait: stopped (volumes billed only),
+    /// hibernated (memory kept on the volume) or running (billed in full,
+    /// fastest).
+    #[serde(default)]
+    pub state: WarmPoolState,
+    /// Instances scaled in go back to the pool instead of terminating.
+    #[serde(default)]
+    pub reuse_on_scale_in: bool,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum WarmPoolState {
+    #[default]
+    Stopped,
+    Hibernated,
+    Running,
 }
 
 /// How to start one node of a role.
@@ -190,8 +227,25 @@ pub struct ScalePolicy {
     /// unhealthy) ends the wait at once.
     #[schema(minimum = 60, maximum = 86400, default = 600)]
     pub fault_deadline_secs: u32,
-    /// Higher minimums for known busy windows (UTC), e.g. weekday evenings.
+    /// Free seats kept in service in each region whatever the load (as
+    /// Agones keeps a buffer of ready servers): room for a crowd's first
+    /// seconds, before any node ordered for it can serve.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub buffer: Option<SeatBuffer>,
+    /// Higher minimums and buffers for known busy windows (UTC), e.g.
+    /// weekday evenings or a match.
     pub schedules: Vec<ScheduledMinimum>,
+}
+
+/// Free seats to keep: at least `seats`, and at least `pct` % of the
+/// capacity in service (with what is warming up); the larger wins.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct SeatBuffer {
+    #[schema(maximum = 1_000_000)]
+    pub seats: u32,
+    #[schema(maximum = 90)]
+    pub pct: u8,
 }
 
 /// "Weekdays 18:00–23:00 UTC: at least 10 nodes." A window whose end is
@@ -208,8 +262,12 @@ pub struct ScheduledMinimum {
     /// `HH:MM`, UTC.
     #[schema(pattern = "^([01][0-9]|2[0-3]):[0-5][0-9]$")]
     pub to: String,
-    /// Nodes per region while the window is open.
+    /// Nodes per region while the window is open (0: the role's own).
+    #[serde(default)]
     pub min: u32,
+    /// Free seats kept while the window is open, if more than the role's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub buffer: Option<SeatBuffer>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -237,6 +295,7 @@ impl Default for ScalePolicy {
             warmup_secs: 120,
             drain_deadline_secs: 6 * 3600,
             fault_deadline_secs: 600,
+            buffer: None,
             schedules: Vec::new(),
         }
     }

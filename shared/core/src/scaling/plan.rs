@@ -27,7 +27,7 @@ use time::OffsetDateTime;
 use super::decision::{Action, Decision, Numbers};
 use super::memory::{LoadSeen, ScalerMemory};
 use super::silence::{Death, Silence};
-use crate::group::{GroupStatus, NodeGroup, Role, ScalePolicy};
+use crate::group::{GroupStatus, NodeGroup, Role, ScalePolicy, SeatBuffer};
 use crate::names::{NodeId, Region};
 use crate::node::{DrainCause, Node, NodeState};
 
@@ -379,6 +379,11 @@ fn scale(
     };
     let out_pct = u64::from(policy.scale_out_threshold_pct.max(1));
     let mut demand = expected_demand(input, role, region, seated, pressure, warmup);
+    // The room in use: reported sessions, and seats handed out since.
+    let held: u64 =
+        serving.iter().map(|n| u64::from(n.load.sessions()) + u64::from(n.seats_taken)).sum::<u64>() + moving;
+    let buffer = policy.buffer_at(now);
+    let buffer_short = nodes_for_buffer(buffer, held, capacity, role_capacity);
     demand.projected += moving;
     let say = |action: Action, reason: String| Decision {
         action,
@@ -422,9 +427,9 @@ fn scale(
         }
     } else if (load_pct >= out_pct as u32
         || pressure > 0
+        || buffer_short > 0
         || (demand.projected > 0 && demand.projected * 100 >= capacity * out_pct))
         && count < max
-        && (moving > 0 || !cooling(input.memory.scaled_out(role, region), policy.scale_out_cooldown_secs))
     {
         let why = if moving > 0 {
             format!(
@@ -435,34 +440,59 @@ fn scale(
             format!("{pressure} lookup(s) refused for want of room; load {load_pct}%")
         } else if load_pct >= out_pct as u32 {
             format!("load {load_pct}% ≥ scale-out threshold {out_pct}%")
+        } else if buffer_short > 0 {
+            format!(
+                "{} free seat(s), short of the buffer ({} seats, {}% of capacity)",
+                capacity.saturating_sub(held),
+                buffer.seats,
+                buffer.pct
+            )
         } else {
             format!(
                 "load {load_pct}% growing: {} session(s) expected within the warm-up ≥ {out_pct}% of capacity",
                 demand.projected
             )
         };
-        // Enough nodes for the expected demand below the threshold, at least `step`.
+        // Enough nodes for the expected demand below the threshold, counting
+        // the capacity still to come.
         let needed = (demand.projected * 100)
             .div_ceil(out_pct)
             .saturating_sub(capacity)
             .div_ceil(u64::from(role_capacity.max(1)));
-        let sized = (needed.min(u64::from(u32::MAX)) as u32).max(policy.step).min(max - count);
+        let needed = needed.max(u64::from(buffer_short)).min(u64::from(max - count)) as u32;
         // Refused lookups are anyone's to make: alone they buy `step` nodes.
-        // Once the room in use (reported, or seats handed out since) says
-        // the same, the launch is as big as the demand needs.
-        let held: u64 =
-            serving.iter().map(|n| u64::from(n.load.sessions()) + u64::from(n.seats_taken)).sum::<u64>()
-                + moving;
-        let confirmed = capacity > 0 && held * 100 >= capacity * out_pct;
-        let capped = pressure > 0 && !confirmed && sized > policy.step;
-        let wanted = if capped { policy.step.min(max - count) } else { sized };
-        let why = format!(
-            "{why}; {} waiting (est.), {:+} growth expected: {wanted} node(s){}",
-            demand.waiting,
-            demand.growth,
-            if capped { " (the step: the room in use does not confirm the refusals yet)" } else { "" }
-        );
-        grow(wanted, why, out);
+        // Once the serving nodes' room in use (reported, or seats handed out
+        // since) says the same, the launch is as big as the demand needs.
+        // Capacity on its way does not make a full fleet's refusals less real.
+        let serving_capacity: u64 = serving.iter().map(|n| capacity_of(n)).sum();
+        let confirmed = serving_capacity > 0 && held * 100 >= serving_capacity * out_pct;
+        let unconfirmed = pressure > 0 && !confirmed;
+        // The cooldown keeps a steady trickle of refusals from buying `step`
+        // after `step`; demand the capacity to come does not cover, seen in
+        // the room in use, is bought whenever a tick sees it (ticks come
+        // seconds apart in a flash crowd).
+        let cooling_out =
+            moving == 0 && cooling(input.memory.scaled_out(role, region), policy.scale_out_cooldown_secs);
+        let wanted = match (cooling_out, unconfirmed) {
+            (false, true) => policy.step.min(max - count),
+            (false, false) => needed.max(policy.step).min(max - count),
+            (true, true) => 0,
+            (true, false) => needed,
+        };
+        if wanted > 0 {
+            let why = format!(
+                "{why}; {} waiting (est.), {:+} growth expected: {wanted} node(s){}{}",
+                demand.waiting,
+                demand.growth,
+                if unconfirmed && needed > wanted {
+                    " (the step: the room in use does not confirm the refusals yet)"
+                } else {
+                    ""
+                },
+                if cooling_out { " (within the scale-out cooldown: only what the demand needs)" } else { "" }
+            );
+            grow(wanted, why, out);
+        }
     } else if load_pct < u32::from(policy.scale_in_threshold_pct)
         && pressure == 0
         && demand.growth <= 0
@@ -480,7 +510,9 @@ fn scale(
         let mut remaining_count = count;
         for node in serving.iter().filter(|n| drainable(input, n)) {
             let after = remaining_capacity - capacity_of(node);
-            let stays_below = after > 0 && sessions * 100 < after * band;
+            let stays_below = after > 0
+                && sessions * 100 < after * band
+                && nodes_for_buffer(buffer, held, after, role_capacity) == 0;
             if remaining_count <= min || !stays_below {
                 break;
             }
@@ -494,6 +526,20 @@ fn scale(
             out.push(say(Action::Drain { node: node.node_id.clone(), cause: DrainCause::ScaleIn }, reason));
         }
     }
+}
+
+/// Nodes of `role_capacity` to add so that `capacity` less the room in use
+/// (`held`) keeps the buffer free.
+fn nodes_for_buffer(buffer: SeatBuffer, held: u64, capacity: u64, role_capacity: u32) -> u32 {
+    if buffer == SeatBuffer::default() {
+        return 0;
+    }
+    let per_node = u64::from(role_capacity.max(1));
+    let for_seats = (held + u64::from(buffer.seats)).saturating_sub(capacity);
+    // (capacity + added) × (100 − pct) ≥ held × 100
+    let pct = u64::from(buffer.pct.min(99));
+    let for_pct = (held * 100).div_ceil(100 - pct).saturating_sub(capacity);
+    (for_seats.max(for_pct).div_ceil(per_node)).min(u64::from(u32::MAX)) as u32
 }
 
 /// Whether scaling in may drain the node: not one the group lets run on

@@ -113,18 +113,65 @@ fn refused_lookups_scale_out_even_at_low_load() {
 }
 
 #[test]
-fn the_scale_out_cooldown_holds_and_max_caps() {
-    let nodes = [origin("o"), edge("a", 900), edge("b", 900)];
+fn within_the_scale_out_cooldown_only_what_the_demand_needs_is_bought() {
     let mut memory = ScalerMemory::default();
     memory.record_scale_out(Role::Edge, &eu(), NOW - Duration::from_secs(30));
-    assert_eq!(actions(&run(&group(), &nodes, &Pressure::new(), &memory)), []);
+    // At the threshold, nothing to come: the step waits for the cooldown.
+    let at_threshold = [origin("o"), edge("a", 600), edge("b", 600)];
+    assert_eq!(actions(&run(&group(), &at_threshold, &Pressure::new(), &memory)), []);
+    // A trickle of refusals the room in use does not confirm: nothing either.
+    let refused = Pressure::from([((Role::Edge, eu()), 3)]);
+    let half_full = [origin("o"), edge("a", 400), edge("b", 400)];
+    assert_eq!(actions(&run(&group(), &half_full, &refused, &memory)), []);
+    // Full nodes and viewers waiting: what they need, cooldown or not
+    // (ticks come seconds apart in a flash crowd).
+    let full = [origin("o"), edge("a", 950), edge("b", 950)];
+    let decisions = run(&group(), &full, &Pressure::from([((Role::Edge, eu()), 600)]), &memory);
+    assert!(matches!(actions(&decisions)[..], [Action::Launch { count, .. }] if count >= 1), "{decisions:?}");
+    assert!(decisions[0].reason.contains("cooldown"), "{}", decisions[0].reason);
+}
 
+#[test]
+fn max_caps_a_scale_out() {
+    let nodes = [origin("o"), edge("a", 900), edge("b", 900)];
     let mut capped = group();
     capped.spec.roles.get_mut(&Role::Edge).unwrap().scale.max = 3;
     assert_eq!(
         actions(&run(&capped, &nodes, &Pressure::new(), &ScalerMemory::default())),
         [Action::Launch { role: Role::Edge, region: eu(), count: 1 }]
     );
+}
+
+#[test]
+fn a_seat_buffer_keeps_free_seats_in_service_and_holds_back_scale_in() {
+    let mut buffered = group();
+    buffered.spec.roles.get_mut(&Role::Edge).unwrap().scale.buffer =
+        Some(crate::group::SeatBuffer { seats: 1500, pct: 0 });
+    // 1000 of 2000 seats in use (50 %, below every threshold): 1000 free,
+    // 500 short: one node, two with the role's step.
+    let nodes = [origin("o"), edge("a", 500), edge("b", 500)];
+    let decisions = run(&buffered, &nodes, &Pressure::new(), &ScalerMemory::default());
+    assert_eq!(actions(&decisions), [Action::Launch { role: Role::Edge, region: eu(), count: 2 }]);
+    assert!(decisions[0].reason.contains("buffer"), "{}", decisions[0].reason);
+    // Low load that would be scaled in keeps the nodes the buffer needs.
+    let quiet: Vec<Node> =
+        std::iter::once(origin("o")).chain(["a", "b", "c", "d"].map(|n| edge(n, 100))).collect();
+    let drains = |group: &NodeGroup| {
+        actions(&run(group, &quiet, &Pressure::new(), &ScalerMemory::default()))
+            .into_iter()
+            .filter(|a| matches!(a, Action::Drain { .. }))
+            .count()
+    };
+    assert_eq!(drains(&group()), 2, "down to the minimum without a buffer");
+    // 400 in use and 1500 free need 1900 seats: two nodes of the four stay.
+    assert_eq!(drains(&buffered), 2);
+    buffered.spec.roles.get_mut(&Role::Edge).unwrap().scale.buffer =
+        Some(crate::group::SeatBuffer { seats: 2000, pct: 0 });
+    assert_eq!(drains(&buffered), 1, "2400 seats: three stay");
+    // As a share of the capacity.
+    buffered.spec.roles.get_mut(&Role::Edge).unwrap().scale.buffer =
+        Some(crate::group::SeatBuffer { seats: 0, pct: 90 });
+    assert_eq!(drains(&buffered), 0, "400 in use needs 4000 seats for 90 % free");
 }
 
 fn interrupted(id: &str, subscribers: u32) -> Node {
@@ -474,6 +521,7 @@ fn scheduled_minimums_apply_inside_their_window() {
             from: "05:00".into(),
             to: "07:00".into(),
             min: 6,
+            buffer: None,
         }];
     let got = actions(&run(
         &scheduled,

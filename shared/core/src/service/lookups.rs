@@ -50,7 +50,7 @@ impl Default for LookupSettings {
             stale_after: Duration::from_secs(15),
             fleet_cache_ttl: Duration::from_secs(1),
             group_cache_ttl: Duration::from_secs(10),
-            pack_ceiling_pct: 90,
+            pack_ceiling_pct: 95,
             retry_after: Duration::from_secs(5),
             route_ttl: Duration::from_secs(60),
             seat_lease: Duration::from_secs(1),

@@ -19,4 +19,4 @@ pub use hooks::{HookOutcome, HookSettings, LifecycleHooks};
 pub use lookups::{LookupError, LookupSettings, Lookups, Placement, StreamRequest};
 pub use node_groups::{Deletion, EnrollmentKey, GroupError, NodeGroups};
 pub use pool::{Pool, PoolError};
-pub use scaler::{GroupTickOutcome, Scaler, ScalerSettings, TickReport};
+pub use scaler::{GroupTickOutcome, Scaler, ScalerSettings, TickReport, DEFAULT_TICK_EVERY};

@@ -44,7 +44,14 @@ pub struct ScalerSettings {
     pub node_ttl: Duration,
     /// The heartbeat timeout of lifecycle hooks that do not state theirs.
     pub hook_heartbeat_timeout_secs: u32,
+    /// How often a scheduled invocation ticks until the next one takes
+    /// over (EventBridge schedules go down to a minute only).
+    pub tick_every: Duration,
 }
+
+/// A new deployment's `tickSecs`: a flash crowd is met within seconds, for a
+/// function that runs all the time (the cost is in docs/scaler.md).
+pub const DEFAULT_TICK_EVERY: Duration = Duration::from_secs(10);
 
 impl Default for ScalerSettings {
     fn default() -> Self {
@@ -56,6 +63,7 @@ impl Default for ScalerSettings {
             concurrency: 8,
             node_ttl: Duration::from_secs(24 * 3600),
             hook_heartbeat_timeout_secs: crate::hooks::DEFAULT_HEARTBEAT_TIMEOUT_SECS,
+            tick_every: DEFAULT_TICK_EVERY,
         }
     }
 }

@@ -2,10 +2,12 @@
 //! today (seeds 001/003: CPU target tracking on an ASG; a Red5-style
 //! threshold autoscaler), each with its usual placement.
 
+mod no_migration_oracle;
 mod streamfleet;
 mod target_tracking;
 mod threshold;
 
+pub use no_migration_oracle::NoMigrationOracle;
 pub use streamfleet::StreamfleetPolicy;
 pub use target_tracking::TargetTracking;
 pub use threshold::Threshold;

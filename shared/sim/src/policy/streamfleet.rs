@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use streamfleet_core::group::{example_spec, NodeGroup, Role, RoleSpec, ScalePolicy};
+use streamfleet_core::group::{example_spec, NodeGroup, Role, RoleSpec, ScalePolicy, WarmPoolSpec};
 use streamfleet_core::names::{NodeId, Region};
 use streamfleet_core::node::{DrainCause, Node, NodeLoad, NodeState};
 use streamfleet_core::placement::{place, PlacementStrategy, Want};
@@ -16,17 +16,32 @@ use streamfleet_core::scaling::{
 };
 use time::OffsetDateTime;
 
-use crate::engine::{Command, InstState, Policy, SimConfig, View};
+use crate::engine::{Cadence, Command, InstState, Policy, SimConfig, View};
+use crate::Tuning;
+
+/// Lookups call the scaler at most this often per group (the product's
+/// dedupe window), and the call takes about a second to tick.
+pub const NUDGE_WINDOW_SECS: u64 = 2;
 
 const EPOCH: OffsetDateTime = time::macros::datetime!(2026-11-21 18:00 UTC);
 
 pub struct StreamfleetPolicy {
+    name: &'static str,
     group: NodeGroup,
     region: Region,
     memory: ScalerMemory,
     refused: u32,
     settings: PlanSettings,
     ceiling_pct: u8,
+    tick_secs: u64,
+    on_pressure: bool,
+    warm_pool: Option<WarmPoolSpec>,
+    /// A lookup asked for a tick since the last one.
+    asked: bool,
+    /// The seats in use were at or above the scale-out threshold at the
+    /// last look (a crossing asks once).
+    above: bool,
+    last_tick: u64,
     /// The serving nodes as lookups see them, rebuilt when the fleet changes.
     nodes: Vec<Node>,
     ids: Vec<u32>,
@@ -38,9 +53,10 @@ fn at(t: u64) -> OffsetDateTime {
 }
 
 impl StreamfleetPolicy {
-    /// The edge role with `scale` (its min, max and warm-up from `config`)
-    /// and lookups packing edges up to `ceiling_pct`.
-    pub fn new(config: &SimConfig, scale: ScalePolicy, ceiling_pct: u8) -> Self {
+    /// The edge role with the tuning's scale policy (its min, max and
+    /// warm-up from `config`), lookups packing edges up to its ceiling.
+    pub fn new(name: &'static str, config: &SimConfig, tuning: &Tuning) -> Self {
+        let scale = tuning.scale.clone();
         let mut spec = example_spec("sim");
         spec.regions.truncate(1);
         let region = spec.regions[0].region.clone();
@@ -49,18 +65,30 @@ impl StreamfleetPolicy {
         edge.scale = ScalePolicy {
             min: config.min_nodes,
             max: config.max_nodes,
-            warmup_secs: config.warmup_secs as u32,
+            // A cold launch's, unless the tuning counts on a warm pool's.
+            warmup_secs: if tuning.warm_pool.is_some() {
+                scale.warmup_secs
+            } else {
+                config.warmup_secs as u32
+            },
             ..scale
         };
         spec.roles = BTreeMap::from([(Role::Edge, edge)]);
         let group = NodeGroup::new(spec, EPOCH);
         Self {
+            name,
             group,
             region,
             memory: ScalerMemory::default(),
             refused: 0,
             settings: PlanSettings::default(),
-            ceiling_pct,
+            ceiling_pct: tuning.ceiling_pct,
+            tick_secs: tuning.tick_secs,
+            on_pressure: tuning.on_pressure,
+            warm_pool: tuning.warm_pool,
+            asked: false,
+            above: false,
+            last_tick: 0,
             nodes: Vec::new(),
             ids: Vec::new(),
             built_for: None,
@@ -103,17 +131,46 @@ impl StreamfleetPolicy {
 
 impl Policy for StreamfleetPolicy {
     fn name(&self) -> &'static str {
-        "streamfleet"
+        self.name
+    }
+
+    fn cadence(&self, config: &SimConfig) -> Cadence {
+        Cadence { tick_secs: self.tick_secs, warmup_secs: config.warmup_secs }
+    }
+
+    fn warm_pool(&self) -> Option<WarmPoolSpec> {
+        self.warm_pool
+    }
+
+    /// Lookups see the seats in use: crossing the scale-out threshold asks
+    /// for a tick, as a refusal does.
+    fn observe(&mut self, view: &View<'_>) {
+        let (mut seated, mut room) = (0u64, 0u64);
+        for inst in view.live().filter(|i| matches!(i.state, InstState::Serving | InstState::Warming)) {
+            seated += u64::from(inst.sessions);
+            room += u64::from(view.config.capacity);
+        }
+        let above = seated * 100
+            >= room * u64::from(self.group.spec.roles[&Role::Edge].scale.scale_out_threshold_pct);
+        self.asked |= self.on_pressure && above && !self.above;
+        self.above = above;
+    }
+
+    fn wants_tick(&mut self, view: &View<'_>) -> bool {
+        self.asked && view.now >= self.last_tick + NUDGE_WINDOW_SECS
     }
 
     fn tick(&mut self, view: &View<'_>) -> Vec<Command> {
+        self.asked = false;
+        self.last_tick = view.now;
         let nodes: Vec<Node> = view
             .live()
             .map(|i| {
                 let state = match i.state {
                     InstState::Warming => NodeState::Pending,
                     InstState::Serving => NodeState::InService,
-                    InstState::Draining | InstState::Gone => NodeState::Draining,
+                    // `live` holds the group's instances only.
+                    _ => NodeState::Draining,
                 };
                 self.node(i.id, state, i.state_since, i.sessions, view.now)
             })
@@ -187,5 +244,6 @@ impl Policy for StreamfleetPolicy {
 
     fn refused(&mut self, attempts: u32) {
         self.refused = self.refused.saturating_add(attempts);
+        self.asked |= self.on_pressure;
     }
 }
