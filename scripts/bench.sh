@@ -25,6 +25,10 @@ cargo run --locked -q --profile bench -p streamfleet-scenarios --bin bench_looku
 # Seats under a crowd: several lookup processes at once, edges reporting.
 RUST_LOG="${RUST_LOG:-error}" cargo run --locked -q --profile bench -p streamfleet-scenarios --bin bench_seats
 
+# From a seat crossing the scale-out threshold to the launch (lookups call
+# the scaler at once; no scheduled tick).
+RUST_LOG="${RUST_LOG:-error}" cargo run --locked -q --profile bench -p streamfleet-scenarios --bin bench_scaleout
+
 # One scaler tick over 1,000 groups × 20 nodes (about 2 minutes on the emulator).
 cargo run --locked -q --profile bench -p streamfleet-scenarios --bin bench_scaler
 

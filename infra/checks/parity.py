@@ -306,7 +306,38 @@ def table_facts(resources):
         "pitr": p["PointInTimeRecoverySpecification"],
         "sse": p["SSESpecification"],
         "deletionPolicy": tables[0].get("DeletionPolicy"),
+        "stream": p.get("StreamSpecification"),
     }
+
+
+def event_source_mappings(resources):
+    """Each event source mapping: the function it invokes, the resource it
+    reads (a table's stream, by the table's id) and how."""
+    out = {}
+    for lid, r in resources.items():
+        if r["Type"] != "AWS::Lambda::EventSourceMapping":
+            continue
+        p = r["Properties"]
+        source = p["EventSourceArn"]
+        if isinstance(source, dict) and "Fn::GetAtt" in source:
+            source = strip_hash(source["Fn::GetAtt"][0]) + "." + source["Fn::GetAtt"][1]
+        out[strip_hash(lid)] = {
+            "function": strip_hash(ref_id(p["FunctionName"])),
+            "source": source,
+            "startingPosition": p.get("StartingPosition"),
+            "batchSize": p.get("BatchSize"),
+            "window": p.get("MaximumBatchingWindowInSeconds", 0),
+            "parallelization": p.get("ParallelizationFactor"),
+            "retries": p.get("MaximumRetryAttempts"),
+            "maxAge": p.get("MaximumRecordAgeInSeconds"),
+            "filters": [json.loads(f["Pattern"]) for f in p.get("FilterCriteria", {}).get("Filters", [])],
+        }
+    return out
+
+
+# Statements Lambda itself uses with a function's role (reading an event
+# source), not the function's code: outside the contract's iamActions.
+SERVICE_SIDS = {"EventSourceStream"}
 
 
 def contract_table(contract):
@@ -363,7 +394,9 @@ class Report:
 
 
 def timing_problems(template):
-    """What breaks the scaler's timing rules in the ScalerRates mapping: a held
+    """What breaks the scaler's timing rules in the ScalerRates mapping: the
+    invocations know the schedule's interval (ScheduleSecs, to tick until the
+    next one takes over), a held
     action renewed at half its hook timeout must survive a missed tick (hook
     timeout at least 4 ticks), a tick running to its timeout must still leave
     the hold time to be renewed (timeout at most half the hook timeout), and
@@ -374,6 +407,8 @@ def timing_problems(template):
         return ["no ScalerRates mapping"]
     for minutes, row in sorted(rows.items()):
         tick, hook, timeout = int(minutes) * 60, int(row["HookTimeoutSecs"]), int(row["TimeoutSecs"])
+        if int(row.get("ScheduleSecs", -1)) != tick:
+            problems.append(f"{minutes}: ScheduleSecs {row.get('ScheduleSecs')} is not the schedule's {tick} s")
         if hook < 4 * tick:
             problems.append(f"{minutes}: hook timeout {hook} s is under 4 ticks ({4 * tick} s)")
         if 2 * timeout > hook:
@@ -421,6 +456,16 @@ def compare(sam, cdk, sam_template, cdk_template, contract):
     wanted = contract_table(contract)
     report.check("table keys, index and TTL", {k: sam_table[k] for k in wanted}, wanted, "sam", "contract")
     report.check("table", sam_table, table_facts(cdk_template["Resources"]))
+    sam_mappings = event_source_mappings(sam_template["Resources"])
+    report.check("event source mappings", sam_mappings, event_source_mappings(cdk_template["Resources"]))
+    tick_filter = [{"dynamodb": {"Keys": {contract["table"]["sortKey"]: {"S": [contract["tickCallSortKey"]]}}}}]
+    report.check(
+        "tick calls: the table's stream invokes the scaler, filtered on the code's item",
+        {lid: (m["function"], m["source"], m["filters"]) for lid, m in sam_mappings.items()},
+        {"TickCalls": ("ScalerFunction", "Table.StreamArn", tick_filter)},
+        "sam",
+        "contract",
+    )
 
     report.check("parameters", parameters(sam_template), parameters(cdk_template))
     report.check("mappings", sam_template.get("Mappings"), cdk_template.get("Mappings"))
@@ -436,6 +481,8 @@ def compare(sam, cdk, sam_template, cdk_template, contract):
     )
     granted = {}
     for key, actions in statement_actions(sam_statements).items():
+        if key.split(".")[1] in SERVICE_SIDS:
+            continue
         granted.setdefault(binaries[key.split(".")[0]], set()).update(actions)
     report.check(
         "each role grants exactly the actions its function's requests need",

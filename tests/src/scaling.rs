@@ -2,6 +2,7 @@
 
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
+use time::format_description::well_known::Rfc3339;
 
 use crate::nodes::Report;
 use crate::{body, group_spec, TestApp};
@@ -138,4 +139,48 @@ pub fn aws_group(name: &str, image: &str) -> Value {
         spec["roles"][role]["launch"]["imageId"] = json!(image);
     }
     spec
+}
+
+/// How long a crowd waits for the scaler, without a scheduled tick: a group
+/// on the simulated cloud whose edge reports half full takes one more
+/// viewer, whose seat takes the edge's seats in use across the role's
+/// scale-out threshold (60 %); the lookup calls the scaler for the group.
+/// From that subscribe to the launch in the group's decision log.
+pub async fn scale_out_reaction(app: &TestApp, group: &str) -> std::time::Duration {
+    app.add_pool_hosts(6, "eu-west-1").await;
+    assert_eq!(app.create_group(&simulated_group(group, 4)).await.status(), StatusCode::CREATED);
+    app.tick(group).await;
+    let origin = app.node_ids(group, "origin", "pending").await.remove(0);
+    let edge = app.node_ids(group, "edge", "pending").await.remove(0);
+    let origin_token = app.enroll(group, &origin, &host_report("origin", &origin)).await;
+    let edge_token = app.enroll(group, &edge, &host_report("edge", &edge)).await;
+    let publish = app.lookup(&format!("/v1/streams/live/crowd?action=publish&group={group}")).await;
+    assert_eq!(publish.status(), StatusCode::OK);
+    let live = Report { publishers: 1, streams: vec!["live/crowd".into()], ..host_report("origin", &origin) };
+    app.report(group, &origin, &origin_token, &live).await;
+    app.report(group, &edge, &edge_token, &Report { subscribers: 5, ..host_report("edge", &edge) }).await;
+
+    let started = std::time::Instant::now();
+    let since = time::OffsetDateTime::now_utc() - std::time::Duration::from_secs(1);
+    let seated = app.lookup(&format!("/v1/streams/live/crowd?action=subscribe&group={group}")).await;
+    assert_eq!(seated.status(), StatusCode::OK, "the sixth viewer of ten is seated");
+    loop {
+        let events = body(
+            app.admin(Method::GET, &format!("/v1/nodegroups/{group}/events")).send().await.expect("listed"),
+        )
+        .await;
+        let launched = events["items"].as_array().expect("a page").iter().any(|d| {
+            d["action"]["type"] == "launch"
+                && d["role"] == "edge"
+                && d["at"]
+                    .as_str()
+                    .and_then(|at| time::OffsetDateTime::parse(at, &Rfc3339).ok())
+                    .is_some_and(|at| at >= since)
+        });
+        if launched {
+            return started.elapsed();
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(30), "no launch: {events}");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
 }

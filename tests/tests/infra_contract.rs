@@ -16,7 +16,9 @@
 use serde_json::{json, Map, Value};
 use streamfleet_core::hooks::{GROUP_TAG, OWNED_PREFIX};
 use streamfleet_dynamo::schema;
-use streamfleet_runtime::{secrets, Function, HEARTBEAT_INTERVAL_VAR, HOOK_TIMEOUT_VAR, TABLE_VAR};
+use streamfleet_runtime::{
+    secrets, Function, HEARTBEAT_INTERVAL_VAR, HOOK_TIMEOUT_VAR, SCHEDULE_VAR, TABLE_VAR, TICK_VAR,
+};
 use streamfleet_scenarios::repo_root;
 use streamfleet_scenarios::workloads::audit;
 
@@ -65,9 +67,12 @@ async fn contract() -> Value {
             "nodeSecretId": secrets::NODE_SECRET.id_var,
             "heartbeatIntervalSecs": HEARTBEAT_INTERVAL_VAR,
             "hookHeartbeatTimeoutSecs": HOOK_TIMEOUT_VAR,
+            "tickSecs": TICK_VAR,
+            "scheduleSecs": SCHEDULE_VAR,
         },
         "ownedPrefix": OWNED_PREFIX,
         "groupTag": GROUP_TAG,
+        "tickCallSortKey": streamfleet_dynamo::TICK_SK,
     })
 }
 

@@ -159,7 +159,45 @@ async fn the_scheduled_event_ticks_every_group() {
         streamfleet_runtime::scheduled_tick(&state.scaler, LambdaEvent::new(event, Context::default()))
             .await
             .expect("the tick runs");
-    assert_eq!((report.groups, report.failed), (0, 0));
+    assert_eq!((report.ticks, report.groups, report.failed), (1, 0, 0));
+}
+
+#[tokio::test]
+async fn a_batch_of_calls_from_the_table_stream_ticks_each_group_once() {
+    let state = state(&fresh_config().await).await;
+    let nodegroups = streamfleet_http::nodegroups_app(state.clone());
+    expect(&nodegroups, "nodegroups-create", 201).await;
+    let calls = || LambdaEvent::new(fixture_at("events/dynamodb/tick-call.json"), Context::default());
+    let report =
+        streamfleet_runtime::called_ticks(&state.scaler, calls()).await.expect("the calls are taken");
+    // Two calls for live-eu in the batch: one tick.
+    assert_eq!((report.groups, report.ticks, report.failed), (1, 1, 0), "{report:?}");
+    // Another group's items in the stream are not calls.
+    let mut other: Value = fixture_at("events/dynamodb/tick-call.json");
+    other["Records"][0]["dynamodb"]["Keys"]["sk"]["S"] = Value::from("SCALER");
+    other["Records"][1]["dynamodb"]["Keys"]["pk"]["S"] = Value::from("GROUP#nobody");
+    let report =
+        streamfleet_runtime::called_ticks(&state.scaler, LambdaEvent::new(other, Context::default()))
+            .await
+            .expect("taken");
+    assert_eq!((report.groups, report.ticks), (1, 0), "the group that does not exist is not ticked");
+}
+
+#[tokio::test]
+async fn a_scheduled_invocation_ticks_every_tick_secs_until_the_next_one_takes_over() {
+    let mut config = fresh_config().await;
+    config.tuning.tick_every = std::time::Duration::from_secs(1);
+    let state = state(&config).await;
+    let event: Value = fixture_at("events/eventbridge/scheduled.json");
+    // 23.5 s left: ticks at 0, 1, 2 and 3 s leave the last 20 s to the groups in flight.
+    let mut context = Context::default();
+    context.deadline = (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as u64 + 23_500;
+    let started = std::time::Instant::now();
+    let report = streamfleet_runtime::scheduled_tick(&state.scaler, LambdaEvent::new(event, context))
+        .await
+        .expect("the ticks run");
+    assert_eq!(report.ticks, 4, "{report:?}");
+    assert!(started.elapsed() >= std::time::Duration::from_secs(3), "a tick a second");
 }
 
 #[tokio::test]

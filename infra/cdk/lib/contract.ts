@@ -42,11 +42,15 @@ export interface Contract {
     readonly nodeSecretId: string;
     readonly heartbeatIntervalSecs: string;
     readonly hookHeartbeatTimeoutSecs: string;
+    readonly tickSecs: string;
+    readonly scheduleSecs: string;
   };
   /** Auto Scaling groups and lifecycle hooks streamfleet owns start with it. */
   readonly ownedPrefix: string;
   /** The tag streamfleet puts on what it creates. */
   readonly groupTag: string;
+  /** The sort key of a group's item whose writes call the scaler for a tick. */
+  readonly tickCallSortKey: string;
 }
 
 export const CONTRACT_PATH = path.join(__dirname, '..', '..', 'contract.json');

@@ -54,6 +54,17 @@ export class Permissions {
     );
   }
 
+  /** Lambda reads the table's stream for the scaler's tick calls with its role; the code never does. */
+  grantEventSourceStream(fn: lambda.IFunction): void {
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'EventSourceStream',
+        actions: ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator', 'dynamodb:ListStreams'],
+        resources: [this.table.tableStreamArn!],
+      }),
+    );
+  }
+
   /** The scaler: describe the fleet, create and drive streamfleet's own ASGs. */
   grantFleet(fn: lambda.IFunction): void {
     const { partition, account } = this.stack;

@@ -45,10 +45,10 @@ export class StreamfleetStack extends Stack {
 
     const rates = new CfnMapping(this, 'ScalerRates', {
       mapping: {
-        '1': { Expression: 'rate(1 minute)', HookTimeoutSecs: 300, TimeoutSecs: 120 },
-        '2': { Expression: 'rate(2 minutes)', HookTimeoutSecs: 600, TimeoutSecs: 240 },
-        '5': { Expression: 'rate(5 minutes)', HookTimeoutSecs: 1500, TimeoutSecs: 300 },
-        '10': { Expression: 'rate(10 minutes)', HookTimeoutSecs: 3000, TimeoutSecs: 300 },
+        '1': { Expression: 'rate(1 minute)', ScheduleSecs: 60, HookTimeoutSecs: 300, TimeoutSecs: 120 },
+        '2': { Expression: 'rate(2 minutes)', ScheduleSecs: 120, HookTimeoutSecs: 600, TimeoutSecs: 240 },
+        '5': { Expression: 'rate(5 minutes)', ScheduleSecs: 300, HookTimeoutSecs: 1500, TimeoutSecs: 300 },
+        '10': { Expression: 'rate(10 minutes)', ScheduleSecs: 600, HookTimeoutSecs: 3000, TimeoutSecs: 300 },
       },
     });
     const rate = (key: string) => rates.findInMap(params.scalerRateMinutes.valueAsString, key);
@@ -77,8 +77,12 @@ export class StreamfleetStack extends Stack {
     };
     const secretsOf = (name: FunctionName) =>
       Object.fromEntries(contract.functions[name].secrets.map((id) => [id, secretArns[id]]));
-    const fn = (name: FunctionName, description: string, extra: Partial<lambda.FunctionOptions> = {}) =>
-      this.rustFunction(name, description, params, { ...common, ...secretsOf(name) }, extra);
+    const fn = (
+      name: FunctionName,
+      description: string,
+      extra: Partial<lambda.FunctionOptions> = {},
+      ownEnv: Record<string, string> = {},
+    ) => this.rustFunction(name, description, params, { ...common, ...secretsOf(name), ...ownEnv }, extra);
 
     this.functions = {
       nodegroups: fn('nodegroups', 'node-group admin API (groups, nodes, enrollment keys, events, host pool)'),
@@ -94,6 +98,10 @@ export class StreamfleetStack extends Stack {
         // A missed tick is made up by the next one: no retries of stale ticks.
         retryAttempts: 0,
         maxEventAge: Duration.seconds(60),
+      }, {
+        // Each invocation ticks every tickSecs until the next one takes over.
+        [env.tickSecs]: params.scalerTickSecs.valueAsString,
+        [env.scheduleSecs]: rate('ScheduleSecs'),
       }),
       lifecycle: fn('lifecycle', 'EC2 Auto Scaling lifecycle hooks (held terminations, admitted launches), Spot warnings', {
         timeout: Duration.seconds(30),
@@ -113,6 +121,8 @@ export class StreamfleetStack extends Stack {
       }
     }
     permissions.grantFleet(this.functions.scaler);
+    permissions.grantEventSourceStream(this.functions.scaler);
+    this.tickCalls(table, contract);
     permissions.grantHookAnswers(this.functions.lifecycle);
 
     const api = this.httpApi(contract, params);
@@ -150,6 +160,9 @@ export class StreamfleetStack extends Stack {
       encryption: dynamodb.TableEncryption.AWS_MANAGED,
       deletionProtection: true,
       removalPolicy: RemovalPolicy.RETAIN,
+      // Keys only: the scaler is invoked by writes of a group's TICK item
+      // (lookups calling for a tick now; see tickCalls).
+      stream: dynamodb.StreamViewType.KEYS_ONLY,
     });
     for (const index of keys.globalSecondaryIndexes) {
       table.addGlobalSecondaryIndex({
@@ -160,6 +173,32 @@ export class StreamfleetStack extends Stack {
       });
     }
     return table;
+  }
+
+  /**
+   * A lookup that finds no room, or whose seat takes a role's seats across its
+   * scale-out threshold, writes the group's TICK item (at most once per 5 s per
+   * group, whoever writes): the write invokes the scaler for that group at once
+   * instead of at the next scheduled tick. Calls are not retried: the scheduled
+   * tick comes within ScalerTickSecs anyway.
+   */
+  private tickCalls(table: dynamodb.Table, contract: Contract): void {
+    new lambda.EventSourceMapping(this, 'TickCalls', {
+      target: this.functions.scaler,
+      eventSourceArn: table.tableStreamArn!,
+      startingPosition: lambda.StartingPosition.LATEST,
+      batchSize: 100,
+      maxBatchingWindow: Duration.seconds(0),
+      // Calls for different groups are ticked side by side.
+      parallelizationFactor: 10,
+      retryAttempts: 0,
+      maxRecordAge: Duration.seconds(60),
+      filters: [
+        lambda.FilterCriteria.filter({
+          dynamodb: { Keys: { [contract.table.sortKey]: { S: lambda.FilterRule.isEqual(contract.tickCallSortKey) } } },
+        }),
+      ],
+    });
   }
 
   /** The ARN of the operator's secret when given, else of one the stack generates. */

@@ -331,6 +331,22 @@ pub trait ScalerStore: Send + Sync {
     ) -> StoreResult<Page<DecisionRecord, String>>;
 }
 
+/// Calls for a group's tick now, outside the schedule (a crowd must not
+/// wait for the next scheduled tick).
+#[async_trait]
+pub trait TickRequests: Send + Sync {
+    /// Records a call for the group's tick unless one was recorded within
+    /// `window` before `now`, by anyone: `true` when this call counts. On
+    /// AWS the record itself reaches the scaler (the table's stream);
+    /// elsewhere the adapter delivers it.
+    async fn request_tick(
+        &self,
+        group: &GroupName,
+        now: OffsetDateTime,
+        window: std::time::Duration,
+    ) -> StoreResult<bool>;
+}
+
 /// The provision pool of the simulated cloud: operator-registered hosts.
 #[async_trait]
 pub trait PoolStore: Send + Sync {

@@ -15,6 +15,15 @@ pub fn group_pk(name: &GroupName) -> String {
     format!("GROUP#{name}")
 }
 
+/// The group a `group_pk` names (a stream record's key, say).
+pub fn group_of_pk(pk: &str) -> Option<GroupName> {
+    pk.strip_prefix("GROUP#").and_then(|name| GroupName::parse(name).ok())
+}
+
+/// The item whose every write is a call for the group's tick: the table's
+/// stream, filtered on this sort key, invokes the scaler for the group.
+pub const TICK_SK: &str = "TICK";
+
 pub fn node_sk(node: &NodeId) -> String {
     format!("{NODE_SK_PREFIX}{node}")
 }

@@ -19,6 +19,7 @@ pub mod schema;
 mod seats;
 
 pub use counter::CallCounter;
+pub use keys::{group_of_pk, TICK_SK};
 pub use scaler::pressure_attribute;
 
 use aws_sdk_dynamodb::Client;

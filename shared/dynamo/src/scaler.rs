@@ -9,13 +9,13 @@ use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use streamfleet_core::group::Role;
 use streamfleet_core::names::{GroupName, Region};
 use streamfleet_core::page::{Page, PageSize};
-use streamfleet_core::ports::{ScalerStore, StoreError, StoreResult};
+use streamfleet_core::ports::{ScalerStore, StoreError, StoreResult, TickRequests};
 use streamfleet_core::scaling::{DecisionRecord, Pressure, ScalerMemory};
 use time::OffsetDateTime;
 
 use crate::attr::{decode, encode, encode_value, epoch_millis, epoch_secs, key, n, s, Item};
 use crate::error::store_error;
-use crate::keys::{event_sk, group_pk, is_event_sk, EVENT_SK_PREFIX, SCALER_SK};
+use crate::keys::{event_sk, group_pk, is_event_sk, EVENT_SK_PREFIX, SCALER_SK, TICK_SK};
 use crate::schema::{SK, TTL};
 use crate::DynamoStore;
 
@@ -57,6 +57,40 @@ impl DynamoStore {
             .await
             .map_err(|e| store_error("UpdateItem", &self.table, e))?;
         Ok(())
+    }
+}
+
+/// How long a tick call's item outlives its last write (a deleted group's
+/// goes with the TTL).
+const TICK_CALL_TTL: Duration = Duration::from_secs(24 * 3600);
+
+#[async_trait]
+impl TickRequests for DynamoStore {
+    async fn request_tick(
+        &self,
+        group: &GroupName,
+        now: OffsetDateTime,
+        window: Duration,
+    ) -> StoreResult<bool> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(group_pk(group), TICK_SK)))
+            .update_expression("SET calledMs = :now, #ttl = :ttl")
+            .condition_expression("attribute_not_exists(calledMs) OR calledMs <= :since")
+            .expression_attribute_names("#ttl", TTL)
+            .expression_attribute_values(":now", epoch_millis(now))
+            .expression_attribute_values(":since", epoch_millis(now - window))
+            .expression_attribute_values(":ttl", epoch_secs(now + TICK_CALL_TTL))
+            .send()
+            .await
+            .map_err(|e| store_error("UpdateItem", &self.table, e));
+        match result {
+            Ok(_) => Ok(true),
+            Err(StoreError::Conflict) => Ok(false),
+            Err(e) => Err(e),
+        }
     }
 }
 

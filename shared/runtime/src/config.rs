@@ -25,6 +25,11 @@ pub const GROUP_CACHE_VAR: &str = "STREAMFLEET_GROUP_CACHE_MS";
 pub const DEAD_AFTER_VAR: &str = "STREAMFLEET_NODE_DEAD_AFTER_SECS";
 pub const MASS_SILENCE_VAR: &str = "STREAMFLEET_MASS_SILENCE_PCT";
 pub const HOOK_TIMEOUT_VAR: &str = "STREAMFLEET_HOOK_HEARTBEAT_TIMEOUT_SECS";
+/// How often a scheduled scaler invocation ticks (the templates' `tickSecs`).
+pub const TICK_VAR: &str = "STREAMFLEET_TICK_SECS";
+/// How often the schedule invokes the scaler (the templates set it from
+/// their one timing setting).
+pub const SCHEDULE_VAR: &str = "STREAMFLEET_SCHEDULE_SECS";
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -45,7 +50,7 @@ pub struct Tuning {
     pub stale_after: Duration,
     /// How long a warm lookup instance reuses a group's node list (default 1 s).
     pub fleet_cache_ttl: Duration,
-    /// Edges are packed up to this % of capacity (default 90).
+    /// Edges are packed up to this % of capacity (default 95).
     pub pack_ceiling_pct: u8,
     /// How long a warm lookup instance hands out a block of seats it took
     /// in one write (default and most 1 s, at most half the heartbeat
@@ -75,6 +80,11 @@ pub struct Tuning {
     /// all a crashed tick costs the group; on Lambda it lapses at the
     /// invocation's deadline at the latest).
     pub scaler_lease: Duration,
+    /// How often a scheduled scaler invocation ticks until the next one
+    /// takes over (default 10 s; the schedule's interval: once).
+    pub tick_every: Duration,
+    /// How often the schedule invokes the scaler (default 60 s).
+    pub schedule_every: Duration,
 }
 
 impl Default for Tuning {
@@ -92,6 +102,8 @@ impl Default for Tuning {
             hook_heartbeat_timeout_secs: streamfleet_core::hooks::DEFAULT_HEARTBEAT_TIMEOUT_SECS,
             route_ttl: streamfleet_core::service::LookupSettings::default().route_ttl,
             scaler_lease: streamfleet_core::service::ScalerSettings::default().lease_for,
+            tick_every: streamfleet_core::service::ScalerSettings::default().tick_every,
+            schedule_every: streamfleet_core::service::ScalerSettings::default().schedule_every,
         }
     }
 }
@@ -219,6 +231,10 @@ impl Tuning {
         let hook_heartbeat_timeout_secs =
             number(HOOK_TIMEOUT_VAR, "whole seconds from 30 to 7200", 30..=7200)?
                 .map_or(defaults.hook_heartbeat_timeout_secs, |secs| secs as u32);
+        let tick_every = number(TICK_VAR, "whole seconds from 1 to 3600", 1..=3600)?
+            .map_or(defaults.tick_every, Duration::from_secs);
+        let schedule_every = number(SCHEDULE_VAR, "whole seconds from 60 to 3600", 60..=3600)?
+            .map_or(defaults.schedule_every, Duration::from_secs);
         Ok(Self {
             hook_heartbeat_timeout_secs,
             heartbeat_interval: interval,
@@ -231,6 +247,8 @@ impl Tuning {
             mass_silence_pct,
             route_ttl: defaults.route_ttl,
             scaler_lease: defaults.scaler_lease,
+            tick_every,
+            schedule_every,
         })
     }
 }

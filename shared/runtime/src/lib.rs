@@ -24,9 +24,10 @@ use streamfleet_http::{AdminToken, AppState};
 
 pub use config::{
     Config, ConfigError, Tuning, Vars, AWS_ENDPOINT_VAR, FLEET_CACHE_VAR, GROUP_CACHE_VAR,
-    HEARTBEAT_INTERVAL_VAR, HOOK_TIMEOUT_VAR, SEAT_LEASE_VAR, TABLE_VAR,
+    HEARTBEAT_INTERVAL_VAR, HOOK_TIMEOUT_VAR, SCHEDULE_VAR, SEAT_LEASE_VAR, TABLE_VAR, TICK_VAR,
 };
 pub use function::Function;
+mod tick_delivery;
 pub use lifecycle_event::{
     handle_lifecycle_event, parse_lifecycle_event, run_lifecycle_function, EventError,
 };
@@ -166,7 +167,16 @@ pub fn app_state_with(
     sdk: &aws_config::SdkConfig,
     dynamodb: aws_sdk_dynamodb::Client,
 ) -> Result<AppState, StartError> {
-    build_state(config, Some(aws_fleet(config, sdk)), dynamodb)
+    build_state(config, Some(aws_fleet(config, sdk)), dynamodb, TickDelivery::InProcess)
+}
+
+/// How lookups' calls for a tick reach the scaler.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TickDelivery {
+    /// The table's stream invokes the scaler function (AWS).
+    Stream,
+    /// This process's own scaler takes them (the local stack, the tests).
+    InProcess,
 }
 
 fn aws_fleet(config: &Config, sdk: &aws_config::SdkConfig) -> Arc<dyn streamfleet_core::ports::Fleet> {
@@ -215,13 +225,14 @@ async fn state_with_backend(
     let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
     warm_up(&dynamodb, &config.table).await;
     let aws = fleet.map(|backend| backend(&config, sdk));
-    build_state(&config, aws, dynamodb)
+    build_state(&config, aws, dynamodb, TickDelivery::Stream)
 }
 
 fn build_state(
     config: &Config,
     aws: Option<Arc<dyn streamfleet_core::ports::Fleet>>,
     dynamodb: aws_sdk_dynamodb::Client,
+    delivery: TickDelivery,
 ) -> Result<AppState, StartError> {
     let store = Arc::new(DynamoStore::new(dynamodb, config.table.clone()));
     let clock = Arc::new(SystemClock);
@@ -253,10 +264,21 @@ fn build_state(
         },
         hook_heartbeat_timeout_secs: tuning.hook_heartbeat_timeout_secs,
         lease_for: tuning.scaler_lease,
+        tick_every: tuning.tick_every,
+        schedule_every: tuning.schedule_every,
         ..ScalerSettings::default()
     };
     // Names this process on the scaler leases it takes.
     let holder = format!("scaler-{}", uuid::Uuid::new_v4().simple());
+    let scaler = Arc::new(Scaler::new(stores, fleets, clock.clone(), scaler_settings, holder));
+    let tick_requests: Arc<dyn streamfleet_core::ports::TickRequests> = match delivery {
+        TickDelivery::Stream => store.clone(),
+        TickDelivery::InProcess => {
+            let in_process = tick_delivery::InProcessTicks::new(store.clone());
+            in_process.deliver_to(&scaler);
+            Arc::new(in_process)
+        }
+    };
     Ok(AppState {
         groups: NodeGroups::new(
             store.clone(),
@@ -273,16 +295,19 @@ fn build_state(
             credentials.clone(),
             heartbeat_settings,
         ),
-        lookups: Arc::new(Lookups::new(
-            store.clone(),
-            store.clone(),
-            store.clone(),
-            store.clone(),
-            clock.clone(),
-            credentials,
-            lookup_settings,
-        )),
-        scaler: Arc::new(Scaler::new(stores, fleets, clock, scaler_settings, holder)),
+        lookups: Arc::new(
+            Lookups::new(
+                store.clone(),
+                store.clone(),
+                store.clone(),
+                store.clone(),
+                clock.clone(),
+                credentials,
+                lookup_settings,
+            )
+            .calling_ticks(tick_requests),
+        ),
+        scaler,
         pool: Pool::new(store),
         admin_token: AdminToken::new(&config.admin_token)?,
     })
@@ -301,10 +326,11 @@ pub async fn run_http_function(
     lambda_http::run(app(state)).await
 }
 
-/// One scheduled tick: the event only says "now"; every group is ticked.
-/// A failed group is logged and retried next tick, so the invocation fails
-/// only when the groups could not even be listed (then the Lambda retry and
-/// its dead-letter target see it).
+/// One scheduled invocation: the event only says "now"; every group is
+/// ticked, every `tickSecs` until the next invocation takes over (see
+/// `tick_times`). A failed group is logged and retried next tick, so the
+/// invocation fails only when the groups could not even be listed (then the
+/// dead-letter target sees it).
 pub async fn scheduled_tick(
     scaler: &streamfleet_core::service::Scaler,
     event: lambda_runtime::LambdaEvent<serde_json::Value>,
@@ -321,8 +347,23 @@ pub async fn scheduled_tick(
     // frees its groups for the next invocation.
     let deadline =
         time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(context.deadline) * 1_000_000).ok();
-    let report = scaler.tick_until(deadline).await?;
+    let mut report = streamfleet_core::service::TickReport::default();
+    let times = scaler.tick_times(deadline);
+    for (i, at) in times.iter().enumerate() {
+        let wait = *at - time::OffsetDateTime::now_utc();
+        if let Ok(wait) = std::time::Duration::try_from(wait) {
+            tokio::time::sleep(wait).await;
+        }
+        match scaler.tick_until(deadline).await {
+            Ok(tick) => report.add(&tick),
+            // The first tick's failure is the invocation's; a later one is
+            // left to the next tick.
+            Err(e) if i == 0 => return Err(e.into()),
+            Err(e) => tracing::error!(error = %e, "scaler tick failed; the next tick retries"),
+        }
+    }
     tracing::info!(
+        ticks = times.len(),
         groups = report.groups,
         decisions = report.decisions,
         skipped = report.skipped,
@@ -333,13 +374,67 @@ pub async fn scheduled_tick(
     Ok(report)
 }
 
-/// The whole `main` of the scaler function.
+/// Lookups' calls for a tick, as the table's stream delivers them (its
+/// filter passes the call items only): each group named is ticked once.
+/// A group another tick holds is left to it.
+pub async fn called_ticks(
+    scaler: &streamfleet_core::service::Scaler,
+    event: lambda_runtime::LambdaEvent<serde_json::Value>,
+) -> Result<streamfleet_core::service::TickReport, lambda_runtime::Error> {
+    use streamfleet_core::service::GroupTickOutcome;
+    let (payload, _) = event.into_parts();
+    let key = |record: &serde_json::Value, name: &str| {
+        record["dynamodb"]["Keys"][name]["S"].as_str().map(str::to_owned).unwrap_or_default()
+    };
+    let groups: std::collections::BTreeSet<_> = payload["Records"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|record| key(record, streamfleet_dynamo::schema::SK) == streamfleet_dynamo::TICK_SK)
+        .filter_map(|record| streamfleet_dynamo::group_of_pk(&key(record, streamfleet_dynamo::schema::PK)))
+        .collect();
+    let mut report = streamfleet_core::service::TickReport::default();
+    for group in groups {
+        report.groups += 1;
+        match scaler.tick_one(&group).await {
+            Ok(GroupTickOutcome::Ticked(records)) => {
+                report.ticks += 1;
+                report.decisions += records.len() as u32;
+            }
+            Ok(GroupTickOutcome::Leased) => report.skipped += 1,
+            Ok(GroupTickOutcome::NoSuchGroup) => {}
+            // Not retried: the scheduled tick comes within tickSecs.
+            Err(e) => {
+                report.failed += 1;
+                tracing::error!(group = %group, error = %e, "a called tick failed; the scheduled tick retries");
+            }
+        }
+    }
+    tracing::info!(
+        groups = report.groups,
+        ticks = report.ticks,
+        skipped = report.skipped,
+        "called ticks done"
+    );
+    Ok(report)
+}
+
+/// The whole `main` of the scaler function: scheduled invocations, and the
+/// table stream's batches of calls for a tick.
 pub async fn run_scheduled_scaler() -> Result<(), lambda_runtime::Error> {
     init_tracing();
     let scaler = lambda_state(Function::Scaler, Some(aws_fleet)).await?.scaler;
-    lambda_runtime::run(lambda_runtime::service_fn(move |event| {
-        let scaler = scaler.clone();
-        async move { scheduled_tick(&scaler, event).await }
-    }))
+    lambda_runtime::run(lambda_runtime::service_fn(
+        move |event: lambda_runtime::LambdaEvent<serde_json::Value>| {
+            let scaler = scaler.clone();
+            async move {
+                if event.payload.get("Records").is_some() {
+                    called_ticks(&scaler, event).await
+                } else {
+                    scheduled_tick(&scaler, event).await
+                }
+            }
+        },
+    ))
     .await
 }

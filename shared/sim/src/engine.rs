@@ -9,9 +9,7 @@ use std::collections::{BinaryHeap, VecDeque};
 
 use serde::Serialize;
 
-use streamfleet_core::group::WarmPoolSpec;
-
-use crate::pool;
+use crate::pool::{self, WarmPoolSpec};
 use crate::rng::Rng;
 use crate::trace::Trace;
 

@@ -17,11 +17,12 @@ pub use engine::{simulate, Outcome, SimConfig};
 pub use oracle::oracle;
 pub use trace::Trace;
 
-use streamfleet_core::group::{ScalePolicy, SeatBuffer, WarmPoolSpec, WarmPoolState};
+use pool::{WarmPoolSpec, WarmPoolState};
+use streamfleet_core::group::{ScalePolicy, SeatBuffer};
 
 /// The policy names, in report order.
-pub const POLICIES: [&str; 5] =
-    ["streamfleet", "target_tracking", "threshold", "no_migration_oracle", "oracle"];
+pub const POLICIES: [&str; 6] =
+    ["streamfleet", "streamfleet_event", "target_tracking", "threshold", "no_migration_oracle", "oracle"];
 
 /// The streamfleet policy to simulate: a role's scale policy, the lookups'
 /// packing ceiling, how often the scaler ticks and whether lookups call it
@@ -32,9 +33,9 @@ pub struct Tuning {
     pub ceiling_pct: u8,
     pub tick_secs: u64,
     /// Refused lookups and seats crossing the scale-out threshold tick the
-    /// group at once (at most once per `NUDGE_WINDOW_SECS`).
+    /// group at once (at most once per `TICK_CALL_WINDOW`, as lookups do).
     pub on_pressure: bool,
-    pub warm_pool: Option<streamfleet_core::group::WarmPoolSpec>,
+    pub warm_pool: Option<WarmPoolSpec>,
 }
 
 impl Tuning {

@@ -12,7 +12,35 @@
 //! volume ($2.40 a month) beside a c5.large ($62 a month) is 4 %, 4.5 %
 //! with the volume hibernation needs for memory.
 
-use streamfleet_core::group::{WarmPoolSpec, WarmPoolState};
+use serde::Serialize;
+
+/// An EC2 Auto Scaling warm pool (`PutWarmPool`'s settings). Roles do not
+/// take one yet: the simulator measures what one would give.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WarmPoolSpec {
+    /// Instances kept in the pool at least.
+    pub min_size: u32,
+    /// Instances in the group and the pool together at most; the pool holds
+    /// this less the group's desired capacity (at least `min_size`).
+    /// `None`: the group's maximum (AWS's default).
+    pub max_prepared_capacity: Option<u32>,
+    pub state: WarmPoolState,
+    /// Instances scaled in go back to the pool instead of terminating.
+    pub reuse_on_scale_in: bool,
+}
+
+/// How pooled instances wait.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WarmPoolState {
+    /// Volumes billed only.
+    Stopped,
+    /// Memory kept on the volume.
+    Hibernated,
+    /// Billed in full, the fastest.
+    Running,
+}
 
 /// From leaving the pool to serving viewers.
 pub fn start_secs(state: WarmPoolState) -> u64 {

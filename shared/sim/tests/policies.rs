@@ -79,11 +79,11 @@ fn pooled_instances_are_billed_at_their_volumes_share() {
     let flat = Trace::from_rows("flat", &rows(&[(0, 1000.0), (3600, 1000.0)])).unwrap();
     let config = SimConfig::default();
     let without = outcome(&compare(&flat, &config, &Tuning::default()), "streamfleet").instance_hours;
-    let pool = streamfleet_core::group::WarmPoolSpec {
+    let pool = streamfleet_sim::pool::WarmPoolSpec {
         min_size: 40,
         // Below the group: the pool is its minimum.
         max_prepared_capacity: Some(config.min_nodes),
-        state: streamfleet_core::group::WarmPoolState::Stopped,
+        state: streamfleet_sim::pool::WarmPoolState::Stopped,
         reuse_on_scale_in: false,
     };
     let pooled = Tuning { warm_pool: Some(pool), ..Tuning::default() };

@@ -4,9 +4,7 @@
 use std::collections::BTreeSet;
 
 use super::schedule::minute_of_day;
-use super::spec::{
-    Cloud, LaunchSettings, LaunchTemplateRef, NodeGroupSpec, Role, ScalePolicy, SeatBuffer, WarmPoolSpec,
-};
+use super::spec::{Cloud, LaunchSettings, LaunchTemplateRef, NodeGroupSpec, Role, ScalePolicy, SeatBuffer};
 use crate::validation::{InvalidInput, Violations};
 
 pub const MAX_REGIONS: usize = 32;
@@ -41,9 +39,6 @@ impl NodeGroupSpec {
         for (role, spec) in &self.roles {
             check_launch(&mut v, &format!("roles.{role}.launch"), &spec.launch, self.cloud);
             check_policy(&mut v, &format!("roles.{role}.scale"), &spec.scale);
-            if let Some(pool) = &spec.warm_pool {
-                check_warm_pool(&mut v, &format!("roles.{role}.warmPool"), pool, &spec.scale);
-            }
         }
         v.into_result()
     }
@@ -159,24 +154,6 @@ fn check_template(v: &mut Violations, at: &str, template: &LaunchTemplateRef) {
             || format!("{at}.version"),
             "format",
             || "version is $Latest, $Default or a number".into(),
-        );
-    }
-}
-
-fn check_warm_pool(v: &mut Violations, at: &str, pool: &WarmPoolSpec, scale: &ScalePolicy) {
-    v.check(
-        pool.min_size <= MAX_NODES_PER_REGION,
-        || format!("{at}.minSize"),
-        "range",
-        || format!("must be at most {MAX_NODES_PER_REGION}, got {}", pool.min_size),
-    );
-    if let Some(prepared) = pool.max_prepared_capacity {
-        // AWS refuses a prepared capacity below the group's minimum size.
-        v.check(
-            (scale.min..=MAX_NODES_PER_REGION).contains(&prepared),
-            || format!("{at}.maxPreparedCapacity"),
-            "range",
-            || format!("must be the role's min ({}) to {MAX_NODES_PER_REGION}, got {prepared}", scale.min),
         );
     }
 }

@@ -117,43 +117,6 @@ pub struct RoleSpec {
     pub launch: LaunchSettings,
     #[serde(default)]
     pub scale: ScalePolicy,
-    /// Instances prepared ahead of need, outside the group, taken first on
-    /// scale-out: they serve in tens of seconds instead of minutes.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub warm_pool: Option<WarmPoolSpec>,
-}
-
-/// An EC2 Auto Scaling warm pool on the role's groups (`PutWarmPool`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct WarmPoolSpec {
-    /// Instances kept in the pool at least.
-    #[serde(default)]
-    #[schema(maximum = 1000)]
-    pub min_size: u32,
-    /// Instances in the group and the pool together at most; the pool
-    /// holds this less the group's desired capacity (at least `minSize`).
-    /// Absent: the role's `max` (AWS's default).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(maximum = 1000)]
-    pub max_prepared_capacity: Option<u32>,
-    /// How pooled instances wait: stopped (volumes billed only),
-    /// hibernated (memory kept on the volume) or running (billed in full,
-    /// fastest).
-    #[serde(default)]
-    pub state: WarmPoolState,
-    /// Instances scaled in go back to the pool instead of terminating.
-    #[serde(default)]
-    pub reuse_on_scale_in: bool,
-}
-
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum WarmPoolState {
-    #[default]
-    Stopped,
-    Hibernated,
-    Running,
 }
 
 /// How to start one node of a role.

@@ -353,7 +353,9 @@ fn scale(
         .filter(|n| n.state == NodeState::Draining && n.drain_cause == Some(DrainCause::Interruption))
         .map(|n| u64::from(n.load.sessions()))
         .sum();
-    let seated: u64 = serving.iter().map(|n| u64::from(n.load.sessions())).sum();
+    // What the serving nodes reported, and the seats lookups handed out
+    // since: a crowd is seen as it is seated, not a report later.
+    let seated: u64 = serving.iter().map(|n| u64::from(n.held_or_coming())).sum();
     let sessions = seated + moving;
     let capacity: u64 = serving.iter().chain(warming.iter()).map(|n| capacity_of(n)).sum::<u64>()
         + u64::from(in_flight) * u64::from(role_capacity);
@@ -380,8 +382,7 @@ fn scale(
     let out_pct = u64::from(policy.scale_out_threshold_pct.max(1));
     let mut demand = expected_demand(input, role, region, seated, pressure, warmup);
     // The room in use: reported sessions, and seats handed out since.
-    let held: u64 =
-        serving.iter().map(|n| u64::from(n.load.sessions()) + u64::from(n.seats_taken)).sum::<u64>() + moving;
+    let held = sessions;
     let buffer = policy.buffer_at(now);
     let buffer_short = nodes_for_buffer(buffer, held, capacity, role_capacity);
     demand.projected += moving;
@@ -618,7 +619,7 @@ pub fn observed_load(input: &PlanInput<'_>) -> Vec<(Role, Region, LoadSeen)> {
     }
     for node in input.nodes.iter().filter(|n| is_serving(n, heard_since)) {
         if let Some(total) = loads.get_mut(&(node.role, &node.region)) {
-            *total += u64::from(node.load.sessions());
+            *total += u64::from(node.held_or_coming());
         }
     }
     loads

@@ -117,6 +117,7 @@ pub struct Lookups {
     specs: TtlCache<GroupName, Option<Arc<NodeGroup>>>,
     claims: TtlCache<Claim, Option<GroupName>>,
     pressure: super::pressure::PressureGate,
+    tick_calls: super::tick_calls::TickCalls,
 }
 
 impl Lookups {
@@ -140,8 +141,16 @@ impl Lookups {
             specs: TtlCache::new(settings.group_cache_ttl),
             claims: TtlCache::new(settings.group_cache_ttl),
             pressure: super::pressure::PressureGate::default(),
+            tick_calls: super::tick_calls::TickCalls::default(),
             settings,
         }
+    }
+
+    /// Lookups that call the scaler for a tick when they find no room or
+    /// seats cross a role's threshold (see `tick_calls`).
+    pub fn calling_ticks(mut self, requests: Arc<dyn crate::ports::TickRequests>) -> Self {
+        self.tick_calls = super::tick_calls::TickCalls::new(Some(requests));
+        self
     }
 
     /// The origin a publisher sends `request`'s stream to: the stream's
@@ -251,6 +260,7 @@ impl Lookups {
 
         let want = self.want(&group, Role::Edge, request.region.as_ref(), PlacementStrategy::Pack, &stream);
         if let Some(i) = self.seat_anywhere(name, &mut fleet, &want, now).await? {
+            self.seated(&group, &fleet, i, now).await;
             return Ok(self.placement(name, stream, &fleet, i));
         }
         let edges_serving = fleet
@@ -266,6 +276,7 @@ impl Lookups {
         let want = Want { role: Role::Origin, role_capacity: self.capacity_of(&group, Role::Origin), ..want };
         if let Some(origin) = origin {
             if self.seat_on(name, &mut fleet, origin, &want, now).await? {
+                self.seated(&group, &fleet, origin, now).await;
                 return Ok(self.placement(name, stream, &fleet, origin));
             }
         }
@@ -491,6 +502,29 @@ impl Lookups {
         group.spec.roles.get(&role).map(|r| r.launch.connection_capacity).unwrap_or(1)
     }
 
+    /// After a seat on `fleet.nodes[index]`: the seats in use of its role in
+    /// its region, against their capacity, may have crossed the threshold.
+    async fn seated(&self, group: &NodeGroup, fleet: &Fleet, index: usize, now: OffsetDateTime) {
+        let seated = &fleet.nodes[index];
+        let Some(spec) = group.spec.roles.get(&seated.role) else { return };
+        let role_capacity = spec.launch.connection_capacity;
+        let counted = fleet.seats_counted();
+        let (mut held, mut capacity) = (0u64, 0u64);
+        for (node, seats) in fleet.nodes.iter().zip(counted) {
+            if node.role == seated.role
+                && node.region == seated.region
+                && node.is_available(now, self.settings.stale_after)
+            {
+                held += u64::from(node.load.sessions()) + u64::from(seats);
+                capacity += u64::from(node.load.capacity_within(role_capacity));
+            }
+        }
+        let threshold = spec.scale.scale_out_threshold_pct;
+        self.tick_calls
+            .seated(group.name(), seated.role, &seated.region, (held, capacity), threshold, now)
+            .await;
+    }
+
     /// Refuses for want of room, and tells the scaler (at most once a second
     /// per group, role and region from this instance).
     async fn no_room(&self, group: &NodeGroup, role: Role, region: Option<&Region>) -> LookupError {
@@ -504,6 +538,7 @@ impl Lookups {
                     tracing::warn!(group = %group.name(), error = %e, "could not record scale-out pressure");
                 }
             }
+            self.tick_calls.refused(group.name(), now).await;
         }
         tracing::warn!(group = %group.name(), role = %role, "lookup refused: no room");
         LookupError::NoRoom { group: group.name().clone(), role, retry_after: self.settings.retry_after }

@@ -2,6 +2,7 @@
 //! event does, independent of how it arrived.
 
 mod backends;
+mod cadence;
 mod fleet_cache;
 mod heartbeats;
 mod hooks;
@@ -11,12 +12,15 @@ mod pool;
 mod pressure;
 mod scaler;
 mod seat_leases;
+mod tick_calls;
 mod tick_order;
 
 pub use backends::{Fleets, ScalerError, ScalerStores};
+pub use cadence::tick_times;
 pub use heartbeats::{HeartbeatAck, HeartbeatError, HeartbeatSettings, Heartbeats};
 pub use hooks::{HookOutcome, HookSettings, LifecycleHooks};
 pub use lookups::{LookupError, LookupSettings, Lookups, Placement, StreamRequest};
 pub use node_groups::{Deletion, EnrollmentKey, GroupError, NodeGroups};
 pub use pool::{Pool, PoolError};
 pub use scaler::{GroupTickOutcome, Scaler, ScalerSettings, TickReport, DEFAULT_TICK_EVERY};
+pub use tick_calls::{TickCalls, TICK_CALL_WINDOW};

@@ -47,6 +47,8 @@ pub struct ScalerSettings {
     /// How often a scheduled invocation ticks until the next one takes
     /// over (EventBridge schedules go down to a minute only).
     pub tick_every: Duration,
+    /// How often the schedule invokes the scaler.
+    pub schedule_every: Duration,
 }
 
 /// A new deployment's `tickSecs`: a flash crowd is met within seconds, for a
@@ -64,6 +66,7 @@ impl Default for ScalerSettings {
             node_ttl: Duration::from_secs(24 * 3600),
             hook_heartbeat_timeout_secs: crate::hooks::DEFAULT_HEARTBEAT_TIMEOUT_SECS,
             tick_every: DEFAULT_TICK_EVERY,
+            schedule_every: Duration::from_secs(60),
         }
     }
 }
@@ -71,6 +74,9 @@ impl Default for ScalerSettings {
 #[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TickReport {
+    /// Ticks over every group this report adds up (one, or those of a
+    /// scheduled invocation).
+    pub ticks: u32,
     pub groups: u32,
     /// Groups another tick was working on.
     pub skipped: u32,
@@ -79,6 +85,18 @@ pub struct TickReport {
     pub failed: u32,
     /// Groups left to the next tick because this one ran out of time.
     pub deferred: u32,
+}
+
+impl TickReport {
+    /// Two ticks' reports as one (an invocation that ticked several times).
+    pub fn add(&mut self, other: &TickReport) {
+        self.ticks += other.ticks;
+        self.groups += other.groups;
+        self.skipped += other.skipped;
+        self.decisions += other.decisions;
+        self.failed += other.failed;
+        self.deferred += other.deferred;
+    }
 }
 
 /// What asking for one group's tick came to.
@@ -137,6 +155,17 @@ impl Scaler {
         &self.hooks
     }
 
+    /// When an invocation started now, with `deadline`, ticks (see `cadence`).
+    pub fn tick_times(&self, deadline: Option<OffsetDateTime>) -> Vec<OffsetDateTime> {
+        super::cadence::tick_times(
+            self.clock.now(),
+            self.settings.tick_every,
+            self.settings.schedule_every,
+            deadline,
+            self.settings.group_reserve,
+        )
+    }
+
     /// One tick over every group, with no deadline (the local stack, tests).
     pub async fn tick(&self) -> Result<TickReport, ScalerError> {
         self.tick_until(None).await
@@ -151,7 +180,7 @@ impl Scaler {
         let groups = self.all_groups().await?;
         let offset = rotation_offset((started.unix_timestamp_nanos() / 1_000_000) as u64, groups.len());
         let groups = rotated(groups, offset);
-        let mut report = TickReport::default();
+        let mut report = TickReport { ticks: 1, ..TickReport::default() };
         let outcomes: Vec<_> = stream::iter(groups.into_iter().map(|group| async move {
             let name = group.name().clone();
             (name, self.tick_group(&group, deadline).await)

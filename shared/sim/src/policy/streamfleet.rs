@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use streamfleet_core::group::{example_spec, NodeGroup, Role, RoleSpec, ScalePolicy, WarmPoolSpec};
+use streamfleet_core::group::{example_spec, NodeGroup, Role, RoleSpec, ScalePolicy};
 use streamfleet_core::names::{NodeId, Region};
 use streamfleet_core::node::{DrainCause, Node, NodeLoad, NodeState};
 use streamfleet_core::placement::{place, PlacementStrategy, Want};
@@ -17,11 +17,11 @@ use streamfleet_core::scaling::{
 use time::OffsetDateTime;
 
 use crate::engine::{Cadence, Command, InstState, Policy, SimConfig, View};
+use crate::pool::WarmPoolSpec;
 use crate::Tuning;
 
-/// Lookups call the scaler at most this often per group (the product's
-/// dedupe window), and the call takes about a second to tick.
-pub const NUDGE_WINDOW_SECS: u64 = 2;
+/// Lookups call the scaler at most this often per group.
+const CALL_WINDOW_SECS: u64 = streamfleet_core::service::TICK_CALL_WINDOW.as_secs();
 
 const EPOCH: OffsetDateTime = time::macros::datetime!(2026-11-21 18:00 UTC);
 
@@ -157,7 +157,7 @@ impl Policy for StreamfleetPolicy {
     }
 
     fn wants_tick(&mut self, view: &View<'_>) -> bool {
-        self.asked && view.now >= self.last_tick + NUDGE_WINDOW_SECS
+        self.asked && view.now >= self.last_tick + CALL_WINDOW_SECS
     }
 
     fn tick(&mut self, view: &View<'_>) -> Vec<Command> {
