@@ -198,10 +198,11 @@ async fn simulate_and_trace_run_offline() {
     let runs: Value = serde_json::from_str(&report).unwrap();
     let policies: Vec<&str> =
         runs[0]["outcomes"].as_array().unwrap().iter().map(|o| o["policy"].as_str().unwrap()).collect();
-    assert_eq!(policies, ["streamfleet", "target_tracking", "threshold", "oracle"]);
+    assert_eq!(policies, streamfleet_sim::POLICIES);
     assert_eq!(runs[0]["outcomes"][0]["cut"], 0);
     let lines = ok(cli(&app, &["simulate", "--trace", trace.to_str().unwrap(), "--report", "bench"]).await);
     assert!(lines.contains("sim_tiny_streamfleet_hours_vs_oracle: "), "{lines}");
+    assert!(lines.contains("sim_tiny_streamfleet_event_hours_vs_no_migration_oracle: "), "{lines}");
     assert!(ok(cli(&app, &["trace", "generate", "sawtooth", "--seed", "3"]).await)
         .starts_with("# streamfleet trace"));
     fails(cli(&app, &["trace", "generate", "square"]).await, 2);

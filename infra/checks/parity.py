@@ -337,7 +337,7 @@ def event_source_mappings(resources):
 
 # Statements Lambda itself uses with a function's role (reading an event
 # source), not the function's code: outside the contract's iamActions.
-SERVICE_SIDS = {"EventSourceStream"}
+SERVICE_SIDS = {"EventSourceStream", "EventSourceListStreams"}
 
 
 def contract_table(contract):
@@ -409,6 +409,8 @@ def timing_problems(template):
         tick, hook, timeout = int(minutes) * 60, int(row["HookTimeoutSecs"]), int(row["TimeoutSecs"])
         if int(row.get("ScheduleSecs", -1)) != tick:
             problems.append(f"{minutes}: ScheduleSecs {row.get('ScheduleSecs')} is not the schedule's {tick} s")
+        if timeout < tick + 20:
+            problems.append(f"{minutes}: function timeout {timeout} s leaves the schedule's last {tick + 20 - timeout} s unticked")
         if hook < 4 * tick:
             problems.append(f"{minutes}: hook timeout {hook} s is under 4 ticks ({4 * tick} s)")
         if 2 * timeout > hook:
@@ -458,7 +460,12 @@ def compare(sam, cdk, sam_template, cdk_template, contract):
     report.check("table", sam_table, table_facts(cdk_template["Resources"]))
     sam_mappings = event_source_mappings(sam_template["Resources"])
     report.check("event source mappings", sam_mappings, event_source_mappings(cdk_template["Resources"]))
-    tick_filter = [{"dynamodb": {"Keys": {contract["table"]["sortKey"]: {"S": [contract["tickCallSortKey"]]}}}}]
+    tick_filter = [
+        {
+            "eventName": ["INSERT", "MODIFY"],
+            "dynamodb": {"Keys": {contract["table"]["sortKey"]: {"S": [contract["tickCallSortKey"]]}}},
+        }
+    ]
     report.check(
         "tick calls: the table's stream invokes the scaler, filtered on the code's item",
         {lid: (m["function"], m["source"], m["filters"]) for lid, m in sam_mappings.items()},

@@ -98,6 +98,16 @@ class ParityNoticesDrift(unittest.TestCase):
             template["Mappings"]["ScalerRates"]["1"]["TimeoutSecs"] = 200
         self.assertDrift("DIFF  scaler timing rules")
 
+    def test_a_scaler_timeout_shorter_than_its_schedule(self):
+        for template in (self.sam_t, self.cdk_t):
+            template["Mappings"]["ScalerRates"]["10"]["TimeoutSecs"] = 300
+        self.assertDrift("DIFF  scaler timing rules")
+
+    def test_a_tick_call_filter_on_another_item(self):
+        mapping = next(p for p in self.cdk_resources("AWS::Lambda::EventSourceMapping"))
+        mapping["FilterCriteria"]["Filters"][0]["Pattern"] = '{"dynamodb":{"Keys":{"sk":{"S":["SCALER"]}}}}'
+        self.assertDrift("DIFF  event source mappings")
+
     def test_a_scaler_timeout_set_apart_from_the_rate(self):
         function = next(p for p in self.cdk_resources("AWS::Lambda::Function") if p.get("MemorySize") == 512)
         function["Timeout"] = 120

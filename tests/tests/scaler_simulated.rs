@@ -232,7 +232,8 @@ async fn a_host_given_back_and_taken_again_refuses_its_old_token_and_enrolls_ane
 
 #[tokio::test]
 async fn a_seat_that_crosses_the_threshold_calls_the_scaler_without_waiting_for_a_tick() {
-    let app = spawn_app().await;
+    // The local stack's wiring: lookups' calls go to the process's scaler.
+    let app = spawn_app_with(Tuning { tick_calls_in_process: true, ..Tuning::default() }).await;
     let waited = streamfleet_scenarios::scaling::scale_out_reaction(&app, "react").await;
     // No scheduled tick runs here: only the lookup's call can have launched.
     assert!(waited < std::time::Duration::from_secs(10), "{waited:?}");

@@ -60,6 +60,9 @@ async fn main() -> anyhow::Result<()> {
         tuning.heartbeat_interval = Duration::from_secs(2);
         tuning.stale_after = Duration::from_secs(6);
     }
+    // No stream is read here: lookups' calls for a tick go to this
+    // process's scaler.
+    tuning.tick_calls_in_process = true;
     let config = Config {
         table: std::env::var("STREAMFLEET_TABLE").unwrap_or_else(|_| DEFAULT_TABLE.to_owned()),
         admin_token: SecretString::from(token),

@@ -38,7 +38,7 @@ export function declareParameters(scope: Construct): Parameters {
       minValue: 1,
       maxValue: 600,
       description:
-        'How often the scaler evaluates every group: each scheduled invocation ticks this often until the next one takes over (a value of the schedule\'s interval or more: once per invocation). 10 s keeps the function running all the time: about $16 a month at 512 MB on arm64 (docs/scaler.md).',
+        'How often the scaler evaluates every group: each scheduled invocation ticks this often until the next one takes over (a value of the schedule\'s interval or more: once per invocation). 10 s keeps the function running all the time: about $17 a month at 512 MB on arm64 (docs/scaler.md).',
     }),
     adminTokenSecretArn: param('AdminTokenSecretArn', {
       type: 'String',

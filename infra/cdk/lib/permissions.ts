@@ -59,9 +59,13 @@ export class Permissions {
     fn.addToRolePolicy(
       new iam.PolicyStatement({
         sid: 'EventSourceStream',
-        actions: ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator', 'dynamodb:ListStreams'],
+        actions: ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator'],
         resources: [this.table.tableStreamArn!],
       }),
+    );
+    fn.addToRolePolicy(
+      // ListStreams takes no resource-level permissions.
+      new iam.PolicyStatement({ sid: 'EventSourceListStreams', actions: ['dynamodb:ListStreams'], resources: ['*'] }),
     );
   }
 

@@ -47,8 +47,8 @@ export class StreamfleetStack extends Stack {
       mapping: {
         '1': { Expression: 'rate(1 minute)', ScheduleSecs: 60, HookTimeoutSecs: 300, TimeoutSecs: 120 },
         '2': { Expression: 'rate(2 minutes)', ScheduleSecs: 120, HookTimeoutSecs: 600, TimeoutSecs: 240 },
-        '5': { Expression: 'rate(5 minutes)', ScheduleSecs: 300, HookTimeoutSecs: 1500, TimeoutSecs: 300 },
-        '10': { Expression: 'rate(10 minutes)', ScheduleSecs: 600, HookTimeoutSecs: 3000, TimeoutSecs: 300 },
+        '5': { Expression: 'rate(5 minutes)', ScheduleSecs: 300, HookTimeoutSecs: 1500, TimeoutSecs: 330 },
+        '10': { Expression: 'rate(10 minutes)', ScheduleSecs: 600, HookTimeoutSecs: 3000, TimeoutSecs: 630 },
       },
     });
     const rate = (key: string) => rates.findInMap(params.scalerRateMinutes.valueAsString, key);
@@ -195,6 +195,7 @@ export class StreamfleetStack extends Stack {
       maxRecordAge: Duration.seconds(60),
       filters: [
         lambda.FilterCriteria.filter({
+          eventName: lambda.FilterRule.or('INSERT', 'MODIFY'),
           dynamodb: { Keys: { [contract.table.sortKey]: { S: lambda.FilterRule.isEqual(contract.tickCallSortKey) } } },
         }),
       ],

@@ -85,6 +85,10 @@ pub struct Tuning {
     pub tick_every: Duration,
     /// How often the schedule invokes the scaler (default 60 s).
     pub schedule_every: Duration,
+    /// Lookups' calls for a tick go to this process's own scaler (the local
+    /// stack; not a setting: on AWS the table's stream delivers them, and
+    /// tests that tick by hand keep the lease to themselves).
+    pub tick_calls_in_process: bool,
 }
 
 impl Default for Tuning {
@@ -104,6 +108,7 @@ impl Default for Tuning {
             scaler_lease: streamfleet_core::service::ScalerSettings::default().lease_for,
             tick_every: streamfleet_core::service::ScalerSettings::default().tick_every,
             schedule_every: streamfleet_core::service::ScalerSettings::default().schedule_every,
+            tick_calls_in_process: false,
         }
     }
 }
@@ -249,6 +254,7 @@ impl Tuning {
             scaler_lease: defaults.scaler_lease,
             tick_every,
             schedule_every,
+            tick_calls_in_process: defaults.tick_calls_in_process,
         })
     }
 }

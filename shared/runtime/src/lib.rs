@@ -167,16 +167,7 @@ pub fn app_state_with(
     sdk: &aws_config::SdkConfig,
     dynamodb: aws_sdk_dynamodb::Client,
 ) -> Result<AppState, StartError> {
-    build_state(config, Some(aws_fleet(config, sdk)), dynamodb, TickDelivery::InProcess)
-}
-
-/// How lookups' calls for a tick reach the scaler.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum TickDelivery {
-    /// The table's stream invokes the scaler function (AWS).
-    Stream,
-    /// This process's own scaler takes them (the local stack, the tests).
-    InProcess,
+    build_state(config, Some(aws_fleet(config, sdk)), dynamodb)
 }
 
 fn aws_fleet(config: &Config, sdk: &aws_config::SdkConfig) -> Arc<dyn streamfleet_core::ports::Fleet> {
@@ -225,14 +216,13 @@ async fn state_with_backend(
     let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
     warm_up(&dynamodb, &config.table).await;
     let aws = fleet.map(|backend| backend(&config, sdk));
-    build_state(&config, aws, dynamodb, TickDelivery::Stream)
+    build_state(&config, aws, dynamodb)
 }
 
 fn build_state(
     config: &Config,
     aws: Option<Arc<dyn streamfleet_core::ports::Fleet>>,
     dynamodb: aws_sdk_dynamodb::Client,
-    delivery: TickDelivery,
 ) -> Result<AppState, StartError> {
     let store = Arc::new(DynamoStore::new(dynamodb, config.table.clone()));
     let clock = Arc::new(SystemClock);
@@ -271,13 +261,14 @@ fn build_state(
     // Names this process on the scaler leases it takes.
     let holder = format!("scaler-{}", uuid::Uuid::new_v4().simple());
     let scaler = Arc::new(Scaler::new(stores, fleets, clock.clone(), scaler_settings, holder));
-    let tick_requests: Arc<dyn streamfleet_core::ports::TickRequests> = match delivery {
-        TickDelivery::Stream => store.clone(),
-        TickDelivery::InProcess => {
-            let in_process = tick_delivery::InProcessTicks::new(store.clone());
-            in_process.deliver_to(&scaler);
-            Arc::new(in_process)
-        }
+    // On AWS the call's write is all (the table's stream delivers it); the
+    // local stack hands it to its own scaler.
+    let tick_requests: Arc<dyn streamfleet_core::ports::TickRequests> = if tuning.tick_calls_in_process {
+        let in_process = tick_delivery::InProcessTicks::new(store.clone());
+        in_process.deliver_to(&scaler);
+        Arc::new(in_process)
+    } else {
+        store.clone()
     };
     Ok(AppState {
         groups: NodeGroups::new(
@@ -351,8 +342,12 @@ pub async fn scheduled_tick(
     let times = scaler.tick_times(deadline);
     for (i, at) in times.iter().enumerate() {
         let wait = *at - time::OffsetDateTime::now_utc();
-        if let Ok(wait) = std::time::Duration::try_from(wait) {
-            tokio::time::sleep(wait).await;
+        match std::time::Duration::try_from(wait) {
+            Ok(wait) => tokio::time::sleep(wait).await,
+            // A tick that ran past this one's time: its slot is skipped, not
+            // run back to back with it.
+            Err(_) if i > 0 => continue,
+            Err(_) => {}
         }
         match scaler.tick_until(deadline).await {
             Ok(tick) => report.add(&tick),
@@ -363,7 +358,7 @@ pub async fn scheduled_tick(
         }
     }
     tracing::info!(
-        ticks = times.len(),
+        ticks = report.ticks,
         groups = report.groups,
         decisions = report.decisions,
         skipped = report.skipped,

@@ -467,7 +467,8 @@ fn scale(
         // Capacity on its way does not make a full fleet's refusals less real.
         let serving_capacity: u64 = serving.iter().map(|n| capacity_of(n)).sum();
         let confirmed = serving_capacity > 0 && held * 100 >= serving_capacity * out_pct;
-        let unconfirmed = pressure > 0 && !confirmed;
+        // A buffer short of free seats is the room in use speaking.
+        let unconfirmed = pressure > 0 && !confirmed && buffer_short == 0;
         // The cooldown keeps a steady trickle of refusals from buying `step`
         // after `step`; demand the capacity to come does not cover, seen in
         // the room in use, is bought whenever a tick sees it (ticks come

@@ -21,6 +21,10 @@ use crate::ports::TickRequests;
 /// 2 s buys little more, docs/simulator.md).
 pub const TICK_CALL_WINDOW: Duration = Duration::from_secs(5);
 
+/// How long a lookup waits for its call's write: the player is waiting,
+/// and the scheduled tick comes anyway.
+const CALL_BUDGET: Duration = Duration::from_millis(300);
+
 #[derive(Default)]
 pub struct TickCalls {
     requests: Option<Arc<dyn TickRequests>>,
@@ -73,11 +77,14 @@ impl TickCalls {
             }
             called.insert(group.clone(), now);
         }
-        match requests.request_tick(group, now, TICK_CALL_WINDOW).await {
-            Ok(true) => tracing::info!(group = %group, why, "called the scaler for a tick now"),
-            Ok(false) => {}
+        match tokio::time::timeout(CALL_BUDGET, requests.request_tick(group, now, TICK_CALL_WINDOW)).await {
+            Ok(Ok(true)) => tracing::info!(group = %group, why, "called the scaler for a tick now"),
+            Ok(Ok(false)) => {}
             // The scheduled tick comes anyway.
-            Err(e) => tracing::warn!(group = %group, error = %e, "could not call the scaler for a tick"),
+            Ok(Err(e)) => tracing::warn!(group = %group, error = %e, "could not call the scaler for a tick"),
+            Err(_) => {
+                tracing::warn!(group = %group, "calling the scaler for a tick took too long; left to the schedule")
+            }
         }
     }
 }

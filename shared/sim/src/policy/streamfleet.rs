@@ -146,7 +146,7 @@ impl Policy for StreamfleetPolicy {
     /// for a tick, as a refusal does.
     fn observe(&mut self, view: &View<'_>) {
         let (mut seated, mut room) = (0u64, 0u64);
-        for inst in view.live().filter(|i| matches!(i.state, InstState::Serving | InstState::Warming)) {
+        for inst in view.serving() {
             seated += u64::from(inst.sessions);
             room += u64::from(view.config.capacity);
         }
