@@ -116,8 +116,19 @@ async fn the_scale_out_cooldown_holds_on_aws_too() {
     let edge = app.node_ids(group, "edge", "pending").await.remove(0);
     let token = app.enroll(group, &edge, &report("edge", 9)).await;
     app.report(group, &edge, &token, &report("edge", 9)).await;
-    assert_eq!(app.tick(group).await.len(), 0, "inside the scale-out cooldown the minimum's launch started");
-    assert_eq!(app.asg(&edge_asg(group)).await.0, 1);
+    // Inside the scale-out cooldown the minimum's launch started: what the
+    // seats in use need beyond it is bought once, never a step more.
+    let decisions = app.tick(group).await;
+    assert_eq!(decisions.len(), 1, "{decisions:?}");
+    assert!(decisions[0]["reason"].as_str().unwrap().contains("cooldown"), "{decisions:?}");
+    let desired = app.asg(&edge_asg(group)).await.0;
+    let next = app.tick(group).await;
+    assert!(
+        !next.iter().any(|d| d["action"]["type"] == "launch"),
+        "the launch is capacity to come: {next:?}"
+    );
+    assert_eq!(app.asg(&edge_asg(group)).await.0, desired);
+    assert!(desired >= 2, "{desired}");
 }
 
 #[tokio::test]

@@ -107,7 +107,13 @@ async fn the_maximum_and_the_cooldowns_hold() {
     let edge = cooled.node_ids(GROUP, "edge", "pending").await.remove(0);
     let token = cooled.enroll(GROUP, &edge, &load("edge", &edge, 9)).await;
     cooled.report(GROUP, &edge, &token, &load("edge", &edge, 9)).await;
-    assert_eq!(cooled.tick(GROUP).await.len(), 0, "inside the scale-out cooldown");
+    // Inside the scale-out cooldown: what the seats in use need beyond the
+    // capacity to come (one node at 60 %), not a step more, and once.
+    let decisions = cooled.tick(GROUP).await;
+    assert_eq!(action_types(&decisions), ["launch"], "{decisions:?}");
+    assert_eq!(decisions[0]["action"]["count"], 1);
+    assert!(decisions[0]["reason"].as_str().unwrap().contains("cooldown"), "{decisions:?}");
+    assert_eq!(cooled.tick(GROUP).await.len(), 0, "the launch is capacity to come");
 }
 
 #[tokio::test]
@@ -235,6 +241,7 @@ async fn a_seat_that_crosses_the_threshold_calls_the_scaler_without_waiting_for_
     // The local stack's wiring: lookups' calls go to the process's scaler.
     let app = spawn_app_with(Tuning { tick_calls_in_process: true, ..Tuning::default() }).await;
     let waited = streamfleet_scenarios::scaling::scale_out_reaction(&app, "react").await;
+    eprintln!("scale-out reaction: {:.3} s", waited.as_secs_f64());
     // No scheduled tick runs here: only the lookup's call can have launched.
     assert!(waited < std::time::Duration::from_secs(10), "{waited:?}");
 }
