@@ -2,16 +2,20 @@
 //! scale-out pressure from lookups, what the scaler remembers, and `now`.
 //!
 //! Per role and region:
-//! - load = sessions on serving nodes / capacity of serving nodes and of
-//!   launched nodes still inside their warm-up (capacity to come);
+//! - load = sessions on serving nodes (reported, and seats handed out
+//!   since) / capacity of serving nodes and of launched nodes still inside
+//!   their warm-up (capacity to come);
 //! - below the (scheduled) minimum: readmit, then launch, at once;
 //! - above the maximum: drain the emptiest down to it;
-//! - load ≥ scale-out threshold, or lookups refused for want of room:
-//!   readmit nodes the scaler itself was draining, then launch, by `step`,
-//!   outside the scale-out cooldown, never above `max`;
+//! - load ≥ scale-out threshold, lookups refused for want of room, fewer
+//!   free seats than the (scheduled) buffer, or demand growing towards the
+//!   threshold: readmit nodes the scaler itself was draining, then launch
+//!   what the expected demand needs beyond the capacity to come (at least
+//!   `step` outside the scale-out cooldown; within it only demand the room
+//!   in use confirms), never above `max`;
 //! - load < scale-in threshold, outside its cooldown, nothing warming: drain
-//!   the emptiest node(s), by `step`, only while the rest would stay below the
-//!   scale-out threshold, never below the minimum.
+//!   the emptiest node(s) while the rest stay in the middle of the band and
+//!   keep the buffer, never below the minimum.
 //!
 //! Out and in never happen for one role and region in the same tick.
 //! Draining nodes go when they report no session, or at their deadline
