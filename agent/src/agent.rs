@@ -4,7 +4,9 @@
 //! (`retry_wait`) and keep the last good figures; a page that cannot be
 //! read is reported as `degraded`, never a crash. A node the API no longer
 //! knows (`node_unknown`), or whose token it revoked (`token_revoked`),
-//! enrolls again with the group's key at once.
+//! enrolls again with the group's key at once. On EC2, an instance in its
+//! Auto Scaling group's warm pool stays quiet until it is brought into
+//! service (its target lifecycle state is read before each beat).
 
 use std::time::Duration;
 
@@ -81,7 +83,20 @@ impl Agent {
     pub async fn run(mut self) {
         let interval = Duration::from_secs(self.config.interval_secs);
         let mut failures = 0u32;
+        let mut pooled = false;
         loop {
+            if self.config.imds {
+                let target = crate::imds::current_target_state(&self.config.imds_url).await;
+                let in_pool = crate::imds::in_warm_pool(target.as_deref());
+                if in_pool != pooled {
+                    tracing::info!(node = %self.identity.node_id, target = ?target, in_pool, "warm pool: {}", if in_pool { "quiet until brought into service" } else { "reporting" });
+                    pooled = in_pool;
+                }
+                if in_pool {
+                    tokio::time::sleep(interval).await;
+                    continue;
+                }
+            }
             let wait = match self.beat().await {
                 Beat::Accepted => {
                     failures = 0;

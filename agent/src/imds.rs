@@ -47,6 +47,13 @@ impl Imds {
         Ok(Some(response.error_for_status()?.text().await?.trim().to_owned()).filter(|v| !v.is_empty()))
     }
 
+    /// Where EC2 Auto Scaling is taking the instance
+    /// (`autoscaling/target-lifecycle-state`): `InService`, `Terminated`,
+    /// or `Warmed:Stopped|Hibernated|Running` for its warm pool.
+    pub async fn target_lifecycle_state(&self) -> anyhow::Result<Option<String>> {
+        self.get("autoscaling/target-lifecycle-state").await
+    }
+
     pub async fn identity(&self) -> anyhow::Result<Identity> {
         let mut host = None;
         for path in ["public-hostname", "public-ipv4", "local-ipv4"] {
@@ -62,4 +69,19 @@ impl Imds {
             host,
         })
     }
+}
+
+/// Whether the instance is bound for (or kept in) its group's warm pool: a
+/// node there serves nobody and must not report, or streamfleet would
+/// count it (a pooled instance is brought into service later, as a launch).
+pub fn in_warm_pool(target_lifecycle_state: Option<&str>) -> bool {
+    target_lifecycle_state.is_some_and(|s| s.starts_with("Warmed:"))
+}
+
+/// The instance's target lifecycle state now; `None` when it has none (not
+/// in an Auto Scaling group) or the metadata cannot be read. A fresh
+/// session each time: a pooled instance may wait for days, past a token.
+pub async fn current_target_state(base: &str) -> Option<String> {
+    let imds = Imds::connect(base).await.ok()?;
+    imds.target_lifecycle_state().await.ok().flatten()
 }

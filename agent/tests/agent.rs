@@ -196,6 +196,7 @@ async fn imds_v2_gives_the_identity_with_a_session_token() {
                     "placement/availability-zone" => (Status::OK, "eu-west-1b".into()),
                     "public-hostname" => (Status::NOT_FOUND, String::new()),
                     "public-ipv4" => (Status::OK, "203.0.113.50".into()),
+                    "autoscaling/target-lifecycle-state" => (Status::OK, "Warmed:Stopped".into()),
                     _ => (Status::NOT_FOUND, String::new()),
                 }
             }),
@@ -208,4 +209,17 @@ async fn imds_v2_gives_the_identity_with_a_session_token() {
     assert_eq!(identity.instance_id.as_deref(), Some("i-0abc"));
     assert_eq!(identity.zone.as_deref(), Some("eu-west-1b"));
     assert_eq!(identity.host.as_deref(), Some("203.0.113.50"), "no public DNS name: the public IP");
+    let target = streamfleet_agent::imds::current_target_state(&base).await;
+    assert_eq!(target.as_deref(), Some("Warmed:Stopped"), "an instance in its warm pool");
+}
+
+#[test]
+fn only_an_instance_bound_for_its_warm_pool_stays_quiet() {
+    use streamfleet_agent::imds::in_warm_pool;
+    for state in ["Warmed:Stopped", "Warmed:Hibernated", "Warmed:Running"] {
+        assert!(in_warm_pool(Some(state)), "{state}");
+    }
+    for state in [Some("InService"), Some("Terminated"), None] {
+        assert!(!in_warm_pool(state), "{state:?}: not in a pool, or no Auto Scaling group");
+    }
 }

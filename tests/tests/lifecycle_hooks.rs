@@ -30,6 +30,9 @@ const LAUNCHED: &str = "i-0edge00000000002";
 const ASG: &str = "sf-live-edge-us-east-1";
 const TERMINATE_TOKEN: &str = "87654321-4321-4321-4321-210987654321";
 const LAUNCH_TOKEN: &str = "12345678-1234-1234-1234-123456789012";
+/// The warm pool fixtures' tokens: into the pool, and out of it.
+const INTO_POOL_TOKEN: &str = "0a0a0a0a-1111-4222-8333-444444444444";
+const FROM_POOL_TOKEN: &str = "0b0b0b0b-1111-4222-8333-444444444444";
 
 struct TestClock(Mutex<OffsetDateTime>);
 
@@ -52,6 +55,10 @@ struct Cloud {
     continue_launch: Rule,
     abandon_launch: Rule,
     heartbeat_launch: Rule,
+    /// CONTINUE of `LAUNCHED` entering the warm pool.
+    continue_into_pool: Rule,
+    /// CONTINUE of an instance leaving the warm pool (any instance).
+    continue_from_pool: Rule,
 }
 
 fn complete(instance: &'static str, hook: &'static str, token: &'static str, result: &'static str) -> Rule {
@@ -62,6 +69,15 @@ fn complete(instance: &'static str, hook: &'static str, token: &'static str, res
                 && r.instance_id() == Some(instance)
                 && r.lifecycle_action_token() == Some(token)
                 && r.lifecycle_action_result() == Some(result)
+        })
+        .then_output(|| CompleteLifecycleActionOutput::builder().build())
+}
+
+fn continue_from_pool() -> Rule {
+    mock!(aws_sdk_autoscaling::Client::complete_lifecycle_action)
+        .match_requests(|r| {
+            r.lifecycle_action_token() == Some(FROM_POOL_TOKEN)
+                && r.lifecycle_action_result() == Some("CONTINUE")
         })
         .then_output(|| CompleteLifecycleActionOutput::builder().build())
 }
@@ -85,6 +101,8 @@ impl Cloud {
             continue_launch: complete(LAUNCHED, "sf-launch", LAUNCH_TOKEN, "CONTINUE"),
             abandon_launch: complete(LAUNCHED, "sf-launch", LAUNCH_TOKEN, "ABANDON"),
             heartbeat_launch: heartbeat(LAUNCHED, "sf-launch", LAUNCH_TOKEN),
+            continue_into_pool: complete(LAUNCHED, "sf-launch", INTO_POOL_TOKEN, "CONTINUE"),
+            continue_from_pool: continue_from_pool(),
         }
     }
 
@@ -131,7 +149,9 @@ async fn rig(deadline_secs: u32) -> Rig {
             &cloud.heartbeat_terminate,
             &cloud.continue_launch,
             &cloud.abandon_launch,
-            &cloud.heartbeat_launch
+            &cloud.heartbeat_launch,
+            &cloud.continue_into_pool,
+            &cloud.continue_from_pool
         ]
     );
     let sdk = streamfleet_runtime::aws_config(&app.config).await;
@@ -316,6 +336,71 @@ async fn a_launch_goes_on_at_its_first_heartbeat() {
     assert!(node.get("hold").is_none(), "{node}");
     rig.settle().await;
     assert_eq!(rig.cloud.calls(), (0, 0, 1, 0));
+}
+
+#[tokio::test]
+async fn an_instance_entering_the_warm_pool_initialises_unadmitted_then_serves_when_a_scale_out_takes_it() {
+    let rig = rig(3600).await;
+    assert_eq!(rig.on("lifecycle-launch-into-warm-pool").await, HookOutcome::Held);
+    let pooling = rig.node(LAUNCHED).await.unwrap();
+    assert_eq!(pooling["state"], "pooling", "listed, neither pending capacity nor serving: {pooling}");
+    assert_eq!(pooling["hold"]["warmPool"], true);
+    rig.clock.advance(Duration::from_secs(59));
+    rig.settle().await;
+    assert_eq!(rig.cloud.continue_into_pool.num_calls(), 0, "initialising for the warm-up (60 s)");
+    rig.clock.advance(Duration::from_secs(1));
+    let records = rig.settle().await;
+    assert_eq!(rig.cloud.continue_into_pool.num_calls(), 1, "let go into the pool, unheard from");
+    assert!(records[0]["reason"].as_str().unwrap().contains("warm pool"), "{records:?}");
+    assert_eq!(rig.node(LAUNCHED).await.unwrap()["state"], "pooling", "answered; stopped in the pool");
+    rig.settle().await;
+    assert_eq!(rig.on("lifecycle-launch-into-warm-pool").await, HookOutcome::Duplicate);
+    assert_eq!(rig.cloud.continue_into_pool.num_calls(), 1, "once");
+
+    // A scale-out takes it from the pool: a launch like any other, admitted
+    // on its first heartbeat.
+    assert_eq!(rig.on("lifecycle-launch-from-warm-pool").await, HookOutcome::Held);
+    assert_eq!(rig.node(LAUNCHED).await.unwrap()["state"], "pending", "its pooled row replaced");
+    rig.app.enroll("live", LAUNCHED, &Report::new("edge", "us-east-1", "203.0.113.12")).await;
+    rig.settle().await;
+    assert_eq!(rig.cloud.continue_from_pool.num_calls(), 1, "CONTINUE once in service");
+    assert_eq!(rig.node(LAUNCHED).await.unwrap()["state"], "inService");
+    assert_eq!(rig.cloud.calls(), (0, 0, 0, 0), "nothing else answered");
+}
+
+#[tokio::test]
+async fn a_node_a_scale_in_returns_to_the_warm_pool_keeps_its_viewers_and_serves_again_when_taken() {
+    let rig = rig(3600).await;
+    let token = rig.edge_with(2).await;
+    assert_eq!(rig.on("lifecycle-terminate-to-warm-pool").await, HookOutcome::Held);
+    let node = rig.node(EDGE).await.unwrap();
+    assert_eq!((node["state"].as_str(), node["cordoned"].as_bool()), (Some("draining"), Some(true)));
+    rig.report(EDGE, &token, 0).await;
+    rig.settle().await;
+    assert_eq!(rig.cloud.calls(), (1, 0, 0, 0), "CONTINUE (into the pool) once its viewers left");
+
+    // Taken from the pool again, the same instance: a fresh launch, not
+    // the cordoned node it was.
+    let mut taken = eventbridge_fixture("lifecycle-launch-from-warm-pool");
+    taken["detail"]["EC2InstanceId"] = json!(EDGE);
+    let outcome = rig.scaler.hooks().on_event(parse_lifecycle_event(&taken).unwrap()).await.unwrap();
+    assert_eq!(outcome, HookOutcome::Held);
+    let relaunched = rig.node(EDGE).await.unwrap();
+    assert_eq!(
+        (relaunched["state"].as_str(), relaunched["cordoned"].as_bool()),
+        (Some("pending"), Some(false)),
+        "{relaunched}"
+    );
+    // Its agent's old token names the row that went: it enrolls anew.
+    let stale = rig
+        .app
+        .heartbeat("live", EDGE, &token, &Report::new("edge", "us-east-1", "203.0.113.10").json())
+        .await;
+    assert_eq!(stale.status(), 403, "the old token is revoked");
+    rig.edge_with(0).await;
+    rig.settle().await;
+    assert_eq!(rig.cloud.continue_from_pool.num_calls(), 1);
+    assert_eq!(rig.node(EDGE).await.unwrap()["state"], "inService");
 }
 
 #[tokio::test]

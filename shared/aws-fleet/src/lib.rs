@@ -8,6 +8,7 @@
 mod clients;
 mod hooks;
 mod names;
+mod warm_pool;
 
 use async_trait::async_trait;
 use aws_sdk_autoscaling::types::{LaunchTemplateSpecification, Tag};
@@ -224,10 +225,12 @@ impl AwsFleet {
         match self.describe(group, role, region).await? {
             Some(existing) if existing.max_size() == Some(asg_max_size(spec.scale.max)) => {
                 self.ensure_hooks(&name, group.name(), role, region).await?;
+                self.keep_pool(&name, region, Some(&existing), spec).await?;
                 Ok((self.running(&existing, role, region).await?, owed(&existing)))
             }
             Some(existing) => {
                 self.ensure_hooks(&name, group.name(), role, region).await?;
+                self.keep_pool(&name, region, Some(&existing), spec).await?;
                 autoscaling
                     .update_auto_scaling_group()
                     .auto_scaling_group_name(&name)
@@ -263,6 +266,9 @@ impl AwsFleet {
                     .map_err(|e| failed("CreateAutoScalingGroup", e))?;
                 self.put_hooks(&name, group.name(), role, region).await?;
                 self.hooks_checked.lock().expect("hooks lock").insert(name.clone());
+                // After the hooks: an instance entering the pool is paused to
+                // initialise before it is stopped.
+                self.keep_pool(&name, region, None, spec).await?;
                 tracing::info!(group = %group.name(), asg = %name, "auto scaling group created");
                 Ok((Vec::new(), 0))
             }
@@ -281,8 +287,11 @@ impl AwsFleet {
             .instances()
             .iter()
             .filter(|i| {
+                // An instance in the warm pool (`Warmed:*`) serves nobody
+                // and is not the group's until a scale-out takes it.
                 !i.lifecycle_state().is_some_and(|s| {
                     matches!(s.as_str(), "Terminating:Proceed" | "Terminated" | "Detaching" | "Detached")
+                        || s.as_str().starts_with("Warmed:")
                 })
             })
             .collect();

@@ -86,6 +86,10 @@ pub enum NodeState {
     Failed,
     /// Stopped heart-beating while in service.
     Dead,
+    /// Launched into its Auto Scaling group's warm pool: initialising, then
+    /// stopped there until a scale-out brings it into service (as a new
+    /// launch). Neither serving nor counted as capacity.
+    Pooling,
 }
 
 impl NodeState {
@@ -97,6 +101,7 @@ impl NodeState {
             NodeState::Terminating => "terminating",
             NodeState::Failed => "failed",
             NodeState::Dead => "dead",
+            NodeState::Pooling => "pooling",
         }
     }
 }

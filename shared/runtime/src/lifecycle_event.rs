@@ -41,6 +41,10 @@ struct ActionDetail {
     lifecycle_transition: String,
     #[serde(default)]
     notification_metadata: Option<String>,
+    /// Only groups with a warm pool say where an instance comes from and
+    /// goes: `EC2`, `AutoScalingGroup` or `WarmPool`.
+    #[serde(default)]
+    destination: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -84,10 +88,11 @@ pub fn parse_lifecycle_event(event: &Value) -> Result<LifecycleEvent, EventError
                 instance: instance(detail.ec2_instance_id)?,
                 region,
             };
+            let warm_pool = detail.destination.as_deref() == Some("WarmPool");
             Ok(if envelope.detail_type == LAUNCH_DETAIL {
-                LifecycleEvent::Launch { cloud: Cloud::Aws, action, target }
+                LifecycleEvent::Launch { cloud: Cloud::Aws, action, target, warm_pool }
             } else {
-                LifecycleEvent::Terminate { cloud: Cloud::Aws, action, target }
+                LifecycleEvent::Terminate { cloud: Cloud::Aws, action, target, warm_pool }
             })
         }
         SPOT_DETAIL | REBALANCE_DETAIL => {

@@ -25,6 +25,7 @@ pub fn example_spec(name: &str) -> NodeGroupSpec {
                 RoleSpec {
                     launch: launch(200),
                     scale: ScalePolicy { min: 1, max: 4, ..ScalePolicy::default() },
+                    warm_pool: None,
                 },
             ),
             (
@@ -32,6 +33,7 @@ pub fn example_spec(name: &str) -> NodeGroupSpec {
                 RoleSpec {
                     launch: launch(1000),
                     scale: ScalePolicy { min: 2, max: 20, step: 2, ..ScalePolicy::default() },
+                    warm_pool: None,
                 },
             ),
         ]),

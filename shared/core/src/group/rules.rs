@@ -4,7 +4,9 @@
 use std::collections::BTreeSet;
 
 use super::schedule::minute_of_day;
-use super::spec::{Cloud, LaunchSettings, LaunchTemplateRef, NodeGroupSpec, Role, ScalePolicy, SeatBuffer};
+use super::spec::{
+    Cloud, LaunchSettings, LaunchTemplateRef, NodeGroupSpec, Role, RoleSpec, ScalePolicy, SeatBuffer,
+};
 use crate::validation::{InvalidInput, Violations};
 
 pub const MAX_REGIONS: usize = 32;
@@ -39,6 +41,7 @@ impl NodeGroupSpec {
         for (role, spec) in &self.roles {
             check_launch(&mut v, &format!("roles.{role}.launch"), &spec.launch, self.cloud);
             check_policy(&mut v, &format!("roles.{role}.scale"), &spec.scale);
+            check_warm_pool(&mut v, &format!("roles.{role}.warmPool"), spec, self.cloud);
         }
         v.into_result()
     }
@@ -154,6 +157,33 @@ fn check_template(v: &mut Violations, at: &str, template: &LaunchTemplateRef) {
             || format!("{at}.version"),
             "format",
             || "version is $Latest, $Default or a number".into(),
+        );
+    }
+}
+
+/// A warm pool is EC2 Auto Scaling's, and never larger than the role:
+/// instances prepared beyond its `max` could never serve.
+fn check_warm_pool(v: &mut Violations, at: &str, role: &RoleSpec, cloud: Cloud) {
+    let Some(pool) = &role.warm_pool else { return };
+    v.check(
+        cloud == Cloud::Aws,
+        || at.to_owned(),
+        "aws_only",
+        || "warm pools are an EC2 Auto Scaling feature: only aws groups have them".into(),
+    );
+    let max = role.scale.max;
+    v.check(
+        pool.min_size <= max,
+        || format!("{at}.minSize"),
+        "range",
+        || format!("must not exceed the role's max ({max}), got {}", pool.min_size),
+    );
+    if let Some(prepared) = pool.max_prepared_capacity {
+        v.check(
+            prepared <= max && prepared >= pool.min_size,
+            || format!("{at}.maxPreparedCapacity"),
+            "range",
+            || format!("must be from minSize ({}) to the role's max ({max}), got {prepared}", pool.min_size),
         );
     }
 }
@@ -429,6 +459,33 @@ mod tests {
                 (at(3, "min"), "min_le_max".into()),
             ]
         );
+    }
+
+    #[test]
+    fn warm_pools_are_for_aws_groups_and_never_larger_than_the_role() {
+        use crate::group::{WarmPool, WarmPoolState};
+        let mut spec = example_spec("live");
+        let pool = WarmPool {
+            min_size: 2,
+            max_prepared_capacity: Some(20),
+            state: WarmPoolState::Stopped,
+            reuse_on_scale_in: true,
+        };
+        spec.roles.get_mut(&Role::Edge).unwrap().warm_pool = Some(pool);
+        assert_eq!(rules_broken(&spec), vec![], "within the edge's max of 20");
+        spec.roles.get_mut(&Role::Origin).unwrap().warm_pool =
+            Some(WarmPool { min_size: 5, max_prepared_capacity: Some(3), ..pool });
+        assert_eq!(
+            rules_broken(&spec),
+            vec![
+                ("roles.origin.warmPool.minSize".into(), "range".into()),
+                ("roles.origin.warmPool.maxPreparedCapacity".into(), "range".into()),
+            ],
+            "the origin's max is 4"
+        );
+        spec.roles.get_mut(&Role::Origin).unwrap().warm_pool = None;
+        spec.cloud = Cloud::Simulated;
+        assert_eq!(rules_broken(&spec), broken("roles.edge.warmPool", "aws_only"));
     }
 
     #[test]

@@ -117,6 +117,60 @@ pub struct RoleSpec {
     pub launch: LaunchSettings,
     #[serde(default)]
     pub scale: ScalePolicy,
+    /// Instances kept initialised and stopped beside each of the role's
+    /// Auto Scaling groups, brought into service in seconds (EC2 Auto
+    /// Scaling warm pools; AWS groups only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warm_pool: Option<WarmPool>,
+}
+
+/// An EC2 Auto Scaling warm pool (`PutWarmPool`): instances launched and
+/// initialised ahead of need, then kept `state` until a scale-out takes
+/// them. Its size is `maxPreparedCapacity` (default: the role's `max`) less
+/// the group's desired capacity, and at least `minSize`. Stopped instances
+/// cost their EBS volumes only; running ones cost in full.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct WarmPool {
+    #[serde(default)]
+    #[schema(maximum = 1000)]
+    pub min_size: u32,
+    /// Instances in the pool and the group together; `None`: the ASG's own
+    /// rule (its max size).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(maximum = 2000)]
+    pub max_prepared_capacity: Option<u32>,
+    #[serde(default)]
+    pub state: WarmPoolState,
+    /// Instances the group scales in go back to the pool (stopped) rather
+    /// than being terminated; a held scale-in waits for its sessions first.
+    #[serde(default)]
+    pub reuse_on_scale_in: bool,
+}
+
+/// The state of a warm pool's instances between initialisation and service.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum WarmPoolState {
+    /// Cheapest (EBS only); about half a minute to serve.
+    #[default]
+    Stopped,
+    /// Memory kept on disk: faster than stopped, same cost; needs an
+    /// instance type and AMI that support hibernation.
+    Hibernated,
+    /// Running instances: fastest, billed in full.
+    Running,
+}
+
+impl WarmPoolState {
+    /// As `PutWarmPool`'s `PoolState` spells it.
+    pub fn as_aws(self) -> &'static str {
+        match self {
+            WarmPoolState::Stopped => "Stopped",
+            WarmPoolState::Hibernated => "Hibernated",
+            WarmPoolState::Running => "Running",
+        }
+    }
 }
 
 /// How to start one node of a role.

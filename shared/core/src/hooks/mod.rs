@@ -97,6 +97,11 @@ pub struct LifecycleHold {
     /// Completed with sessions left (deadline or global timeout).
     #[serde(default)]
     pub forced: bool,
+    /// The instance is bound for its group's warm pool: a launch into it
+    /// (held while it initialises, then stopped there), or a scale-in that
+    /// returns it there (held like a termination).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub warm_pool: bool,
     /// When the answer was claimed (a claim not acknowledged a minute later
     /// is sent again).
     #[serde(default, with = "time::serde::rfc3339::option", skip_serializing_if = "Option::is_none")]
@@ -119,6 +124,7 @@ impl LifecycleHold {
             kept_at: now,
             result: None,
             forced: false,
+            warm_pool: false,
             claimed_at: None,
             completed_at: None,
         }
@@ -137,10 +143,12 @@ pub enum InterruptionKind {
 /// An event from the cloud about one instance.
 #[derive(Debug, Clone, PartialEq)]
 pub enum LifecycleEvent {
-    /// The cloud waits before terminating the instance.
-    Terminate { cloud: Cloud, action: HookAction, target: Option<HookTarget> },
-    /// The cloud waits before putting a new instance in service.
-    Launch { cloud: Cloud, action: HookAction, target: Option<HookTarget> },
+    /// The cloud waits before terminating the instance (or, `warm_pool`,
+    /// before returning it to its warm pool).
+    Terminate { cloud: Cloud, action: HookAction, target: Option<HookTarget>, warm_pool: bool },
+    /// The cloud waits before putting a new instance in service (or,
+    /// `warm_pool`, before stopping a new one in its warm pool).
+    Launch { cloud: Cloud, action: HookAction, target: Option<HookTarget>, warm_pool: bool },
     /// The instance may vanish soon: route nothing new to it.
     Interruption { instance: NodeId, kind: InterruptionKind },
 }

@@ -21,6 +21,9 @@ pub struct HoldContext {
     pub drain_deadline: Duration,
     /// Warm-up plus grace: a launch not heard from by then failed.
     pub launch_deadline: Duration,
+    /// The role's warm-up: how long an instance entering the warm pool is
+    /// given to initialise before the cloud stops it there.
+    pub pool_init: Duration,
     /// Silence after which a node's last report no longer counts.
     pub dead_after: Duration,
     /// The role's fault deadline: how long a silent node whose last report
@@ -119,6 +122,24 @@ pub fn next_step(node: &Node, hold: &LifecycleHold, ctx: &HoldContext) -> Option
                 keep_alive
             }
         }
+        // Into the warm pool: nothing reports there (the agent stays quiet
+        // while its instance is `Warmed:*`), so the role's warm-up is the
+        // time it is given to initialise; a failed one fails when it is
+        // brought into service, as a launch.
+        HookKind::Launch if hold.warm_pool => {
+            if held_for >= ctx.pool_init {
+                complete(
+                    HookResult::Continue,
+                    false,
+                    format!(
+                        "initialised for {}s (the role's warm-up): stopped in the warm pool until a scale-out takes it",
+                        held_for.as_secs()
+                    ),
+                )
+            } else {
+                keep_alive
+            }
+        }
         HookKind::Launch => {
             if node.last_heartbeat_at.is_some() && node.state != NodeState::Failed {
                 complete(HookResult::Continue, false, "first heartbeat arrived: in service".into())
@@ -166,6 +187,7 @@ mod tests {
             now: T0 + Duration::from_secs(after_secs),
             drain_deadline: Duration::from_secs(3600),
             launch_deadline: Duration::from_secs(240),
+            pool_init: Duration::from_secs(120),
             dead_after: Duration::from_secs(60),
             fault_deadline: Duration::from_secs(600),
         }
@@ -251,6 +273,22 @@ mod tests {
         assert!(matches!(step, Some(HoldStep::Complete { forced: true, .. })));
         assert_eq!(global_timeout(7200), Duration::from_secs(48 * 3600));
         assert_eq!(global_timeout(300), Duration::from_secs(30_000));
+    }
+
+    #[test]
+    fn a_launch_into_the_warm_pool_initialises_for_the_warm_up_then_goes_on_unheard() {
+        let mut h = hold(HookKind::Launch, 300);
+        h.warm_pool = true;
+        let mut pooling = node("a", T0);
+        pooling.state = NodeState::Pooling;
+        pooling.last_heartbeat_at = None;
+        assert_eq!(next_step(&pooling, &h, &ctx(60)), None, "initialising");
+        assert_eq!(next_step(&pooling, &h, &ctx(119)), None, "the warm-up is 120 s");
+        // Past the warm-up, CONTINUE (never ABANDON: nothing reports there).
+        assert!(matches!(
+            next_step(&pooling, &h, &ctx(120)),
+            Some(HoldStep::Complete { result: HookResult::Continue, forced: false, .. })
+        ));
     }
 
     #[test]

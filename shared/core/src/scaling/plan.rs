@@ -229,7 +229,8 @@ fn health(input: &PlanInput<'_>, silence: &mut Silence<'_>, out: &mut Vec<Decisi
                     format!("{} node still listed", node.state.as_str()),
                 ));
             }
-            NodeState::InService => {}
+            // In the warm pool: the cloud's until a scale-out takes it.
+            NodeState::InService | NodeState::Pooling => {}
         }
     }
     out.extend(silence.guarded());

@@ -4,6 +4,12 @@
 //! is cordoned and held until they end or its drain deadline passes; a new
 //! instance goes on once it reports, and is abandoned if it never does.
 //!
+//! With a warm pool, the same hooks also pause an instance entering the
+//! pool (listed `pooling`, given the role's warm-up to initialise, then let
+//! go to be stopped), one leaving it (a launch like any other: the row of
+//! its earlier life, if still there, is replaced), and one a scale-in
+//! returns to it (held like a termination).
+//!
 //! Events arrive twice and out of order, and a tick may settle the same
 //! hold at the same time: each step is a conditional write keyed on the
 //! action's token, and the answer is claimed before it is sent, so the
@@ -71,11 +77,11 @@ impl LifecycleHooks {
 
     pub async fn on_event(&self, event: LifecycleEvent) -> Result<HookOutcome, ScalerError> {
         match event {
-            LifecycleEvent::Terminate { cloud, action, target } => {
-                self.on_action(HookKind::Terminate, cloud, action, target).await
+            LifecycleEvent::Terminate { cloud, action, target, warm_pool } => {
+                self.on_action(HookKind::Terminate, cloud, action, target, warm_pool).await
             }
-            LifecycleEvent::Launch { cloud, action, target } => {
-                self.on_action(HookKind::Launch, cloud, action, target).await
+            LifecycleEvent::Launch { cloud, action, target, warm_pool } => {
+                self.on_action(HookKind::Launch, cloud, action, target, warm_pool).await
             }
             LifecycleEvent::Interruption { instance, kind } => self.on_interruption(&instance, kind).await,
         }
@@ -129,6 +135,7 @@ impl LifecycleHooks {
             drain_deadline: Duration::from_secs(u64::from(policy.drain_deadline_secs)),
             launch_deadline: Duration::from_secs(u64::from(policy.warmup_secs))
                 + self.settings.plan.launch_grace,
+            pool_init: Duration::from_secs(u64::from(policy.warmup_secs)),
             dead_after: self.settings.plan.dead_after,
             fault_deadline: Duration::from_secs(u64::from(policy.fault_deadline_secs)),
         }
@@ -147,6 +154,7 @@ impl LifecycleHooks {
         cloud: Cloud,
         action: HookAction,
         target: Option<HookTarget>,
+        warm_pool: bool,
     ) -> Result<HookOutcome, ScalerError> {
         let fleet = self.fleet(cloud)?;
         let now = self.clock.now();
@@ -174,7 +182,7 @@ impl LifecycleHooks {
             .as_ref()
             .and_then(|t| t.heartbeat_timeout_secs)
             .unwrap_or(self.settings.heartbeat_timeout_secs);
-        let hold = LifecycleHold::new(kind, action, timeout, now);
+        let hold = LifecycleHold { warm_pool, ..LifecycleHold::new(kind, action, timeout, now) };
         for _ in 0..RACES {
             let node = self.stores.nodes.get_node(group.name(), &hold.action.instance).await?;
             let began = match (node, kind, &target) {
@@ -191,6 +199,19 @@ impl LifecycleHooks {
                         if stored.action.token == hold.action.token {
                             return Ok(HookOutcome::Duplicate);
                         }
+                    }
+                    if kind == HookKind::Launch && is_past_life(&node) {
+                        // The same instance launched again: only a warm pool
+                        // does that (taken into service, or re-entering it
+                        // after a scale-in). The row of its last life goes;
+                        // the next round lists it anew.
+                        ignore_conflict(
+                            self.stores.lifecycle.forget_node(group.name(), &node.node_id).await,
+                        )?;
+                        tracing::info!(group = %group.name(), node = %node.node_id, was = node.state.as_str(), "an instance launched again (warm pool): its earlier row replaced");
+                        continue;
+                    }
+                    if let Some(stored) = &node.hold {
                         if stored.kind == HookKind::Terminate && kind == HookKind::Launch {
                             return Ok(HookOutcome::Ignored("the instance is terminating already"));
                         }
@@ -223,6 +244,9 @@ impl LifecycleHooks {
             unhealthy: false,
         };
         let mut node = launched_node(group, &instance, now);
+        if hold.warm_pool {
+            node.state = NodeState::Pooling;
+        }
         node.hold = Some(hold.clone());
         match self.stores.lifecycle.add_launched(&node, now + self.settings.node_ttl).await {
             Ok(()) => Ok(Some(node)),
@@ -246,6 +270,8 @@ impl LifecycleHooks {
                 (NodeState::Draining, Some(DrainCause::Lifecycle), true)
             }
             HookKind::Terminate => (seen, None, true),
+            // Listed by the scaler before the event came (an adopted pending row).
+            HookKind::Launch if hold.warm_pool => (NodeState::Pooling, None, false),
             HookKind::Launch => (seen, None, false),
         };
         let write = HoldWrite::Begin { hold, seen, to, cause, cordon };
@@ -278,10 +304,15 @@ impl LifecycleHooks {
             Action::Hold { node: node.node_id.clone(), kind: hold.kind },
             match hold.kind {
                 HookKind::Terminate => format!(
-                    "the cloud terminates the instance ({} via {}); {} session(s) on it",
+                    "the cloud {} the instance ({} via {}); {} session(s) on it",
+                    if hold.warm_pool { "returns to its warm pool" } else { "terminates" },
                     hold.action.hook,
                     hold.action.asg,
                     node.load.sessions()
+                ),
+                HookKind::Launch if hold.warm_pool => format!(
+                    "the cloud launched the instance into its warm pool ({} via {}): it initialises, then is stopped there",
+                    hold.action.hook, hold.action.asg
                 ),
                 HookKind::Launch => {
                     format!("the cloud launched the instance ({} via {})", hold.action.hook, hold.action.asg)
@@ -369,7 +400,9 @@ impl LifecycleHooks {
         // on the row until the instance is gone, so that a repeated event
         // finds them.
         let write = match (hold.kind, result) {
-            (HookKind::Launch, HookResult::Continue) => HoldWrite::Release { token },
+            // Into the pool: the row stays `pooling`, answered, until the
+            // instance's next life replaces it or the scaler sees it gone.
+            (HookKind::Launch, HookResult::Continue) if !hold.warm_pool => HoldWrite::Release { token },
             _ => HoldWrite::Completed { token },
         };
         ignore_conflict(self.stores.lifecycle.write_hold(group.name(), &node.node_id, write, now).await)?;
@@ -454,6 +487,17 @@ impl LifecycleHooks {
 fn owns(action: &HookAction) -> bool {
     use crate::hooks::OWNED_PREFIX;
     action.hook.starts_with(OWNED_PREFIX) || action.asg.starts_with(OWNED_PREFIX) || action.asg == "pool"
+}
+
+/// A row of an instance's life that is over: it went into the warm pool,
+/// or was let go, failed or died, and holds no open action.
+fn is_past_life(node: &Node) -> bool {
+    let open = node.hold.as_ref().is_some_and(|h| h.result.is_none());
+    !open
+        && matches!(
+            node.state,
+            NodeState::Pooling | NodeState::Terminating | NodeState::Failed | NodeState::Dead
+        )
 }
 
 fn ignore_conflict(result: Result<(), StoreError>) -> Result<(), ScalerError> {

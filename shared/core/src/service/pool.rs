@@ -109,6 +109,7 @@ impl Pool {
                         region: held.region.clone(),
                         heartbeat_timeout_secs: None,
                     }),
+                    warm_pool: false,
                 })
             }
             _ => None,

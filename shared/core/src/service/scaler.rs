@@ -480,8 +480,13 @@ impl Scaler {
         let mut gone = Vec::new();
         // Nodes the cloud runs (or holds on their way out) stay; a node that
         // enrolled on its own is the cloud's only once it held an action of it.
+        // A node whose action is still held is the hold's to end (an instance
+        // paused at `Warmed:Pending:Wait` is not among the group's).
         let known = |n: &Node| !unknown.contains(&(n.role, n.region.clone()));
-        for node in nodes.iter().filter(|n| n.is_cloud_owned() && known(n) && !running.contains(&n.node_id)) {
+        let held = |n: &Node| n.hold.as_ref().is_some_and(|h| h.result.is_none());
+        let vanished =
+            |n: &&Node| n.is_cloud_owned() && known(n) && !held(n) && !running.contains(&n.node_id);
+        for node in nodes.iter().filter(vanished) {
             match self.stores.lifecycle.forget_node(group.name(), &node.node_id).await {
                 Ok(()) | Err(StoreError::Conflict) => {}
                 Err(e) => return Err(e.into()),
