@@ -141,6 +141,23 @@ impl TestApp {
         self.admin(Method::GET, &format!("/v1/nodegroups/{name}")).send().await.expect("request sent")
     }
 
+    /// The group's current version (its `ETag`).
+    pub async fn etag(&self, group: &str) -> String {
+        let response = self.get_group(group).await;
+        response.headers()["etag"].to_str().expect("an ASCII ETag").to_owned()
+    }
+
+    /// A JSON merge patch of the group's spec, on its current version.
+    pub async fn patch_group(&self, group: &str, patch: &Value) -> Response {
+        self.admin(Method::PATCH, &format!("/v1/nodegroups/{group}"))
+            .header("if-match", self.etag(group).await)
+            .header("content-type", "application/merge-patch+json")
+            .body(patch.to_string())
+            .send()
+            .await
+            .expect("request sent")
+    }
+
     /// A raw DynamoDB client on this app's table, for what the API cannot do yet.
     pub async fn dynamodb(&self) -> aws_sdk_dynamodb::Client {
         aws_sdk_dynamodb::Client::new(&aws_config(&self.config).await)

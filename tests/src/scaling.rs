@@ -106,6 +106,13 @@ impl TestApp {
     }
 
     /// The ASG's desired capacity and its instances as (id, protected).
+    /// The ASG's warm pool, as `DescribeWarmPool` gives it.
+    pub async fn warm_pool(&self, name: &str) -> Option<aws_sdk_autoscaling::types::WarmPoolConfiguration> {
+        let output =
+            self.autoscaling().await.describe_warm_pool().auto_scaling_group_name(name).send().await.unwrap();
+        output.warm_pool_configuration().cloned()
+    }
+
     pub async fn asg(&self, name: &str) -> (i32, Vec<(String, bool)>) {
         let output = self
             .autoscaling()

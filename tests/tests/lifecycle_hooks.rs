@@ -137,6 +137,7 @@ async fn rig(deadline_secs: u32) -> Rig {
     spec["selfManagedNodes"] = json!(true);
     spec["roles"]["edge"]["scale"]["drainDeadlineSecs"] = json!(deadline_secs);
     spec["roles"]["edge"]["scale"]["warmupSecs"] = json!(60);
+    spec["roles"]["edge"]["warmPool"] = json!({"minSize": 1, "initSecs": 90, "reuseOnScaleIn": true});
     let created = app.create_group(&spec).await;
     assert_eq!(created.status(), 201, "{}", body(created).await);
 
@@ -345,9 +346,9 @@ async fn an_instance_entering_the_warm_pool_initialises_unadmitted_then_serves_w
     let pooling = rig.node(LAUNCHED).await.unwrap();
     assert_eq!(pooling["state"], "pooling", "listed, neither pending capacity nor serving: {pooling}");
     assert_eq!(pooling["hold"]["warmPool"], true);
-    rig.clock.advance(Duration::from_secs(59));
+    rig.clock.advance(Duration::from_secs(89));
     rig.settle().await;
-    assert_eq!(rig.cloud.continue_into_pool.num_calls(), 0, "initialising for the warm-up (60 s)");
+    assert_eq!(rig.cloud.continue_into_pool.num_calls(), 0, "initialising for the pool's initSecs (90 s)");
     rig.clock.advance(Duration::from_secs(1));
     let records = rig.settle().await;
     assert_eq!(rig.cloud.continue_into_pool.num_calls(), 1, "let go into the pool, unheard from");

@@ -2,6 +2,8 @@
 
 use futures::future::join_all;
 use reqwest::{Method, StatusCode};
+use serde_json::json;
+use streamfleet_core::service::HookOutcome;
 use streamfleet_scenarios::nodes::Report;
 use streamfleet_scenarios::scaling::{action_types, aws_group, AWS_REGION};
 use streamfleet_scenarios::{spawn_app, TestApp};
@@ -170,6 +172,52 @@ async fn the_asgs_get_both_lifecycle_hooks_naming_their_group() {
             ),
         ]
     );
+}
+
+#[tokio::test]
+async fn a_role_s_warm_pool_is_put_on_its_asg_changed_with_the_spec_and_deleted_without_it() {
+    use aws_sdk_autoscaling::types::WarmPoolState;
+    let app = spawn_app().await;
+    let group = &unique_group();
+    let mut spec = aws_group(group, &app.some_image().await);
+    spec["roles"]["edge"]["warmPool"] = json!({"minSize": 1, "reuseOnScaleIn": true});
+    assert_eq!(app.create_group(&spec).await.status(), StatusCode::CREATED);
+    app.tick(group).await;
+    let pool = app.warm_pool(&edge_asg(group)).await.expect("the edge ASG has a warm pool");
+    let max = spec["roles"]["edge"]["scale"]["max"].as_i64().unwrap() as i32;
+    assert_eq!(
+        (pool.min_size(), pool.max_group_prepared_capacity(), pool.pool_state()),
+        (Some(1), Some(max), Some(&WarmPoolState::Stopped)),
+        "stopped by default, sized to the role's max, not the ASG's (twice it)"
+    );
+    assert_eq!(pool.instance_reuse_policy().and_then(|p| p.reuse_on_scale_in()), Some(true));
+    assert!(app.warm_pool(&format!("sf-{group}-origin-{AWS_REGION}")).await.is_none(), "the origin has none");
+
+    // An instance entering the pool (moto runs none: the event is played)
+    // is listed while it initialises, and not forgotten by the tick though
+    // the ASG does not list it.
+    let mut entering = streamfleet_scenarios::eventbridge_fixture("lifecycle-launch-into-warm-pool");
+    entering["detail"]["AutoScalingGroupName"] = json!(edge_asg(group));
+    entering["detail"]["NotificationMetadata"] =
+        json!(json!({"group": group, "role": "edge", "region": AWS_REGION, "heartbeatTimeoutSecs": 300})
+            .to_string());
+    let state = streamfleet_scenarios::state(&app.config).await;
+    let event = streamfleet_runtime::parse_lifecycle_event(&entering).unwrap();
+    assert_eq!(state.scaler.hooks().on_event(event).await.unwrap(), HookOutcome::Held);
+    let decisions = app.tick(group).await;
+    assert!(!action_types(&decisions).contains(&"forget".to_owned()), "{decisions:?}");
+    assert_eq!(app.node_ids(group, "edge", "pooling").await.len(), 1, "still listed, initialising");
+
+    let hibernated = json!({"roles": {"edge": {"warmPool": {"minSize": 2, "state": "hibernated"}}}});
+    assert_eq!(app.patch_group(group, &hibernated).await.status(), StatusCode::OK);
+    app.tick(group).await;
+    let pool = app.warm_pool(&edge_asg(group)).await.unwrap();
+    assert_eq!((pool.min_size(), pool.pool_state()), (Some(2), Some(&WarmPoolState::Hibernated)));
+
+    let none = json!({"roles": {"edge": {"warmPool": null}}});
+    assert_eq!(app.patch_group(group, &none).await.status(), StatusCode::OK);
+    app.tick(group).await;
+    assert!(app.warm_pool(&edge_asg(group)).await.is_none(), "deleted with the spec's pool");
 }
 
 #[tokio::test]

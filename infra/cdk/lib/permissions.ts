@@ -24,7 +24,7 @@ export const TABLE_ACTIONS: Record<FunctionName, string[]> = {
   // Deletes: nodes that left; BatchWriteItem: the decision log.
   scaler: [...ITEMS, 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'],
   // BatchWriteItem: the decision log (holds, cordons, answers).
-  lifecycle: [...ITEMS, 'dynamodb:BatchWriteItem'],
+  lifecycle: [...ITEMS, 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'],
 };
 
 export class Permissions {
@@ -100,6 +100,8 @@ export class Permissions {
           'autoscaling:SetInstanceProtection',
           'autoscaling:TerminateInstanceInAutoScalingGroup',
           'autoscaling:PutLifecycleHook',
+          'autoscaling:PutWarmPool',
+          'autoscaling:DeleteWarmPool',
           'autoscaling:CompleteLifecycleAction',
           'autoscaling:RecordLifecycleActionHeartbeat',
         ],

@@ -127,6 +127,7 @@ mod tests {
         max_prepared_capacity: None,
         state: WarmPoolState::Stopped,
         reuse_on_scale_in: true,
+        init_secs: 120,
     };
 
     #[test]

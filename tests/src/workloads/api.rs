@@ -3,7 +3,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use super::{etag, ok, patch_group};
+use super::ok;
 use crate::nodes::Report;
 use crate::scaling::simulated_group;
 use crate::TestApp;
@@ -20,14 +20,14 @@ pub(super) async fn node_groups(setup: &TestApp, app: &TestApp) {
     let path = format!("/v1/nodegroups/{group}");
     let mut replaced = spec.clone();
     replaced["roles"]["edge"]["scale"]["max"] = json!(4);
-    let version = etag(app, group).await;
+    let version = app.etag(group).await;
     ok(
         app.admin(Method::PUT, &path).header("if-match", version).json(&replaced).send().await.unwrap(),
         "replace",
     )
     .await;
     let patch = json!({"roles": {"edge": {"scale": {"max": 3}}}});
-    ok(patch_group(app, group, &patch).await, "patch").await;
+    ok(app.patch_group(group, &patch).await, "patch").await;
     ok(app.admin(Method::GET, &format!("{path}/enrollment-key")).send().await.unwrap(), "key").await;
     ok(app.admin(Method::POST, &format!("{path}/enrollment-key")).send().await.unwrap(), "rotate").await;
 

@@ -14,7 +14,7 @@ use streamfleet_http::AppState;
 use streamfleet_runtime::{aws_config, parse_lifecycle_event};
 use time::OffsetDateTime;
 
-use super::{ok, patch_group, Process};
+use super::{ok, Process};
 use crate::nodes::Report;
 use crate::scaling::{aws_group, AWS_REGION};
 use crate::{body, eventbridge_fixture, TestApp};
@@ -50,9 +50,13 @@ pub(super) async fn scaler(setup: &TestApp, state: &AppState, process: &Process)
     let second = setup.node_ids(group, "edge", "pending").await.remove(0);
     let second_token = setup.enroll(group, &second, &edge(0)).await;
 
-    let resize = json!({"roles": {"edge": {"scale": {"max": 5}}}});
-    ok(patch_group(setup, group, &resize).await, "resize").await;
+    let resize = json!({"roles": {"edge": {"scale": {"max": 5}, "warmPool": {"minSize": 1}}}});
+    ok(setup.patch_group(group, &resize).await, "resize, with a warm pool").await;
     tick().await;
+    assert!(setup.warm_pool(&asg).await.is_some(), "the edge ASG got its warm pool");
+    ok(setup.patch_group(group, &json!({"roles": {"edge": {"warmPool": null}}})).await, "no pool").await;
+    tick().await;
+    assert!(setup.warm_pool(&asg).await.is_none(), "the warm pool was deleted");
     let cold = process.start().await;
     cold.scaler.tick().await.expect("the groups are listed");
 
@@ -110,8 +114,9 @@ async fn hold_termination(setup: &TestApp, group: &str, asg: &str, node: &str, a
 }
 
 /// Every event kind the lifecycle rules deliver: a termination held for a
-/// node with viewers, one let go at once, a launch, an instance no group
-/// lists, a Spot warning and a rebalance recommendation.
+/// node with viewers, one let go at once, a launch, a launch into the warm
+/// pool and one out of it, an instance no group lists, a Spot warning and
+/// a rebalance recommendation.
 pub(super) async fn lifecycle(setup: &TestApp, state: &AppState) {
     // Its nodes enroll by hand, as instances the emulator never started.
     let mut spec = aws_group("live", "ami-12c6146b");
@@ -134,6 +139,18 @@ pub(super) async fn lifecycle(setup: &TestApp, state: &AppState) {
     empty["detail"]["EC2InstanceId"] = json!("i-0edge00000000003");
     on(empty).await;
     on(eventbridge_fixture("lifecycle-launch")).await;
+    // Warm pools: an instance entering one, and the one let go above taken
+    // from it again (its earlier row replaced).
+    let mut into_pool = eventbridge_fixture("lifecycle-launch-into-warm-pool");
+    into_pool["detail"]["EC2InstanceId"] = json!("i-0edge00000000004");
+    on(into_pool).await;
+    let mut from_pool = eventbridge_fixture("lifecycle-launch-from-warm-pool");
+    from_pool["detail"]["EC2InstanceId"] = json!("i-0edge00000000003");
+    on(from_pool).await;
+    let taken =
+        body(setup.admin(Method::GET, "/v1/nodegroups/live/nodes/i-0edge00000000003").send().await.unwrap())
+            .await;
+    assert_eq!(taken["state"], "pending", "taken from the pool: a launch again: {taken}");
     let mut unlisted = eventbridge_fixture("lifecycle-terminate");
     unlisted["detail"]["EC2InstanceId"] = json!("i-0nobody000000001");
     unlisted["detail"]["NotificationMetadata"] = json!(null);

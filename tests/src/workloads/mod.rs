@@ -122,19 +122,3 @@ async fn ok(response: reqwest::Response, what: &str) -> Value {
     assert!(status.is_success(), "{what}: {status} {text}");
     serde_json::from_str(&text).unwrap_or(Value::Null)
 }
-
-async fn etag(app: &TestApp, group: &str) -> String {
-    let response = app.get_group(group).await;
-    response.headers()["etag"].to_str().expect("an ASCII ETag").to_owned()
-}
-
-/// A JSON merge patch of the group's spec, on its current version.
-async fn patch_group(app: &TestApp, group: &str, patch: &Value) -> reqwest::Response {
-    app.admin(reqwest::Method::PATCH, &format!("/v1/nodegroups/{group}"))
-        .header("if-match", etag(app, group).await)
-        .header("content-type", "application/merge-patch+json")
-        .body(patch.to_string())
-        .send()
-        .await
-        .unwrap()
-}

@@ -178,6 +178,12 @@ fn check_warm_pool(v: &mut Violations, at: &str, role: &RoleSpec, cloud: Cloud) 
         "range",
         || format!("must not exceed the role's max ({max}), got {}", pool.min_size),
     );
+    v.check(
+        pool.init_secs <= MAX_WARMUP_SECS,
+        || format!("{at}.initSecs"),
+        "range",
+        || format!("must be at most {MAX_WARMUP_SECS} seconds, got {}", pool.init_secs),
+    );
     if let Some(prepared) = pool.max_prepared_capacity {
         v.check(
             prepared <= max && prepared >= pool.min_size,
@@ -470,15 +476,17 @@ mod tests {
             max_prepared_capacity: Some(20),
             state: WarmPoolState::Stopped,
             reuse_on_scale_in: true,
+            init_secs: 120,
         };
         spec.roles.get_mut(&Role::Edge).unwrap().warm_pool = Some(pool);
         assert_eq!(rules_broken(&spec), vec![], "within the edge's max of 20");
         spec.roles.get_mut(&Role::Origin).unwrap().warm_pool =
-            Some(WarmPool { min_size: 5, max_prepared_capacity: Some(3), ..pool });
+            Some(WarmPool { min_size: 5, max_prepared_capacity: Some(3), init_secs: 4000, ..pool });
         assert_eq!(
             rules_broken(&spec),
             vec![
                 ("roles.origin.warmPool.minSize".into(), "range".into()),
+                ("roles.origin.warmPool.initSecs".into(), "range".into()),
                 ("roles.origin.warmPool.maxPreparedCapacity".into(), "range".into()),
             ],
             "the origin's max is 4"

@@ -146,7 +146,21 @@ pub struct WarmPool {
     /// than being terminated; a held scale-in waits for its sessions first.
     #[serde(default)]
     pub reuse_on_scale_in: bool,
+    /// How long an instance entering the pool is given to initialise (its
+    /// first boot, user data) before the cloud stops it there. Not the
+    /// role's `warmupSecs`, which is the time a node takes to serve: with
+    /// a pool, the time a pooled node takes.
+    #[serde(default = "default_init_secs")]
+    #[schema(maximum = 3600)]
+    pub init_secs: u32,
 }
+
+fn default_init_secs() -> u32 {
+    DEFAULT_POOL_INIT_SECS
+}
+
+/// A cold instance's first boot, as the role's default warm-up assumes.
+pub const DEFAULT_POOL_INIT_SECS: u32 = 120;
 
 /// The state of a warm pool's instances between initialisation and service.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

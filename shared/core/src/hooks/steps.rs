@@ -21,8 +21,8 @@ pub struct HoldContext {
     pub drain_deadline: Duration,
     /// Warm-up plus grace: a launch not heard from by then failed.
     pub launch_deadline: Duration,
-    /// The role's warm-up: how long an instance entering the warm pool is
-    /// given to initialise before the cloud stops it there.
+    /// How long an instance entering the warm pool is given to initialise
+    /// before the cloud stops it there (the pool's `initSecs`).
     pub pool_init: Duration,
     /// Silence after which a node's last report no longer counts.
     pub dead_after: Duration,
@@ -123,7 +123,7 @@ pub fn next_step(node: &Node, hold: &LifecycleHold, ctx: &HoldContext) -> Option
             }
         }
         // Into the warm pool: nothing reports there (the agent stays quiet
-        // while its instance is `Warmed:*`), so the role's warm-up is the
+        // while its instance is `Warmed:*`), so the pool's `initSecs` is the
         // time it is given to initialise; a failed one fails when it is
         // brought into service, as a launch.
         HookKind::Launch if hold.warm_pool => {
@@ -132,7 +132,7 @@ pub fn next_step(node: &Node, hold: &LifecycleHold, ctx: &HoldContext) -> Option
                     HookResult::Continue,
                     false,
                     format!(
-                        "initialised for {}s (the role's warm-up): stopped in the warm pool until a scale-out takes it",
+                        "initialised for {}s (the warm pool's initSecs): stopped in the pool until a scale-out takes it",
                         held_for.as_secs()
                     ),
                 )
@@ -276,14 +276,14 @@ mod tests {
     }
 
     #[test]
-    fn a_launch_into_the_warm_pool_initialises_for_the_warm_up_then_goes_on_unheard() {
+    fn a_launch_into_the_warm_pool_initialises_for_its_init_time_then_goes_on_unheard() {
         let mut h = hold(HookKind::Launch, 300);
         h.warm_pool = true;
         let mut pooling = node("a", T0);
         pooling.state = NodeState::Pooling;
         pooling.last_heartbeat_at = None;
         assert_eq!(next_step(&pooling, &h, &ctx(60)), None, "initialising");
-        assert_eq!(next_step(&pooling, &h, &ctx(119)), None, "the warm-up is 120 s");
+        assert_eq!(next_step(&pooling, &h, &ctx(119)), None, "initSecs is 120 s");
         // Past the warm-up, CONTINUE (never ABANDON: nothing reports there).
         assert!(matches!(
             next_step(&pooling, &h, &ctx(120)),

@@ -93,6 +93,25 @@ fn id(s: &str) -> NodeId {
 }
 
 #[test]
+fn instances_in_the_warm_pool_are_neither_capacity_nor_capacity_to_come() {
+    let busy = [origin("o"), edge("a", 700), edge("b", 600)];
+    let mut pooled = busy.to_vec();
+    for id in ["p1", "p2", "p3"] {
+        let mut n = edge(id, 0);
+        n.state = NodeState::Pooling;
+        n.last_heartbeat_at = None;
+        n.launched_at = Some(NOW);
+        pooled.push(n);
+    }
+    let memory = ScalerMemory::default();
+    assert_eq!(
+        actions(&run(&group(), &pooled, &Pressure::new(), &memory)),
+        actions(&run(&group(), &busy, &Pressure::new(), &memory)),
+        "the same scale-out, pool or not: the pool is the cloud's to draw on"
+    );
+}
+
+#[test]
 fn a_busy_role_scales_out_by_step() {
     let nodes = [origin("o"), edge("a", 700), edge("b", 600)];
     let decisions = run(&group(), &nodes, &Pressure::new(), &ScalerMemory::default());

@@ -5,8 +5,8 @@
 //! instance goes on once it reports, and is abandoned if it never does.
 //!
 //! With a warm pool, the same hooks also pause an instance entering the
-//! pool (listed `pooling`, given the role's warm-up to initialise, then let
-//! go to be stopped), one leaving it (a launch like any other: the row of
+//! pool (listed `pooling`, given the pool's `initSecs` to initialise, then
+//! let go to be stopped), one leaving it (a launch like any other: the row of
 //! its earlier life, if still there, is replaced), and one a scale-in
 //! returns to it (held like a termination).
 //!
@@ -135,7 +135,14 @@ impl LifecycleHooks {
             drain_deadline: Duration::from_secs(u64::from(policy.drain_deadline_secs)),
             launch_deadline: Duration::from_secs(u64::from(policy.warmup_secs))
                 + self.settings.plan.launch_grace,
-            pool_init: Duration::from_secs(u64::from(policy.warmup_secs)),
+            pool_init: Duration::from_secs(u64::from(
+                group
+                    .spec
+                    .roles
+                    .get(&node.role)
+                    .and_then(|r| r.warm_pool)
+                    .map_or(crate::group::DEFAULT_POOL_INIT_SECS, |p| p.init_secs),
+            )),
             dead_after: self.settings.plan.dead_after,
             fault_deadline: Duration::from_secs(u64::from(policy.fault_deadline_secs)),
         }
