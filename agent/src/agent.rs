@@ -87,12 +87,12 @@ impl Agent {
         loop {
             if self.config.imds {
                 let target = crate::imds::current_target_state(&self.config.imds_url).await;
-                let in_pool = crate::imds::in_warm_pool(target.as_deref());
-                if in_pool != pooled {
-                    tracing::info!(node = %self.identity.node_id, target = ?target, in_pool, "warm pool: {}", if in_pool { "quiet until brought into service" } else { "reporting" });
-                    pooled = in_pool;
+                let quiet = self.quiet_in_pool(target.as_deref());
+                if quiet != pooled {
+                    tracing::info!(node = %self.identity.node_id, target = ?target, quiet, "warm pool: {}", if quiet { "quiet until brought into service" } else { "reporting" });
+                    pooled = quiet;
                 }
-                if in_pool {
+                if quiet {
                     tokio::time::sleep(interval).await;
                     continue;
                 }
@@ -121,6 +121,23 @@ impl Agent {
             };
             tokio::time::sleep(wait).await;
         }
+    }
+
+    /// Whether to stay quiet, the instance's Auto Scaling target lifecycle
+    /// state being `target`: while bound for (or kept in) the warm pool,
+    /// unless the node serves in this life. A scale-in that returns it to
+    /// the pool is held until its viewers leave, and only its reports say
+    /// when they have; once it is let go, its next life starts afresh.
+    pub fn quiet_in_pool(&mut self, target: Option<&str>) -> bool {
+        if !crate::imds::in_warm_pool(target) {
+            return false;
+        }
+        if matches!(self.state.as_deref(), Some("inService" | "draining")) {
+            return false;
+        }
+        self.state = None;
+        self.drained = false;
+        true
     }
 
     /// One heartbeat: read, report, act on the answer.

@@ -214,12 +214,26 @@ async fn imds_v2_gives_the_identity_with_a_session_token() {
 }
 
 #[test]
-fn only_an_instance_bound_for_its_warm_pool_stays_quiet() {
-    use streamfleet_agent::imds::in_warm_pool;
+fn an_instance_in_its_warm_pool_stays_quiet_unless_it_still_serves_viewers() {
+    let dir = std::env::temp_dir().join(format!("sf-agent-pool-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let text = format!(
+        "api_url = \"http://127.0.0.1:9\"\ngroup = \"g\"\nrole = \"edge\"\ncredential = \"k\"\ntoken_file = \"{}/t\"\n[endpoints]\n[stats]\nkind = \"nginx_rtmp\"\nurl = \"http://127.0.0.1:9/stat\"\n",
+        dir.display()
+    );
+    std::fs::write(dir.join("a.toml"), text).unwrap();
+    let mut agent = Agent::new(identity(), Config::load(&dir.join("a.toml")).unwrap());
+    for state in [None, Some("InService"), Some("Terminated")] {
+        assert!(!agent.quiet_in_pool(state), "{state:?}: not in a pool, or no Auto Scaling group");
+    }
     for state in ["Warmed:Stopped", "Warmed:Hibernated", "Warmed:Running"] {
-        assert!(in_warm_pool(Some(state)), "{state}");
+        assert!(agent.quiet_in_pool(Some(state)), "launched into the pool: {state}");
     }
-    for state in [Some("InService"), Some("Terminated"), None] {
-        assert!(!in_warm_pool(state), "{state:?}: not in a pool, or no Auto Scaling group");
-    }
+    // A scale-in returns it to the pool: held while its viewers leave,
+    // which only its reports tell.
+    agent.state = Some("draining".into());
+    assert!(!agent.quiet_in_pool(Some("Warmed:Stopped")), "still draining");
+    agent.state = Some("terminating".into());
+    assert!(agent.quiet_in_pool(Some("Warmed:Stopped")), "let go: quiet");
+    assert_eq!(agent.state, None, "its next life starts afresh");
 }

@@ -14,7 +14,8 @@ use serde_json::{json, Value};
 use streamfleet_aws_fleet::{AwsFleet, Clients};
 use streamfleet_core::fleet::SimulatedFleet;
 use streamfleet_core::hooks::LifecycleEvent;
-use streamfleet_core::names::GroupName;
+use streamfleet_core::names::{GroupName, NodeId};
+use streamfleet_core::ports::{NodeLifecycleStore, StoreError};
 use streamfleet_core::scaling::PlanSettings;
 use streamfleet_core::service::{Fleets, HookOutcome, Scaler, ScalerSettings, ScalerStores};
 use streamfleet_core::Clock;
@@ -119,9 +120,14 @@ impl Cloud {
 
 struct Rig {
     app: TestApp,
+    store: Arc<DynamoStore>,
     scaler: Scaler,
     clock: Arc<TestClock>,
     cloud: Cloud,
+}
+
+fn live() -> GroupName {
+    GroupName::parse("live").unwrap()
 }
 
 fn event(name: &str) -> LifecycleEvent {
@@ -173,7 +179,7 @@ async fn rig(deadline_secs: u32) -> Rig {
         ..ScalerSettings::default()
     };
     let scaler = Scaler::new(stores, fleets, clock.clone(), settings, "test".into());
-    Rig { app, scaler, clock, cloud }
+    Rig { app, store, scaler, clock, cloud }
 }
 
 impl Rig {
@@ -305,12 +311,14 @@ async fn a_hook_streamfleet_does_not_own_is_left_alone() {
 }
 
 #[tokio::test]
-async fn a_launch_without_heartbeat_is_abandoned() {
+async fn a_cold_launch_without_heartbeat_is_abandoned() {
     let rig = rig(3600).await;
     assert_eq!(rig.on("lifecycle-launch").await, HookOutcome::Held);
     assert_eq!(rig.node(LAUNCHED).await.unwrap()["state"], "pending");
-    // Warm-up 60 s + grace 120 s.
-    rig.clock.advance(Duration::from_secs(179));
+    // The edges' warm-up (60 s) is a pooled node's; a cold launch (`EC2`,
+    // not from the pool) boots like one entering the pool: initSecs 90 s,
+    // + grace 120 s.
+    rig.clock.advance(Duration::from_secs(209));
     rig.settle().await;
     assert_eq!(rig.cloud.calls(), (0, 0, 0, 0));
     assert_eq!(rig.cloud.heartbeat_launch.num_calls(), 1, "a launch is kept alive too");
@@ -345,7 +353,7 @@ async fn an_instance_entering_the_warm_pool_initialises_unadmitted_then_serves_w
     assert_eq!(rig.on("lifecycle-launch-into-warm-pool").await, HookOutcome::Held);
     let pooling = rig.node(LAUNCHED).await.unwrap();
     assert_eq!(pooling["state"], "pooling", "listed, neither pending capacity nor serving: {pooling}");
-    assert_eq!(pooling["hold"]["warmPool"], true);
+    assert_eq!(pooling["hold"]["warmPool"], "entering");
     rig.clock.advance(Duration::from_secs(89));
     rig.settle().await;
     assert_eq!(rig.cloud.continue_into_pool.num_calls(), 0, "initialising for the pool's initSecs (90 s)");
@@ -362,11 +370,23 @@ async fn an_instance_entering_the_warm_pool_initialises_unadmitted_then_serves_w
     // on its first heartbeat.
     assert_eq!(rig.on("lifecycle-launch-from-warm-pool").await, HookOutcome::Held);
     assert_eq!(rig.node(LAUNCHED).await.unwrap()["state"], "pending", "its pooled row replaced");
+    // A tick that read the pooled row before it was replaced cannot forget
+    // the new one.
+    let launched = NodeId::parse(LAUNCHED).unwrap();
+    let stale = rig.store.forget_node_as_read(&live(), &launched, Some(INTO_POOL_TOKEN)).await;
+    assert!(matches!(stale, Err(StoreError::Conflict)), "{stale:?}");
     rig.app.enroll("live", LAUNCHED, &Report::new("edge", "us-east-1", "203.0.113.12")).await;
     rig.settle().await;
     assert_eq!(rig.cloud.continue_from_pool.num_calls(), 1, "CONTINUE once in service");
     assert_eq!(rig.node(LAUNCHED).await.unwrap()["state"], "inService");
     assert_eq!(rig.cloud.calls(), (0, 0, 0, 0), "nothing else answered");
+
+    // A late entry event (another action's) changes nothing on a serving node.
+    let mut late = eventbridge_fixture("lifecycle-launch-into-warm-pool");
+    late["detail"]["LifecycleActionToken"] = json!("0c0c0c0c-1111-4222-8333-444444444444");
+    let outcome = rig.scaler.hooks().on_event(parse_lifecycle_event(&late).unwrap()).await.unwrap();
+    assert!(matches!(outcome, HookOutcome::Ignored(_)), "{outcome:?}");
+    assert_eq!(rig.node(LAUNCHED).await.unwrap()["state"], "inService");
 }
 
 #[tokio::test]

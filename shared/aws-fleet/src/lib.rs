@@ -225,12 +225,12 @@ impl AwsFleet {
         match self.describe(group, role, region).await? {
             Some(existing) if existing.max_size() == Some(asg_max_size(spec.scale.max)) => {
                 self.ensure_hooks(&name, group.name(), role, region).await?;
-                self.keep_pool(&name, region, Some(&existing), spec).await?;
+                self.keep_pool(&name, region, Some(&existing), group, role).await;
                 Ok((self.running(&existing, role, region).await?, owed(&existing)))
             }
             Some(existing) => {
                 self.ensure_hooks(&name, group.name(), role, region).await?;
-                self.keep_pool(&name, region, Some(&existing), spec).await?;
+                self.keep_pool(&name, region, Some(&existing), group, role).await;
                 autoscaling
                     .update_auto_scaling_group()
                     .auto_scaling_group_name(&name)
@@ -268,7 +268,7 @@ impl AwsFleet {
                 self.hooks_checked.lock().expect("hooks lock").insert(name.clone());
                 // After the hooks: an instance entering the pool is paused to
                 // initialise before it is stopped.
-                self.keep_pool(&name, region, None, spec).await?;
+                self.keep_pool(&name, region, None, group, role).await;
                 tracing::info!(group = %group.name(), asg = %name, "auto scaling group created");
                 Ok((Vec::new(), 0))
             }

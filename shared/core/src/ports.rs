@@ -238,6 +238,17 @@ pub trait NodeLifecycleStore: Send + Sync {
     /// lifecycle action (an operator's forget must not race a new hold).
     async fn forget_unheld_node(&self, group: &GroupName, node: &NodeId) -> StoreResult<()>;
 
+    /// `forget_node`, but MUST return `Conflict` too unless the row still
+    /// holds what the caller read: no lifecycle action (`None`), or the one
+    /// with this token. A row written since (a new hold, or the row of the
+    /// instance's next life, under the same key) is not the one read.
+    async fn forget_node_as_read(
+        &self,
+        group: &GroupName,
+        node: &NodeId,
+        hold_token: Option<&str>,
+    ) -> StoreResult<()>;
+
     /// Enrolls a node the fleet launched: its first report, pending → in
     /// service. MUST return `Conflict` unless it is pending and never
     /// reported, or this very claim applied once already, or it is claimed

@@ -16,20 +16,35 @@ use crate::nodes::{to_item, ENROLLED_MS, SENT_MS, TOKEN_NONCE};
 use crate::schema::PK;
 use crate::DynamoStore;
 
+/// What a deleted row must hold.
+#[derive(Clone, Copy)]
+enum HoldGuard<'a> {
+    Any,
+    /// No lifecycle action.
+    None,
+    /// The lifecycle action with this token.
+    Token(&'a str),
+}
+
 impl DynamoStore {
-    /// Deletes a node's row and uncounts it; `unheld`: only if it holds no
-    /// lifecycle action (the row is where a hold is renewed from).
-    async fn delete_node(&self, group: &GroupName, node: &NodeId, unheld: bool) -> StoreResult<()> {
+    /// Deletes a node's row and uncounts it, if it holds what `guard` says
+    /// (the row is where a hold is renewed from).
+    async fn delete_node(&self, group: &GroupName, node: &NodeId, guard: HoldGuard<'_>) -> StoreResult<()> {
         let delete = Delete::builder()
             .table_name(&self.table)
             .set_key(Some(key(group_pk(group), &node_sk(node))))
             .expression_attribute_names("#pk", PK);
-        let delete = if unheld {
-            delete
+        let delete = match guard {
+            HoldGuard::Any => delete.condition_expression("attribute_exists(#pk)"),
+            HoldGuard::None => delete
                 .condition_expression("attribute_exists(#pk) AND attribute_not_exists(#hold)")
+                .expression_attribute_names("#hold", "hold"),
+            HoldGuard::Token(token) => delete
+                .condition_expression("attribute_exists(#pk) AND #hold.#action.#token = :token")
                 .expression_attribute_names("#hold", "hold")
-        } else {
-            delete.condition_expression("attribute_exists(#pk)")
+                .expression_attribute_names("#action", "action")
+                .expression_attribute_names("#token", "token")
+                .expression_attribute_values(":token", crate::attr::s(token)),
         };
         let delete = delete.build().expect("delete is complete");
         self.transact(vec![TransactWriteItem::builder().delete(delete).build(), self.count_nodes(group, -1)])
@@ -116,11 +131,20 @@ impl NodeLifecycleStore for DynamoStore {
     }
 
     async fn forget_node(&self, group: &GroupName, node: &NodeId) -> StoreResult<()> {
-        self.delete_node(group, node, false).await
+        self.delete_node(group, node, HoldGuard::Any).await
     }
 
     async fn forget_unheld_node(&self, group: &GroupName, node: &NodeId) -> StoreResult<()> {
-        self.delete_node(group, node, true).await
+        self.delete_node(group, node, HoldGuard::None).await
+    }
+
+    async fn forget_node_as_read(
+        &self,
+        group: &GroupName,
+        node: &NodeId,
+        hold_token: Option<&str>,
+    ) -> StoreResult<()> {
+        self.delete_node(group, node, hold_token.map_or(HoldGuard::None, HoldGuard::Token)).await
     }
 
     async fn write_hold(

@@ -5,7 +5,7 @@
 use serde::Deserialize;
 use serde_json::Value;
 use streamfleet_core::group::Cloud;
-use streamfleet_core::hooks::{HookAction, HookTarget, InterruptionKind, LifecycleEvent};
+use streamfleet_core::hooks::{HookAction, HookTarget, InterruptionKind, LifecycleEvent, PoolMove};
 use streamfleet_core::names::{NodeId, Region};
 use streamfleet_core::service::{HookOutcome, LifecycleHooks};
 
@@ -43,6 +43,8 @@ struct ActionDetail {
     notification_metadata: Option<String>,
     /// Only groups with a warm pool say where an instance comes from and
     /// goes: `EC2`, `AutoScalingGroup` or `WarmPool`.
+    #[serde(default)]
+    origin: Option<String>,
     #[serde(default)]
     destination: Option<String>,
 }
@@ -88,7 +90,12 @@ pub fn parse_lifecycle_event(event: &Value) -> Result<LifecycleEvent, EventError
                 instance: instance(detail.ec2_instance_id)?,
                 region,
             };
-            let warm_pool = detail.destination.as_deref() == Some("WarmPool");
+            let warm_pool = match (detail.origin.as_deref(), detail.destination.as_deref()) {
+                (_, Some("WarmPool")) if envelope.detail_type == LAUNCH_DETAIL => Some(PoolMove::Entering),
+                (_, Some("WarmPool")) => Some(PoolMove::Returning),
+                (Some("WarmPool"), _) => Some(PoolMove::Leaving),
+                _ => None,
+            };
             Ok(if envelope.detail_type == LAUNCH_DETAIL {
                 LifecycleEvent::Launch { cloud: Cloud::Aws, action, target, warm_pool }
             } else {

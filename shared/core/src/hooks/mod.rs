@@ -97,11 +97,9 @@ pub struct LifecycleHold {
     /// Completed with sessions left (deadline or global timeout).
     #[serde(default)]
     pub forced: bool,
-    /// The instance is bound for its group's warm pool: a launch into it
-    /// (held while it initialises, then stopped there), or a scale-in that
-    /// returns it there (held like a termination).
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub warm_pool: bool,
+    /// How the action moves the instance in or out of its group's warm pool.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warm_pool: Option<PoolMove>,
     /// When the answer was claimed (a claim not acknowledged a minute later
     /// is sent again).
     #[serde(default, with = "time::serde::rfc3339::option", skip_serializing_if = "Option::is_none")]
@@ -124,7 +122,7 @@ impl LifecycleHold {
             kept_at: now,
             result: None,
             forced: false,
-            warm_pool: false,
+            warm_pool: None,
             claimed_at: None,
             completed_at: None,
         }
@@ -140,15 +138,31 @@ pub enum InterruptionKind {
     RebalanceRecommendation,
 }
 
+/// An action that moves an instance in or out of its Auto Scaling group's
+/// warm pool (the event's `Origin` and `Destination`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum PoolMove {
+    /// A new instance launched into the pool (`EC2` → `WarmPool`): held
+    /// while it initialises, then stopped there.
+    Entering,
+    /// The pool gives an instance to the group (`WarmPool` →
+    /// `AutoScalingGroup`): a launch, admitted on its first heartbeat.
+    Leaving,
+    /// A scale-in returns the instance to the pool (`AutoScalingGroup` →
+    /// `WarmPool`, with `reuseOnScaleIn`): held like a termination.
+    Returning,
+}
+
 /// An event from the cloud about one instance.
 #[derive(Debug, Clone, PartialEq)]
 pub enum LifecycleEvent {
-    /// The cloud waits before terminating the instance (or, `warm_pool`,
-    /// before returning it to its warm pool).
-    Terminate { cloud: Cloud, action: HookAction, target: Option<HookTarget>, warm_pool: bool },
-    /// The cloud waits before putting a new instance in service (or,
-    /// `warm_pool`, before stopping a new one in its warm pool).
-    Launch { cloud: Cloud, action: HookAction, target: Option<HookTarget>, warm_pool: bool },
+    /// The cloud waits before terminating the instance (or before
+    /// returning it to its warm pool).
+    Terminate { cloud: Cloud, action: HookAction, target: Option<HookTarget>, warm_pool: Option<PoolMove> },
+    /// The cloud waits before putting an instance in service (or before
+    /// stopping a new one in its warm pool).
+    Launch { cloud: Cloud, action: HookAction, target: Option<HookTarget>, warm_pool: Option<PoolMove> },
     /// The instance may vanish soon: route nothing new to it.
     Interruption { instance: NodeId, kind: InterruptionKind },
 }

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use time::OffsetDateTime;
 
-use super::{HookKind, HookResult, LifecycleHold};
+use super::{HookKind, HookResult, LifecycleHold, PoolMove};
 use crate::node::{Node, NodeState};
 
 /// AWS ends any held action after 48 hours or 100 heartbeat timeouts,
@@ -126,7 +126,7 @@ pub fn next_step(node: &Node, hold: &LifecycleHold, ctx: &HoldContext) -> Option
         // while its instance is `Warmed:*`), so the pool's `initSecs` is the
         // time it is given to initialise; a failed one fails when it is
         // brought into service, as a launch.
-        HookKind::Launch if hold.warm_pool => {
+        HookKind::Launch if hold.warm_pool == Some(PoolMove::Entering) => {
             if held_for >= ctx.pool_init {
                 complete(
                     HookResult::Continue,
@@ -278,7 +278,7 @@ mod tests {
     #[test]
     fn a_launch_into_the_warm_pool_initialises_for_its_init_time_then_goes_on_unheard() {
         let mut h = hold(HookKind::Launch, 300);
-        h.warm_pool = true;
+        h.warm_pool = Some(PoolMove::Entering);
         let mut pooling = node("a", T0);
         pooling.state = NodeState::Pooling;
         pooling.last_heartbeat_at = None;

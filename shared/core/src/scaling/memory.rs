@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 
 use crate::group::Role;
 use crate::names::Region;
-use crate::node::Node;
+use crate::node::{Node, NodeState};
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -159,7 +159,10 @@ impl ScalerMemory {
             let Ok(since) = OffsetDateTime::from_unix_timestamp(*at) else { return false };
             let seen = nodes
                 .iter()
-                .filter(|n| &key(n.role, &n.region) == key_of && n.launched_at.is_some_and(|l| l >= since))
+                // An instance entering the warm pool (refilling it) is not
+                // one the group asked for.
+                .filter(|n| &key(n.role, &n.region) == key_of && n.state != NodeState::Pooling)
+                .filter(|n| n.launched_at.is_some_and(|l| l >= since))
                 .count();
             seen < *asked as usize
         });
@@ -193,7 +196,13 @@ mod tests {
         let mut older = node("old", t0);
         older.launched_at = Some(t0 - Duration::from_secs(600));
 
-        memory.forget_seen_launches(&[first.clone(), older]);
+        // An instance launched meanwhile to refill the warm pool is not one
+        // of the batch.
+        let mut refill = node("pool", t0);
+        refill.launched_at = Some(t0 + Duration::from_secs(30));
+        refill.state = NodeState::Pooling;
+
+        memory.forget_seen_launches(&[first.clone(), older, refill]);
         assert_eq!(memory.launches_since(Role::Edge, &region, t0, window), Some((t0, 2)), "one of two came");
         memory.forget_seen_launches(&[first, second]);
         assert_eq!(memory.launches_since(Role::Edge, &region, t0, window), None, "both came: over");

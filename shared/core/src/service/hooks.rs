@@ -25,7 +25,7 @@ use crate::clock::Clock;
 use crate::group::{Cloud, NodeGroup, ScalePolicy};
 use crate::hooks::{
     next_step, HoldContext, HoldStep, HookAction, HookKind, HookResult, HookTarget, InterruptionKind,
-    LifecycleEvent, LifecycleHold,
+    LifecycleEvent, LifecycleHold, PoolMove,
 };
 use crate::names::{GroupName, NodeId};
 use crate::node::{DrainCause, Node, NodeState};
@@ -129,20 +129,20 @@ impl LifecycleHooks {
 
     fn context(&self, group: &NodeGroup, node: &Node, now: OffsetDateTime) -> HoldContext {
         let default = ScalePolicy::default();
-        let policy = group.spec.roles.get(&node.role).map_or(&default, |r| &r.scale);
+        let role = group.spec.roles.get(&node.role);
+        let policy = role.map_or(&default, |r| &r.scale);
+        let pool = role.and_then(|r| r.warm_pool);
+        let init_secs = pool.map_or(crate::group::DEFAULT_POOL_INIT_SECS, |p| p.init_secs);
+        // With a pool, `warmupSecs` is a pooled node's time to serve; a cold
+        // launch (the pool ran dry) boots like one entering the pool.
+        let from_pool = node.hold.as_ref().is_some_and(|h| h.warm_pool == Some(PoolMove::Leaving));
+        let boot_secs =
+            if pool.is_some() && !from_pool { policy.warmup_secs.max(init_secs) } else { policy.warmup_secs };
         HoldContext {
             now,
             drain_deadline: Duration::from_secs(u64::from(policy.drain_deadline_secs)),
-            launch_deadline: Duration::from_secs(u64::from(policy.warmup_secs))
-                + self.settings.plan.launch_grace,
-            pool_init: Duration::from_secs(u64::from(
-                group
-                    .spec
-                    .roles
-                    .get(&node.role)
-                    .and_then(|r| r.warm_pool)
-                    .map_or(crate::group::DEFAULT_POOL_INIT_SECS, |p| p.init_secs),
-            )),
+            launch_deadline: Duration::from_secs(u64::from(boot_secs)) + self.settings.plan.launch_grace,
+            pool_init: Duration::from_secs(u64::from(init_secs)),
             dead_after: self.settings.plan.dead_after,
             fault_deadline: Duration::from_secs(u64::from(policy.fault_deadline_secs)),
         }
@@ -161,7 +161,7 @@ impl LifecycleHooks {
         cloud: Cloud,
         action: HookAction,
         target: Option<HookTarget>,
-        warm_pool: bool,
+        warm_pool: Option<PoolMove>,
     ) -> Result<HookOutcome, ScalerError> {
         let fleet = self.fleet(cloud)?;
         let now = self.clock.now();
@@ -207,16 +207,26 @@ impl LifecycleHooks {
                             return Ok(HookOutcome::Duplicate);
                         }
                     }
-                    if kind == HookKind::Launch && is_past_life(&node) {
-                        // The same instance launched again: only a warm pool
-                        // does that (taken into service, or re-entering it
-                        // after a scale-in). The row of its last life goes;
-                        // the next round lists it anew.
+                    if warm_pool == Some(PoolMove::Leaving) && is_past_life(&node) {
+                        // The pool gives back an instance that had a life in
+                        // the group already (it entered the pool, or a
+                        // scale-in returned it there). That row goes, as
+                        // read (a concurrent delivery may have replaced it);
+                        // the next round lists the instance anew.
+                        let read = node.hold.as_ref().map(|h| h.action.token.as_str());
                         ignore_conflict(
-                            self.stores.lifecycle.forget_node(group.name(), &node.node_id).await,
+                            self.stores
+                                .lifecycle
+                                .forget_node_as_read(group.name(), &node.node_id, read)
+                                .await,
                         )?;
-                        tracing::info!(group = %group.name(), node = %node.node_id, was = node.state.as_str(), "an instance launched again (warm pool): its earlier row replaced");
+                        tracing::info!(group = %group.name(), node = %node.node_id, was = node.state.as_str(), "an instance taken from the warm pool: its earlier row replaced");
                         continue;
+                    }
+                    if warm_pool == Some(PoolMove::Entering) && !is_unheard_launch(&node) {
+                        // A late or repeated entry for an instance that has
+                        // moved on: the row says more than the event.
+                        return Ok(HookOutcome::Ignored("the instance is past its entry into the warm pool"));
                     }
                     if let Some(stored) = &node.hold {
                         if stored.kind == HookKind::Terminate && kind == HookKind::Launch {
@@ -251,7 +261,7 @@ impl LifecycleHooks {
             unhealthy: false,
         };
         let mut node = launched_node(group, &instance, now);
-        if hold.warm_pool {
+        if hold.warm_pool == Some(PoolMove::Entering) {
             node.state = NodeState::Pooling;
         }
         node.hold = Some(hold.clone());
@@ -278,7 +288,9 @@ impl LifecycleHooks {
             }
             HookKind::Terminate => (seen, None, true),
             // Listed by the scaler before the event came (an adopted pending row).
-            HookKind::Launch if hold.warm_pool => (NodeState::Pooling, None, false),
+            HookKind::Launch if hold.warm_pool == Some(PoolMove::Entering) => {
+                (NodeState::Pooling, None, false)
+            }
             HookKind::Launch => (seen, None, false),
         };
         let write = HoldWrite::Begin { hold, seen, to, cause, cordon };
@@ -312,12 +324,12 @@ impl LifecycleHooks {
             match hold.kind {
                 HookKind::Terminate => format!(
                     "the cloud {} the instance ({} via {}); {} session(s) on it",
-                    if hold.warm_pool { "returns to its warm pool" } else { "terminates" },
+                    if hold.warm_pool.is_some() { "returns to its warm pool" } else { "terminates" },
                     hold.action.hook,
                     hold.action.asg,
                     node.load.sessions()
                 ),
-                HookKind::Launch if hold.warm_pool => format!(
+                HookKind::Launch if hold.warm_pool == Some(PoolMove::Entering) => format!(
                     "the cloud launched the instance into its warm pool ({} via {}): it initialises, then is stopped there",
                     hold.action.hook, hold.action.asg
                 ),
@@ -409,7 +421,9 @@ impl LifecycleHooks {
         let write = match (hold.kind, result) {
             // Into the pool: the row stays `pooling`, answered, until the
             // instance's next life replaces it or the scaler sees it gone.
-            (HookKind::Launch, HookResult::Continue) if !hold.warm_pool => HoldWrite::Release { token },
+            (HookKind::Launch, HookResult::Continue) if hold.warm_pool != Some(PoolMove::Entering) => {
+                HoldWrite::Release { token }
+            }
             _ => HoldWrite::Completed { token },
         };
         ignore_conflict(self.stores.lifecycle.write_hold(group.name(), &node.node_id, write, now).await)?;
@@ -494,6 +508,12 @@ impl LifecycleHooks {
 fn owns(action: &HookAction) -> bool {
     use crate::hooks::OWNED_PREFIX;
     action.hook.starts_with(OWNED_PREFIX) || action.asg.starts_with(OWNED_PREFIX) || action.asg == "pool"
+}
+
+/// A launched row not heard from yet: the only one an instance entering
+/// the warm pool may take (the scaler may have listed it first).
+fn is_unheard_launch(node: &Node) -> bool {
+    node.state == NodeState::Pending && node.last_heartbeat_at.is_none()
 }
 
 /// A row of an instance's life that is over: it went into the warm pool,

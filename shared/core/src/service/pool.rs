@@ -109,7 +109,7 @@ impl Pool {
                         region: held.region.clone(),
                         heartbeat_timeout_secs: None,
                     }),
-                    warm_pool: false,
+                    warm_pool: None,
                 })
             }
             _ => None,

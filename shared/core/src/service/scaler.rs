@@ -480,14 +480,18 @@ impl Scaler {
         let mut gone = Vec::new();
         // Nodes the cloud runs (or holds on their way out) stay; a node that
         // enrolled on its own is the cloud's only once it held an action of it.
-        // A node whose action is still held is the hold's to end (an instance
-        // paused at `Warmed:Pending:Wait` is not among the group's).
+        // An instance paused at `Warmed:Pending:Wait` (entering the warm
+        // pool, or returned to it) is not among the group's: its row stays
+        // while the action is held. Forgotten as read: the lifecycle
+        // function may have written the row of the instance's next life since.
         let known = |n: &Node| !unknown.contains(&(n.role, n.region.clone()));
-        let held = |n: &Node| n.hold.as_ref().is_some_and(|h| h.result.is_none());
+        let held_for_pool =
+            |n: &Node| n.hold.as_ref().is_some_and(|h| h.warm_pool.is_some() && h.result.is_none());
         let vanished =
-            |n: &&Node| n.is_cloud_owned() && known(n) && !held(n) && !running.contains(&n.node_id);
+            |n: &&Node| n.is_cloud_owned() && known(n) && !held_for_pool(n) && !running.contains(&n.node_id);
         for node in nodes.iter().filter(vanished) {
-            match self.stores.lifecycle.forget_node(group.name(), &node.node_id).await {
+            let read = node.hold.as_ref().map(|h| h.action.token.as_str());
+            match self.stores.lifecycle.forget_node_as_read(group.name(), &node.node_id, read).await {
                 Ok(()) | Err(StoreError::Conflict) => {}
                 Err(e) => return Err(e.into()),
             }
