@@ -266,6 +266,14 @@ async fn one_role_the_cloud_fails_on_is_logged_and_the_other_roles_still_scale()
     let launch = decisions.iter().find(|d| d["action"]["type"] == "launch").unwrap();
     assert_eq!(launch["role"], "origin");
     assert_eq!(app.asg(&format!("sf-{group}-origin-{AWS_REGION}")).await.0, 1);
+    // The same failure next tick is not news; its end is.
+    assert!(!action_types(&app.tick(&group).await).contains(&"syncFailed".to_owned()), "said once");
+    let fixed = json!({"roles": {"edge": {"launch": {"launchTemplate": null, "imageId": image}}}});
+    assert_eq!(app.patch_group(&group, &fixed).await.status(), StatusCode::OK);
+    let decisions = app.tick(&group).await;
+    let recovered =
+        decisions.iter().find(|d| d["action"]["type"] == "syncRecovered").expect("said when it clears");
+    assert_eq!((recovered["role"].as_str(), recovered["action"]["ticks"].as_u64()), (Some("edge"), Some(2)));
 }
 
 #[tokio::test]

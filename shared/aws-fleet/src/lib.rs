@@ -56,13 +56,15 @@ impl AwsFleet {
 
 /// A refusal (a bad template, a quota) is the operator's to fix and says so
 /// with the AWS error code; anything else (network, throttling) is retried
-/// by the next tick. The SDK's full text goes to the log only.
+/// by the next tick. The SDK's full text goes to the debug log only: the
+/// scaler says a slot's failure once when it starts and once when it
+/// clears, not every tick.
 fn failed<E, R>(operation: &'static str, error: aws_sdk_autoscaling::error::SdkError<E, R>) -> FleetError
 where
     E: aws_sdk_autoscaling::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     R: std::fmt::Debug + Send + Sync + 'static,
 {
-    tracing::error!(operation, error = %aws_sdk_autoscaling::error::DisplayErrorContext(&error), "AWS call failed");
+    tracing::debug!(operation, error = %aws_sdk_autoscaling::error::DisplayErrorContext(&error), "AWS call failed");
     let code = error.as_service_error().and_then(|e| e.code()).map(str::to_owned);
     match code {
         Some(code)
@@ -349,7 +351,7 @@ impl Fleet for AwsFleet {
                     }
                 }
                 Err(error) => {
-                    tracing::warn!(group = %group.name(), %role, %region, %error, "the cloud could not be brought in line for this role and region");
+                    tracing::debug!(group = %group.name(), %role, %region, %error, "the cloud could not be brought in line for this role and region");
                     synced.failed.push(SlotFailure { role, region: region.clone(), error });
                 }
             }

@@ -28,6 +28,9 @@ pub enum Action {
     /// The cloud's group of a role in a region could not be brought in line
     /// (or listed): nothing is decided there this tick; the next retries.
     SyncFailed,
+    /// A role's group in a region the cloud failed on is in line again
+    /// (after `ticks` failed ticks).
+    SyncRecovered { ticks: u32 },
     /// Many nodes of a role in a region went silent together (`silent` of
     /// `of`): taken for a fault of the network or of the heartbeat path, not
     /// of the nodes; none is marked dead or terminated for its silence.

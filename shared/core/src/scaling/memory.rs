@@ -34,6 +34,19 @@ pub struct ScalerMemory {
     /// warm-up and grace have passed.
     #[serde(default)]
     pub launches: BTreeMap<String, (i64, u32)>,
+    /// Slots the cloud fails on: (unix seconds since, failed ticks, the
+    /// error). A failure that repeats is said when it starts and when it
+    /// clears, not every tick.
+    #[serde(default)]
+    pub faults: BTreeMap<String, (i64, u32, String)>,
+}
+
+/// A slot's failure, as remembered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SlotFault {
+    pub since: OffsetDateTime,
+    pub ticks: u32,
+    pub error: String,
 }
 
 /// One role's load in one region as a tick saw it.
@@ -166,6 +179,27 @@ impl ScalerMemory {
                 .count();
             seen < *asked as usize
         });
+    }
+
+    /// Notes that the slot failed this tick with `error`; true when that
+    /// starts a failure (the slot was fine, or failed otherwise).
+    pub fn note_fault(&mut self, role: Role, region: &Region, error: &str, now: OffsetDateTime) -> bool {
+        match self.faults.get_mut(&key(role, region)) {
+            Some((_, ticks, known)) if known == error => {
+                *ticks += 1;
+                false
+            }
+            _ => {
+                self.faults.insert(key(role, region), (now.unix_timestamp(), 1, error.to_owned()));
+                true
+            }
+        }
+    }
+
+    /// Ends the slot's failure, if it had one: what it was.
+    pub fn clear_fault(&mut self, role: Role, region: &Region) -> Option<SlotFault> {
+        let (since, ticks, error) = self.faults.remove(&key(role, region))?;
+        Some(SlotFault { since: OffsetDateTime::from_unix_timestamp(since).ok()?, ticks, error })
     }
 
     pub fn record_scale_in(&mut self, role: Role, region: &Region, now: OffsetDateTime) {

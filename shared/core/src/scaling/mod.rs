@@ -6,7 +6,7 @@ mod plan;
 mod silence;
 
 pub use decision::{Action, Decision, DecisionRecord, Numbers};
-pub use memory::{LoadSeen, ScalerMemory};
+pub use memory::{LoadSeen, ScalerMemory, SlotFault};
 pub use plan::{observed_load, plan, PlanInput, PlanSettings, Pressure, Shortfall};
 
 #[cfg(test)]

@@ -12,6 +12,7 @@ mod pool;
 mod pressure;
 mod scaler;
 mod seat_leases;
+mod slot_faults;
 mod tick_calls;
 mod tick_order;
 

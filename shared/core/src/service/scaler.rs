@@ -342,23 +342,7 @@ impl Scaler {
         // nothing is decided there this tick.
         let failed: HashSet<(Role, Region)> =
             synced.failed.iter().map(|f| (f.role, f.region.clone())).collect();
-        for failure in &synced.failed {
-            records.push(DecisionRecord {
-                at: now,
-                decision: Decision {
-                    action: Action::SyncFailed,
-                    role: Some(failure.role),
-                    region: Some(failure.region.clone()),
-                    reason: format!(
-                        "the cloud could not be brought in line for this role here: {}; nothing is decided \
-                         for it this tick (held actions were renewed first)",
-                        failure.error
-                    ),
-                    numbers: None,
-                },
-                outcome: format!("failed: {}", failure.error),
-            });
-        }
+        records.extend(super::slot_faults::fault_news(group, &synced.failed, memory, now));
         records.extend(self.reconcile(group, fleet.as_ref(), &instances, &failed, &mut nodes, now).await?);
         memory.forget_seen_launches(&nodes);
         let unhealthy: HashSet<NodeId> =
@@ -643,6 +627,7 @@ impl Scaler {
             | Action::Answer { .. }
             | Action::Cordon { .. }
             | Action::SyncFailed
+            | Action::SyncRecovered { .. }
             | Action::MassSilence { .. } => Ok("done".into()),
             Action::DeleteGroup => match self.stores.groups.delete_group(group).await {
                 Ok(()) => Ok("done: group deleted".into()),
