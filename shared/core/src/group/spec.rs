@@ -135,8 +135,8 @@ pub struct WarmPool {
     #[serde(default)]
     #[schema(maximum = 1000)]
     pub min_size: u32,
-    /// Instances in the pool and the group together; `None`: the ASG's own
-    /// rule (its max size).
+    /// Instances in the pool and the group together; `None`: the role's
+    /// `max` (AWS's own default, the ASG's max size, is twice that).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(maximum = 2000)]
     pub max_prepared_capacity: Option<u32>,

@@ -284,7 +284,7 @@ mod tests {
         pooling.last_heartbeat_at = None;
         assert_eq!(next_step(&pooling, &h, &ctx(60)), None, "initialising");
         assert_eq!(next_step(&pooling, &h, &ctx(119)), None, "initSecs is 120 s");
-        // Past the warm-up, CONTINUE (never ABANDON: nothing reports there).
+        // Past initSecs, CONTINUE (never ABANDON: nothing reports there).
         assert!(matches!(
             next_step(&pooling, &h, &ctx(120)),
             Some(HoldStep::Complete { result: HookResult::Continue, forced: false, .. })
