@@ -476,10 +476,16 @@ impl Scaler {
         for node in nodes.iter().filter(vanished) {
             let read = node.hold.as_ref().map(|h| h.action.token.as_str());
             match self.stores.lifecycle.forget_node_as_read(group.name(), &node.node_id, read).await {
-                Ok(()) | Err(StoreError::Conflict) => {}
+                Ok(()) => log(
+                    Action::Forget { node: node.node_id.clone() },
+                    node,
+                    "its instance is gone from the cloud",
+                ),
+                // Gone already, or changed since it was read (a new hold, the
+                // row of the instance's next life): not this tick's to say.
+                Err(StoreError::Conflict) => {}
                 Err(e) => return Err(e.into()),
             }
-            log(Action::Forget { node: node.node_id.clone() }, node, "its instance is gone from the cloud");
             gone.push(node.node_id.clone());
         }
         nodes.retain(|n| !gone.contains(&n.node_id));
