@@ -390,6 +390,31 @@ async fn an_instance_entering_the_warm_pool_initialises_unadmitted_then_serves_w
 }
 
 #[tokio::test]
+async fn an_instance_taken_from_the_warm_pool_by_events_delivered_twice_at_once_is_listed_once() {
+    let rig = rig(3600).await;
+    assert_eq!(rig.on("lifecycle-launch-into-warm-pool").await, HookOutcome::Held);
+    rig.clock.advance(Duration::from_secs(90));
+    rig.settle().await;
+    assert_eq!(rig.cloud.continue_into_pool.num_calls(), 1);
+    // EventBridge delivers the launch from the pool twice, at once, to two
+    // copies of the function: one replaces the pooled row, the other finds
+    // the new row holding its own action.
+    let (a, b) =
+        tokio::join!(rig.on("lifecycle-launch-from-warm-pool"), rig.on("lifecycle-launch-from-warm-pool"));
+    let mut outcomes = [a, b];
+    outcomes.sort_by_key(|o| format!("{o:?}"));
+    assert_eq!(outcomes, [HookOutcome::Duplicate, HookOutcome::Held]);
+    let node = rig.node(LAUNCHED).await.unwrap();
+    assert_eq!(
+        (node["state"].as_str(), node["hold"]["warmPool"].as_str()),
+        (Some("pending"), Some("leaving"))
+    );
+    rig.app.enroll("live", LAUNCHED, &Report::new("edge", "us-east-1", "203.0.113.12")).await;
+    rig.settle().await;
+    assert_eq!(rig.cloud.continue_from_pool.num_calls(), 1, "answered once");
+}
+
+#[tokio::test]
 async fn a_node_a_scale_in_returns_to_the_warm_pool_keeps_its_viewers_and_serves_again_when_taken() {
     let rig = rig(3600).await;
     let token = rig.edge_with(2).await;
