@@ -37,6 +37,8 @@ pub struct Agent {
     drained: bool,
     /// The state the last heartbeat answer gave.
     pub state: Option<String>,
+    /// The metadata session the warm-pool check reuses from beat to beat.
+    imds: Option<crate::imds::Imds>,
 }
 
 /// What one heartbeat came to.
@@ -76,6 +78,7 @@ impl Agent {
             last_sent_ms: 0,
             drained: false,
             state: None,
+            imds: None,
         }
     }
 
@@ -86,7 +89,7 @@ impl Agent {
         let mut pooled = false;
         loop {
             if self.config.imds {
-                let target = crate::imds::current_target_state(&self.config.imds_url).await;
+                let target = self.target_state().await;
                 let quiet = self.quiet_in_pool(target.as_deref());
                 if quiet != pooled {
                     tracing::info!(node = %self.identity.node_id, target = ?target, quiet, "warm pool: {}", if quiet { "quiet until brought into service" } else { "reporting" });
@@ -120,6 +123,23 @@ impl Agent {
                 }
             };
             tokio::time::sleep(wait).await;
+        }
+    }
+
+    /// The instance's target lifecycle state; `None` when it has none (not
+    /// in an Auto Scaling group) or the metadata cannot be read. One session
+    /// serves every beat; a failed read (an expired token: a pooled
+    /// instance may wait for days) starts a fresh one at the next.
+    async fn target_state(&mut self) -> Option<String> {
+        if self.imds.is_none() {
+            self.imds = crate::imds::Imds::connect(&self.config.imds_url).await.ok();
+        }
+        match self.imds.as_ref()?.target_lifecycle_state().await {
+            Ok(state) => state,
+            Err(_) => {
+                self.imds = None;
+                None
+            }
         }
     }
 

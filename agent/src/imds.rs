@@ -77,11 +77,3 @@ impl Imds {
 pub fn in_warm_pool(target_lifecycle_state: Option<&str>) -> bool {
     target_lifecycle_state.is_some_and(|s| s.starts_with("Warmed:"))
 }
-
-/// The instance's target lifecycle state now; `None` when it has none (not
-/// in an Auto Scaling group) or the metadata cannot be read. A fresh
-/// session each time: a pooled instance may wait for days, past a token.
-pub async fn current_target_state(base: &str) -> Option<String> {
-    let imds = Imds::connect(base).await.ok()?;
-    imds.target_lifecycle_state().await.ok().flatten()
-}

@@ -209,7 +209,7 @@ async fn imds_v2_gives_the_identity_with_a_session_token() {
     assert_eq!(identity.instance_id.as_deref(), Some("i-0abc"));
     assert_eq!(identity.zone.as_deref(), Some("eu-west-1b"));
     assert_eq!(identity.host.as_deref(), Some("203.0.113.50"), "no public DNS name: the public IP");
-    let target = streamfleet_agent::imds::current_target_state(&base).await;
+    let target = imds.target_lifecycle_state().await.unwrap();
     assert_eq!(target.as_deref(), Some("Warmed:Stopped"), "an instance in its warm pool");
 }
 
