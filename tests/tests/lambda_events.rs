@@ -113,6 +113,7 @@ async fn every_fixture_runs_through_its_function() {
     assert_eq!(body(&expect(&nodegroups, "node-get", 200).await)["role"], "edge");
     assert_eq!(body(&expect(&nodegroups, "node-cordon", 200).await)["cordoned"], true);
     assert_eq!(body(&expect(&nodegroups, "node-uncordon", 200).await)["cordoned"], false);
+    assert_eq!(body(&expect(&nodegroups, "node-drain", 200).await)["state"], "draining");
     assert_eq!(
         body(&expect(&nodegroups, "nodegroups-nodes", 200).await)["items"].as_array().unwrap().len(),
         2
@@ -126,6 +127,7 @@ async fn every_fixture_runs_through_its_function() {
     // The fixture's edges launch from a template that does not exist in this
     // account: that role's slot is logged as failed, the group's tick and
     // the other roles go on.
+    assert_eq!(body(&expect(&nodegroups, "nodegroups-launch", 202).await)["count"], 1);
     assert_eq!(body(&expect(&local, "scaler-tick", 200).await)["failed"], 0);
     let decisions = body(&expect(&local, "nodegroups-tick", 200).await);
     assert!(decisions.is_array(), "{decisions}");
@@ -136,6 +138,24 @@ async fn every_fixture_runs_through_its_function() {
     let regions: std::collections::BTreeSet<_> = failed.iter().map(|d| d["region"].as_str()).collect();
     assert!(!failed.is_empty() && failed.iter().all(|d| d["role"] == "edge"), "{events}");
     assert_eq!(regions.len(), failed.len(), "once a region: {events}");
+    let by_operator: Vec<_> = events["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["by"] == "operator")
+        .map(|d| d["action"]["type"].as_str().unwrap())
+        .collect();
+    assert!(by_operator.contains(&"launch") && by_operator.contains(&"drain"), "{events}");
+    // The group's health says which role fails where, and why.
+    let health = body(&expect(&nodegroups, "nodegroups-get", 200).await)["health"].clone();
+    assert_eq!(health["status"], "degraded", "{health}");
+    assert_eq!(health["errors"].as_array().unwrap().len(), regions.len(), "{health}");
+    assert!(health["errors"].as_array().unwrap().iter().all(|e| e["role"] == "edge"), "{health}");
+    assert_eq!(health["errors"][0]["operation"], "CreateAutoScalingGroup", "{health}");
+    assert_eq!(
+        body(&expect(&nodegroups, "nodegroups-list", 200).await)["items"][0]["health"]["status"],
+        "degraded"
+    );
     assert_eq!(body(&expect(&nodegroups, "nodegroups-delete", 202).await)["status"], "deleting");
 
     assert_eq!(body(&expect(&nodegroups, "health", 200).await)["status"], "ok");

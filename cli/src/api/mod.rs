@@ -4,5 +4,5 @@
 mod client;
 mod settings;
 
-pub use client::{Api, CliError};
+pub use client::{Answer, Api, CliError};
 pub use settings::{Connection, ConnectionArgs};

@@ -26,6 +26,7 @@ pub async fn run(api: &Api, format: Format, args: &Events) -> Result<String, Cli
         &[
             ("AT", "at"),
             ("ACTION", "action.type"),
+            ("BY", "by"),
             ("ROLE", "role"),
             ("NODE", "action.node"),
             ("REASON", "reason"),

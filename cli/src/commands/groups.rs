@@ -28,6 +28,15 @@ pub enum Groups {
         #[arg(long)]
         patch: Option<String>,
     },
+    /// Pause scaling: nothing launched, scaled in or terminated on the
+    /// scaler's own account (lifecycle holds and an operator's actions go on).
+    Pause {
+        name: String,
+    },
+    /// Resume scaling after a pause.
+    Resume {
+        name: String,
+    },
     /// Delete a group with no node; `--drain` drains its nodes first.
     Delete {
         name: String,
@@ -36,10 +45,12 @@ pub enum Groups {
     },
 }
 
-const COLUMNS: [(&str, &str); 5] = [
+const COLUMNS: [(&str, &str); 7] = [
     ("NAME", "name"),
     ("CLOUD", "cloud"),
     ("STATUS", "status"),
+    ("HEALTH", "health.status"),
+    ("PAUSED", "scalingPaused"),
     ("NODES", "nodeCount"),
     ("VERSION", "version"),
 ];
@@ -52,6 +63,10 @@ fn show(format: Format, group: &Value) -> String {
             ("name", "name"),
             ("cloud", "cloud"),
             ("status", "status"),
+            ("health", "health.status"),
+            ("why", "health.reason"),
+            ("last tick", "health.lastTickAt"),
+            ("paused", "scalingPaused"),
             ("nodes", "nodeCount"),
             ("version", "version"),
             ("regions", "regions"),
@@ -89,15 +104,21 @@ pub async fn run(api: &Api, format: Format, command: &Groups) -> Result<String, 
                 (None, Some(patch)) => {
                     let patch: Value = serde_json::from_str(patch)
                         .map_err(|e| CliError::Usage(format!("--patch is not JSON: {e}")))?;
-                    let request = api
-                        .request(Method::PATCH, &path)
-                        .header("Content-Type", "application/merge-patch+json")
-                        .body(patch.to_string());
-                    api.send(request).await?
+                    merge_patch(api, &path, &patch).await?
                 }
                 (None, None) => return Err(CliError::Usage("give --file or --patch".into())),
             };
             Ok(show(format, &answer.body))
+        }
+        Groups::Pause { name } | Groups::Resume { name } => {
+            let paused = matches!(command, Groups::Pause { .. });
+            let path = format!("/v1/nodegroups/{}", segment(name));
+            let answer = merge_patch(api, &path, &serde_json::json!({ "scalingPaused": paused })).await?;
+            Ok(match format {
+                Format::Json => render::pretty(&answer.body),
+                Format::Table if paused => format!("scaling of group {name} is paused\n"),
+                Format::Table => format!("scaling of group {name} resumed\n"),
+            })
         }
         Groups::Delete { name, drain } => {
             let path = format!("/v1/nodegroups/{}{}", segment(name), if *drain { "?drain=true" } else { "" });
@@ -116,4 +137,13 @@ pub async fn run(api: &Api, format: Format, command: &Groups) -> Result<String, 
             })
         }
     }
+}
+
+/// Merges an RFC 7396 patch into the group's current version.
+async fn merge_patch(api: &Api, path: &str, patch: &Value) -> Result<crate::api::Answer, CliError> {
+    let request = api
+        .request(Method::PATCH, path)
+        .header("Content-Type", "application/merge-patch+json")
+        .body(patch.to_string());
+    api.send(request).await
 }

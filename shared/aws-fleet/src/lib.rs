@@ -74,7 +74,11 @@ where
         {
             FleetError::Refused(format!("{operation}: {code}"))
         }
-        _ => FleetError::Unavailable(Box::new(error)),
+        // The operation and the code are what an operator reads in the
+        // group's health; the SDK's own text is in the debug log above.
+        code => FleetError::Unavailable(
+            format!("{operation}: {}", code.as_deref().unwrap_or("no answer (network or timeout)")).into(),
+        ),
     }
 }
 

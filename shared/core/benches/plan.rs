@@ -72,6 +72,7 @@ fn planning(c: &mut Criterion) {
         group: &group,
         nodes: &nodes,
         pressure: &pressure,
+        asked: &Pressure::new(),
         unhealthy: &Default::default(),
         shortfall: &Default::default(),
         memory: &memory,

@@ -301,29 +301,48 @@ pub enum ReportGuard {
     Unchanged(Option<OffsetDateTime>),
 }
 
+/// What a group's scaler item holds for its next tick besides the memory:
+/// the pressure lookups add (refused for want of room) and the launches
+/// operators ask for, per role and region. A tick subtracts what it used,
+/// so what came meanwhile waits for the next.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Inbox {
+    pub pressure: Pressure,
+    pub asked: Pressure,
+}
+
 /// The scaler's per-group item: its lease, its memory, and the scale-out
-/// pressure lookups add to it.
+/// pressure lookups and operators add to it.
 #[async_trait]
 pub trait ScalerStore: Send + Sync {
     /// Takes the group's lease until `until` unless another holder has it;
-    /// returns the memory and pending pressure, or `None` when held elsewhere.
+    /// returns the memory and the inbox, or `None` when held elsewhere.
     async fn acquire_lease(
         &self,
         group: &GroupName,
         holder: &str,
         now: OffsetDateTime,
         until: OffsetDateTime,
-    ) -> StoreResult<Option<(ScalerMemory, Pressure)>>;
+    ) -> StoreResult<Option<(ScalerMemory, Inbox)>>;
 
-    /// Saves the memory, subtracts the pressure this tick consumed, and
-    /// frees the lease. MUST return `Conflict` if `holder` lost the lease.
+    /// Saves the memory, subtracts what this tick consumed of the inbox,
+    /// and frees the lease. MUST return `Conflict` if `holder` lost the lease.
     async fn release_lease(
         &self,
         group: &GroupName,
         holder: &str,
         memory: &ScalerMemory,
-        consumed: &Pressure,
+        consumed: &Inbox,
     ) -> StoreResult<()>;
+
+    /// The group's memory as the last tick left it, without the lease (for
+    /// the group's health); `None` before its first tick.
+    async fn memory(&self, group: &GroupName) -> StoreResult<Option<ScalerMemory>>;
+
+    /// An operator asks for `count` more nodes of a role in a region: the
+    /// next tick launches them (within the role's max).
+    async fn ask_launch(&self, group: &GroupName, role: Role, region: &Region, count: u32)
+        -> StoreResult<()>;
 
     /// Appends decisions to the group's log (kept for `ttl`).
     async fn record_decisions(
@@ -380,7 +399,7 @@ pub trait PoolStore: Send + Sync {
 #[derive(Debug, thiserror::Error)]
 pub enum FleetError {
     /// The cloud API could not be reached or throttled; the next tick retries.
-    #[error("the cloud backend is unavailable")]
+    #[error("the cloud backend is unavailable: {0}")]
     Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
     /// The cloud refused the request as made (a bad launch template, a quota).
     #[error("the cloud backend refused: {0}")]

@@ -9,7 +9,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use streamfleet_core::group::Role;
 use streamfleet_core::names::{GroupName, Region};
 use streamfleet_core::page::{Page, PageSize};
-use streamfleet_core::ports::{ScalerStore, StoreError, StoreResult, TickRequests};
+use streamfleet_core::ports::{Inbox, ScalerStore, StoreError, StoreResult, TickRequests};
 use streamfleet_core::scaling::{DecisionRecord, Pressure, ScalerMemory};
 use time::OffsetDateTime;
 
@@ -20,16 +20,26 @@ use crate::schema::{SK, TTL};
 use crate::DynamoStore;
 
 const PRESSURE_PREFIX: &str = "pressure:";
+/// The scaler item's counters of launches operators asked for.
+const ASKED_PREFIX: &str = "asked:";
 
 /// The scaler item's counter of refused lookups for one role and region.
 pub fn pressure_attribute(role: Role, region: &Region) -> String {
     format!("{PRESSURE_PREFIX}{role}:{region}")
 }
 
-fn pressure_of(item: &Item) -> Pressure {
+fn counter_attribute(prefix: &str, role: Role, region: &Region) -> String {
+    format!("{prefix}{role}:{region}")
+}
+
+fn inbox_of(item: &Item) -> Inbox {
+    Inbox { pressure: counters_of(item, PRESSURE_PREFIX), asked: counters_of(item, ASKED_PREFIX) }
+}
+
+fn counters_of(item: &Item, prefix: &str) -> Pressure {
     item.iter()
         .filter_map(|(name, value)| {
-            let (role, region) = name.strip_prefix(PRESSURE_PREFIX)?.split_once(':')?;
+            let (role, region) = name.strip_prefix(prefix)?.split_once(':')?;
             let role = Role::try_from(role.to_owned()).ok()?;
             let region = Region::parse(region).ok()?;
             let count: u32 = value.as_n().ok()?.parse().ok()?;
@@ -46,13 +56,24 @@ impl DynamoStore {
         region: &Region,
         lookups: u32,
     ) -> StoreResult<()> {
+        self.add_scaler_counter(group, PRESSURE_PREFIX, role, region, lookups).await
+    }
+
+    async fn add_scaler_counter(
+        &self,
+        group: &GroupName,
+        prefix: &str,
+        role: Role,
+        region: &Region,
+        count: u32,
+    ) -> StoreResult<()> {
         self.client
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key(group_pk(group), SCALER_SK)))
-            .update_expression("ADD #pressure :count")
-            .expression_attribute_names("#pressure", pressure_attribute(role, region))
-            .expression_attribute_values(":count", n(lookups))
+            .update_expression("ADD #counter :count")
+            .expression_attribute_names("#counter", counter_attribute(prefix, role, region))
+            .expression_attribute_values(":count", n(count))
             .send()
             .await
             .map_err(|e| store_error("UpdateItem", &self.table, e))?;
@@ -102,7 +123,7 @@ impl ScalerStore for DynamoStore {
         holder: &str,
         now: OffsetDateTime,
         until: OffsetDateTime,
-    ) -> StoreResult<Option<(ScalerMemory, Pressure)>> {
+    ) -> StoreResult<Option<(ScalerMemory, Inbox)>> {
         let taken = self
             .client
             .update_item()
@@ -131,7 +152,7 @@ impl ScalerStore for DynamoStore {
             Some(AttributeValue::M(map)) => decode("scaler memory", map.clone())?,
             _ => ScalerMemory::default(),
         };
-        Ok(Some((memory, pressure_of(&item))))
+        Ok(Some((memory, inbox_of(&item))))
     }
 
     async fn release_lease(
@@ -139,7 +160,7 @@ impl ScalerStore for DynamoStore {
         group: &GroupName,
         holder: &str,
         memory: &ScalerMemory,
-        consumed: &Pressure,
+        consumed: &Inbox,
     ) -> StoreResult<()> {
         let mut expression = String::from("SET #memory = :memory, #until = :zero");
         let mut request = self
@@ -154,13 +175,15 @@ impl ScalerStore for DynamoStore {
             .expression_attribute_values(":me", s(holder))
             .expression_attribute_values(":zero", n(0))
             .expression_attribute_values(":memory", encode_value("scaler memory", memory)?);
-        // Subtract what this tick consumed, so that refusals counted
-        // meanwhile are kept for the next one.
-        for (i, ((role, region), count)) in consumed.iter().enumerate() {
+        // Subtract what this tick consumed, so that refusals and asks
+        // counted meanwhile are kept for the next one.
+        let counters = (consumed.pressure.iter().map(|slot| (PRESSURE_PREFIX, slot)))
+            .chain(consumed.asked.iter().map(|slot| (ASKED_PREFIX, slot)));
+        for (i, (prefix, ((role, region), count))) in counters.enumerate() {
             expression.push_str(if i == 0 { " ADD " } else { ", " });
             expression.push_str(&format!("#p{i} :p{i}"));
             request = request
-                .expression_attribute_names(format!("#p{i}"), pressure_attribute(*role, region))
+                .expression_attribute_names(format!("#p{i}"), counter_attribute(prefix, *role, region))
                 .expression_attribute_values(format!(":p{i}"), n(-i64::from(*count)));
         }
         request
@@ -169,6 +192,33 @@ impl ScalerStore for DynamoStore {
             .await
             .map_err(|e| store_error("UpdateItem", &self.table, e))?;
         Ok(())
+    }
+
+    async fn memory(&self, group: &GroupName) -> StoreResult<Option<ScalerMemory>> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(group_pk(group), SCALER_SK)))
+            .projection_expression("#memory")
+            .expression_attribute_names("#memory", "memory")
+            .send()
+            .await
+            .map_err(|e| store_error("GetItem", &self.table, e))?;
+        match output.item.as_ref().and_then(|item| item.get("memory")) {
+            Some(AttributeValue::M(map)) => Ok(Some(decode("scaler memory", map.clone())?)),
+            _ => Ok(None),
+        }
+    }
+
+    async fn ask_launch(
+        &self,
+        group: &GroupName,
+        role: Role,
+        region: &Region,
+        count: u32,
+    ) -> StoreResult<()> {
+        self.add_scaler_counter(group, ASKED_PREFIX, role, region, count).await
     }
 
     async fn record_decisions(

@@ -144,6 +144,13 @@ impl From<GroupError> for ApiError {
             GroupError::NodeNotFound { .. } => Self::new(StatusCode::NOT_FOUND, "node_not_found", message),
             GroupError::NodeHeld(_) => Self::new(StatusCode::CONFLICT, "held", message),
             GroupError::Raced => Self::new(StatusCode::CONFLICT, "conflict", message),
+            GroupError::NotDrainable { .. } => Self::new(StatusCode::CONFLICT, "not_in_service", message),
+            GroupError::NoRoom { .. } => {
+                let mut error = Self::new(StatusCode::CONFLICT, "no_room", message);
+                error.body.field = Some("count".into());
+                error.body.rule = Some("within_max".into());
+                error
+            }
             GroupError::Invalid(input) => Self::invalid(input),
             GroupError::Store(store) => store.into(),
         }

@@ -23,7 +23,8 @@ pub use openapi::api_doc;
 pub use state::AppState;
 
 use routes::{
-    enrollment, health, heartbeats, lookups, nodegroups, nodes, openapi as openapi_route, pool, scaler,
+    enrollment, health, heartbeats, launches, lookups, nodegroups, nodes, openapi as openapi_route, pool,
+    scaler,
 };
 
 /// Routes every function serves: health and the API document.
@@ -45,6 +46,8 @@ fn nodegroup_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(nodes::get_node, nodes::forget_node))
         .routes(routes!(nodes::cordon))
         .routes(routes!(nodes::uncordon))
+        .routes(routes!(nodes::drain))
+        .routes(routes!(launches::launch))
         .routes(routes!(enrollment::get_enrollment_key, enrollment::rotate_enrollment_key))
         .routes(routes!(scaler::events))
         .routes(routes!(pool::add_host, pool::list_hosts))

@@ -3,13 +3,15 @@
 use std::sync::Arc;
 
 use axum::extract::FromRef;
-use streamfleet_core::service::{Heartbeats, Lookups, NodeGroups, Pool, Scaler};
+use streamfleet_core::service::{Heartbeats, Lookups, NodeGroups, Operator, Pool, Scaler};
 
 use crate::auth::AdminToken;
 
 #[derive(Clone)]
 pub struct AppState {
     pub groups: NodeGroups,
+    /// Operators' node actions and groups' health.
+    pub operator: Operator,
     pub heartbeats: Heartbeats,
     /// Shared: its caches serve every request of this instance.
     pub lookups: Arc<Lookups>,

@@ -3,6 +3,7 @@
 use serde::Serialize;
 use streamfleet_core::group::{GroupStatus, NodeGroup, NodeGroupSpec};
 use streamfleet_core::node::Node;
+use streamfleet_core::scaling::GroupHealth;
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 
@@ -22,6 +23,16 @@ pub struct NodeGroupView {
     #[serde(with = "time::serde::rfc3339")]
     #[schema(value_type = String, format = DateTime)]
     pub updated_at: OffsetDateTime,
+    /// How the scaler and the cloud are doing for the group: on reads (one
+    /// group, and the list), not on the answers to writes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub health: Option<GroupHealth>,
+}
+
+impl NodeGroupView {
+    pub fn with_health(group: NodeGroup, health: GroupHealth) -> Self {
+        Self { health: Some(health), ..Self::from(group) }
+    }
 }
 
 impl From<NodeGroup> for NodeGroupView {
@@ -33,6 +44,7 @@ impl From<NodeGroup> for NodeGroupView {
             node_count: group.node_count,
             created_at: group.created_at,
             updated_at: group.updated_at,
+            health: None,
         }
     }
 }

@@ -15,8 +15,8 @@ use aws_sdk_dynamodb::config::Credentials;
 use streamfleet_core::credentials::{NodeCredentials, WeakSecret};
 use streamfleet_core::fleet::SimulatedFleet;
 use streamfleet_core::service::{
-    Fleets, HeartbeatSettings, Heartbeats, LookupSettings, Lookups, NodeGroups, Pool, Scaler, ScalerSettings,
-    ScalerStores,
+    Fleets, HeartbeatSettings, Heartbeats, LookupSettings, Lookups, NodeGroups, Operator, Pool, Scaler,
+    ScalerSettings, ScalerStores,
 };
 use streamfleet_core::SystemClock;
 use streamfleet_dynamo::DynamoStore;
@@ -270,7 +270,17 @@ fn build_state(
     } else {
         store.clone()
     };
+    let operator = Operator::new(
+        store.clone(),
+        store.clone(),
+        store.clone(),
+        store.clone(),
+        clock.clone(),
+        scaler_settings.log_ttl,
+    )
+    .calling_ticks(tick_requests.clone());
     Ok(AppState {
+        operator,
         groups: NodeGroups::new(
             store.clone(),
             store.clone(),

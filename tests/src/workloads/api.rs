@@ -49,6 +49,14 @@ pub(super) async fn node_groups(setup: &TestApp, app: &TestApp) {
     ok(app.admin(Method::POST, &format!("{path}/nodes/{used}/cordon")).send().await.unwrap(), "cordon").await;
     ok(app.admin(Method::POST, &format!("{path}/nodes/{used}/uncordon")).send().await.unwrap(), "uncordon")
         .await;
+    // An operator drains a node in service, and asks for one more edge.
+    let node =
+        ok(app.admin(Method::GET, &format!("{path}/nodes/{used}")).send().await.unwrap(), "node").await;
+    let role = if node["role"] == "origin" { "origin" } else { "edge" };
+    setup.enroll(group, &used, &crate::scaling::host_report(role, &used)).await;
+    ok(app.admin(Method::POST, &format!("{path}/nodes/{used}/drain")).send().await.unwrap(), "drain").await;
+    let ask = json!({"role": "edge", "region": "eu-west-1", "count": 1});
+    ok(app.admin(Method::POST, &format!("{path}/launches")).json(&ask).send().await.unwrap(), "launch").await;
     ok(app.admin(Method::DELETE, &format!("{path}/nodes/{other}")).send().await.unwrap(), "forget").await;
     // An in-use host's termination goes through its group's lifecycle hold.
     ok(

@@ -41,5 +41,6 @@ pub fn example_spec(name: &str) -> NodeGroupSpec {
         is_default: false,
         recycle_dead_nodes: true,
         self_managed_nodes: false,
+        scaling_paused: false,
     }
 }

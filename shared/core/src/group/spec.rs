@@ -39,6 +39,12 @@ pub struct NodeGroupSpec {
     /// scale in; a silent one is only forgotten.
     #[serde(default)]
     pub self_managed_nodes: bool,
+    /// Scaling is paused (like Red5's `isScalingPaused`): the scaler
+    /// launches, scales in and terminates nothing on its own, and still
+    /// settles lifecycle holds, marks silent nodes, and carries out an
+    /// operator's launches and drains.
+    #[serde(default)]
+    pub scaling_paused: bool,
 }
 
 fn yes() -> bool {

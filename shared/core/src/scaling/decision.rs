@@ -56,6 +56,32 @@ pub enum Action {
     /// The cloud warned the node may vanish soon: it gets no new sessions,
     /// and an in-service one is drained (its viewers get room at once).
     Cordon { node: NodeId, kind: InterruptionKind },
+    /// An operator cordoned (`cordoned`) or uncordoned a node.
+    SetCordon { node: NodeId, cordoned: bool },
+    /// An operator asked for `asked` nodes of a role in a region and the
+    /// role's max leaves no room for any.
+    LaunchDeclined { role: Role, region: Region, asked: u32 },
+    /// Scaling was paused for the group (`scalingPaused`): nothing is
+    /// launched, scaled in or terminated on the scaler's own account.
+    ScalingPaused,
+    /// Scaling resumed after `secs` paused.
+    ScalingResumed { secs: u64 },
+}
+
+/// Who took a decision: the scaler on its own, or an operator (through the
+/// API, the CLI or the console).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum Decider {
+    #[default]
+    Scaler,
+    Operator,
+}
+
+impl Decider {
+    fn is_scaler(&self) -> bool {
+        *self == Decider::Scaler
+    }
 }
 
 /// The figures of one role in one region when the decision was taken.
@@ -89,6 +115,9 @@ pub struct Decision {
     pub reason: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub numbers: Option<Numbers>,
+    /// `operator` for an operator's decision; absent for the scaler's own.
+    #[serde(default, skip_serializing_if = "Decider::is_scaler")]
+    pub by: Decider,
 }
 
 /// A decision as the log keeps it: when, and how carrying it out went.

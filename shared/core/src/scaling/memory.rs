@@ -39,6 +39,14 @@ pub struct ScalerMemory {
     /// clears, not every tick.
     #[serde(default)]
     pub faults: BTreeMap<String, (i64, u32, String)>,
+    /// Unix seconds of the last tick that ran: a group's health says when
+    /// the scaler last looked at it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_tick: Option<i64>,
+    /// Unix seconds since scaling has been paused (said once when it starts
+    /// and once when it ends).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paused_since: Option<i64>,
 }
 
 /// A slot's failure, as remembered.
@@ -200,6 +208,29 @@ impl ScalerMemory {
     pub fn clear_fault(&mut self, role: Role, region: &Region) -> Option<SlotFault> {
         let (since, ticks, error) = self.faults.remove(&key(role, region))?;
         Some(SlotFault { since: OffsetDateTime::from_unix_timestamp(since).ok()?, ticks, error })
+    }
+
+    /// Every slot failing now: role, region, and what is remembered of it.
+    /// A key that no longer parses (a role renamed) is skipped.
+    pub fn slot_faults(&self) -> Vec<(Role, Region, SlotFault)> {
+        self.faults
+            .iter()
+            .filter_map(|(key_of, (since, ticks, error))| {
+                let (role, region) = key_of.split_once(':')?;
+                let role = Role::try_from(role.to_owned()).ok()?;
+                let since = OffsetDateTime::from_unix_timestamp(*since).ok()?;
+                Some((
+                    role,
+                    Region::parse(region).ok()?,
+                    SlotFault { since, ticks: *ticks, error: error.clone() },
+                ))
+            })
+            .collect()
+    }
+
+    /// When the last tick ran.
+    pub fn last_tick(&self) -> Option<OffsetDateTime> {
+        at(self.last_tick.as_ref())
     }
 
     pub fn record_scale_in(&mut self, role: Role, region: &Region, now: OffsetDateTime) {

@@ -1,12 +1,16 @@
 //! Scaling: the pure decision core (`plan`) and what it decides (`Decision`).
 
 mod decision;
+mod health;
 mod memory;
+mod operator;
 mod plan;
 mod silence;
 
-pub use decision::{Action, Decision, DecisionRecord, Numbers};
+pub use decision::{Action, Decider, Decision, DecisionRecord, Numbers};
+pub use health::{health_of, GroupHealth, HealthStatus, SlotError, SCALER_SILENT_AFTER};
 pub use memory::{LoadSeen, ScalerMemory, SlotFault};
+pub use operator::{held_by_pause, pause_news};
 pub use plan::{observed_load, plan, PlanInput, PlanSettings, Pressure, Shortfall};
 
 #[cfg(test)]

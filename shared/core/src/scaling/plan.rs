@@ -28,7 +28,7 @@ use std::time::Duration;
 
 use time::OffsetDateTime;
 
-use super::decision::{Action, Decision, Numbers};
+use super::decision::{Action, Decider, Decision, Numbers};
 use super::memory::{LoadSeen, ScalerMemory};
 use super::silence::{Death, Silence};
 use crate::group::{GroupStatus, NodeGroup, Role, ScalePolicy, SeatBuffer};
@@ -80,6 +80,8 @@ pub struct PlanInput<'a> {
     pub group: &'a NodeGroup,
     pub nodes: &'a [Node],
     pub pressure: &'a Pressure,
+    /// Launches operators asked for since the last tick.
+    pub asked: &'a Pressure,
     pub memory: &'a ScalerMemory,
     /// Nodes whose instance the cloud's health checks failed.
     pub unhealthy: &'a HashSet<NodeId>,
@@ -134,7 +136,14 @@ pub fn plan(input: &PlanInput<'_>) -> Vec<Decision> {
 }
 
 fn decision(action: Action, node: &Node, reason: String) -> Decision {
-    Decision { action, role: Some(node.role), region: Some(node.region.clone()), reason, numbers: None }
+    Decision {
+        action,
+        role: Some(node.role),
+        region: Some(node.region.clone()),
+        reason,
+        numbers: None,
+        by: Decider::Scaler,
+    }
 }
 
 fn since(now: OffsetDateTime, at: OffsetDateTime) -> Duration {
@@ -196,30 +205,30 @@ fn health(input: &PlanInput<'_>, silence: &mut Silence<'_>, out: &mut Vec<Decisi
                 let sessions = node.load.sessions();
                 let draining_for = since(now, node.state_since);
                 let deadline = deadline_of(input, node);
-                if sessions == 0 {
-                    out.push(decision(
-                        Action::Terminate { node: node.node_id.clone(), forced: false },
-                        node,
-                        "drained: no session left".to_owned(),
-                    ));
+                let ending = if sessions == 0 {
+                    Some((false, "drained: no session left".to_owned()))
                 } else if let Some(Death { reason, forced }) =
                     gone_silent.then(|| silence.verdict(node, silent_for)).flatten()
                 {
-                    out.push(decision(
-                        Action::Terminate { node: node.node_id.clone(), forced },
-                        node,
-                        reason,
-                    ));
+                    Some((forced, reason))
                 } else if draining_for >= deadline {
                     let reason = format!(
                         "FORCED: drain deadline of {}s passed with {sessions} session(s) left",
                         deadline.as_secs()
                     );
-                    out.push(decision(
-                        Action::Terminate { node: node.node_id.clone(), forced: true },
-                        node,
-                        reason,
-                    ));
+                    Some((true, reason))
+                } else {
+                    None
+                };
+                if let Some((forced, reason)) = ending {
+                    let mut end =
+                        decision(Action::Terminate { node: node.node_id.clone(), forced }, node, reason);
+                    // An operator's drain ends as the operator asked, paused
+                    // scaling or not.
+                    if node.drain_cause == Some(DrainCause::Operator) {
+                        end.by = Decider::Operator;
+                    }
+                    out.push(end);
                 }
             }
             NodeState::Dead | NodeState::Failed | NodeState::Terminating => {
@@ -251,6 +260,7 @@ fn wind_down(input: &PlanInput<'_>, marked: &HashSet<&NodeId>, out: &mut Vec<Dec
             region: None,
             reason: "group deleted with drain, and now empty".into(),
             numbers: None,
+            by: Decider::Scaler,
         });
         return;
     }
@@ -346,6 +356,7 @@ fn scale(
                     }
                 ),
                 numbers: None,
+                by: Decider::Scaler,
             });
         }
     }
@@ -384,6 +395,12 @@ fn scale(
         min,
         max,
     };
+    // An operator's ask is this tick's decision for the slot: the next tick
+    // plans with its nodes counted as coming.
+    if let Some(asked) = input.asked.get(&(role, region.clone())).copied().filter(|n| *n > 0) {
+        out.push(super::operator::operator_launch(role, region, asked, count, &numbers));
+        return;
+    }
     let out_pct = u64::from(policy.scale_out_threshold_pct.max(1));
     let mut demand = expected_demand(input, role, region, seated, pressure, warmup);
     // The room in use: reported sessions, and seats handed out since.
@@ -397,6 +414,7 @@ fn scale(
         region: Some(region.clone()),
         reason,
         numbers: Some(numbers.clone()),
+        by: Decider::Scaler,
     };
     let cooling = |last: Option<OffsetDateTime>, secs: u32| {
         last.is_some_and(|at| since(now, at) < Duration::from_secs(u64::from(secs)))

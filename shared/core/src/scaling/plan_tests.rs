@@ -72,6 +72,7 @@ fn run_owed(
         group,
         nodes,
         pressure,
+        asked: &Pressure::new(),
         memory,
         unhealthy,
         shortfall,
@@ -482,6 +483,7 @@ fn a_silent_node_whose_instance_the_cloud_finds_unhealthy_goes_at_once() {
         region: Some(eu()),
         reason: "the cloud reports its instance unhealthy; no heartbeat for 61s".into(),
         numbers: None,
+        by: Decider::Scaler,
     }));
 }
 

@@ -28,7 +28,7 @@ use std::time::Duration;
 
 use time::OffsetDateTime;
 
-use super::decision::{Action, Decision};
+use super::decision::{Action, Decider, Decision};
 use crate::group::{NodeGroup, Role, ScalePolicy};
 use crate::names::{NodeId, Region};
 use crate::node::{Node, NodeState};
@@ -167,6 +167,7 @@ impl<'a> Silence<'a> {
                     self.dead_after.as_secs()
                 ),
                 numbers: None,
+                by: Decider::Scaler,
             })
             .collect()
     }

@@ -30,7 +30,7 @@ use crate::hooks::{
 use crate::names::{GroupName, NodeId};
 use crate::node::{DrainCause, Node, NodeState};
 use crate::ports::{Fleet, HoldWrite, Instance, ReportGuard, StoreError};
-use crate::scaling::{Action, Decision, DecisionRecord, PlanSettings};
+use crate::scaling::{Action, Decider, Decision, DecisionRecord, PlanSettings};
 
 use super::backends::{launched_node, Fleets, ScalerError, ScalerStores};
 
@@ -549,6 +549,7 @@ fn record(
             region: Some(node.region.clone()),
             reason,
             numbers: None,
+            by: Decider::Scaler,
         },
         outcome,
     }

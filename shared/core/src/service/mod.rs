@@ -8,6 +8,7 @@ mod heartbeats;
 mod hooks;
 mod lookups;
 mod node_groups;
+mod operator;
 mod pool;
 mod pressure;
 mod scaler;
@@ -22,6 +23,7 @@ pub use heartbeats::{HeartbeatAck, HeartbeatError, HeartbeatSettings, Heartbeats
 pub use hooks::{HookOutcome, HookSettings, LifecycleHooks};
 pub use lookups::{LookupError, LookupSettings, Lookups, Placement, StreamRequest};
 pub use node_groups::{Deletion, EnrollmentKey, GroupError, NodeGroups};
+pub use operator::{LaunchAsk, Operator, MAX_LAUNCH_ASK};
 pub use pool::{Pool, PoolError};
 pub use scaler::{GroupTickOutcome, Scaler, ScalerSettings, TickReport, DEFAULT_TICK_EVERY};
 pub use tick_calls::{TickCalls, TICK_CALL_WINDOW};

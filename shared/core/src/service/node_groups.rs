@@ -39,6 +39,12 @@ pub enum GroupError {
     NodeHeld(NodeId),
     #[error("a concurrent change got in first; retry")]
     Raced,
+    #[error("node {node} is {state}: only a node in service can be drained")]
+    NotDrainable { node: NodeId, state: &'static str },
+    #[error(
+        "{running} {role} node(s) run or start in {region}: the role's max of {max} leaves no room for more"
+    )]
+    NoRoom { role: crate::group::Role, region: crate::names::Region, running: u32, max: u32 },
     #[error(transparent)]
     Invalid(#[from] InvalidInput),
     #[error("the store failed")]
@@ -306,25 +312,6 @@ impl NodeGroups {
             .get_node(group, node)
             .await?
             .ok_or_else(|| GroupError::NodeNotFound { group: group.clone(), node: node.clone() })
-    }
-
-    /// Cordons (or uncordons) a node: it keeps its sessions but gets no new ones.
-    pub async fn set_cordoned(
-        &self,
-        group: &GroupName,
-        node: &NodeId,
-        cordoned: bool,
-    ) -> Result<Node, GroupError> {
-        match self.nodes.set_cordoned(group, node, cordoned).await {
-            Ok(node) => {
-                tracing::info!(group = %group, node = %node.node_id, cordoned, "node cordon changed");
-                Ok(node)
-            }
-            Err(StoreError::Conflict) => {
-                Err(GroupError::NodeNotFound { group: group.clone(), node: node.clone() })
-            }
-            Err(e) => Err(e.into()),
-        }
     }
 
     /// Forgets a node and so revokes its token: the row goes, and with it

@@ -18,9 +18,10 @@ use crate::group::{Cloud, NodeGroup, Role};
 use crate::names::{GroupName, NodeId, Region};
 use crate::node::{DrainCause, Node, NodeState};
 use crate::page::PageSize;
-use crate::ports::{Fleet, Instance, ReportGuard, StoreError};
+use crate::ports::{Fleet, Inbox, Instance, ReportGuard, StoreError};
 use crate::scaling::{
-    observed_load, plan, Action, Decision, DecisionRecord, PlanInput, PlanSettings, Pressure, ScalerMemory,
+    held_by_pause, observed_load, pause_news, plan, Action, Decider, Decision, DecisionRecord, PlanInput,
+    PlanSettings, ScalerMemory,
 };
 
 #[derive(Debug, Clone, Copy)]
@@ -257,13 +258,13 @@ impl Scaler {
         let now = self.clock.now();
         let tick = self.ticks.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let holder = format!("{}#{tick}", self.holder);
-        let Some((mut memory, pressure)) =
+        let Some((mut memory, inbox)) =
             self.stores.scaler.acquire_lease(name, &holder, now, lease_until).await?
         else {
             return Ok(None);
         };
-        let outcome = self.run(group, &mut memory, &pressure, now).await;
-        let consumed = if outcome.is_ok() { pressure } else { Pressure::new() };
+        let outcome = self.run(group, &mut memory, &inbox, now).await;
+        let consumed = if outcome.is_ok() { inbox } else { Inbox::default() };
         match self.stores.scaler.release_lease(name, &holder, &memory, &consumed).await {
             // The group was deleted by this tick, or the lease lapsed: the
             // next tick starts from what is stored.
@@ -315,9 +316,10 @@ impl Scaler {
         &self,
         group: &NodeGroup,
         memory: &mut ScalerMemory,
-        pressure: &Pressure,
+        inbox: &Inbox,
         now: OffsetDateTime,
     ) -> Result<Vec<DecisionRecord>, ScalerError> {
+        memory.last_tick = Some(now.unix_timestamp());
         let fleet = self.fleet_for(group)?;
         let mut nodes = self.stores.nodes.all_nodes(group.name()).await?;
         // Held lifecycle actions first, whatever the rest of the tick meets:
@@ -343,6 +345,10 @@ impl Scaler {
         let failed: HashSet<(Role, Region)> =
             synced.failed.iter().map(|f| (f.role, f.region.clone())).collect();
         records.extend(super::slot_faults::fault_news(group, &synced.failed, memory, now));
+        if let Some(news) = pause_news(group.spec.scaling_paused, memory, now) {
+            tracing::info!(group = %group.name(), action = ?news.action, "{}", news.reason);
+            records.push(DecisionRecord { at: now, decision: news, outcome: "done".into() });
+        }
         records.extend(self.reconcile(group, fleet.as_ref(), &instances, &failed, &mut nodes, now).await?);
         memory.forget_seen_launches(&nodes);
         let unhealthy: HashSet<NodeId> =
@@ -350,7 +356,8 @@ impl Scaler {
         let input = PlanInput {
             group,
             nodes: &nodes,
-            pressure,
+            pressure: &inbox.pressure,
+            asked: &inbox.asked,
             memory,
             unhealthy: &unhealthy,
             shortfall: &shortfall,
@@ -365,6 +372,15 @@ impl Scaler {
             (Action::DeleteGroup, _, _) => failed.is_empty(),
             _ => true,
         });
+        if group.spec.scaling_paused {
+            decisions.retain(|d| {
+                let held = held_by_pause(d);
+                if held {
+                    tracing::info!(group = %group.name(), action = ?d.action, reason = %d.reason, "held back: scaling is paused");
+                }
+                !held
+            });
+        }
         let seen = observed_load(&input);
         for (role, region, sessions) in seen {
             memory.record_load(role, &region, sessions, now, self.settings.plan.growth_window);
@@ -440,6 +456,7 @@ impl Scaler {
                     region: Some(node.region.clone()),
                     reason: reason.to_owned(),
                     numbers: None,
+                    by: Decider::Scaler,
                 },
                 outcome: "done".into(),
             })
@@ -625,15 +642,20 @@ impl Scaler {
                     _ => outcome,
                 })
             }
-            // Reconciliation and lifecycle hooks carry these out themselves;
-            // a plan never holds them. A mass silence is only said.
+            // Reconciliation, lifecycle hooks and the operator's API carry
+            // these out themselves; a plan never holds them. A mass silence
+            // and a declined ask are only said.
             Action::Forget { .. }
             | Action::Adopt { .. }
             | Action::Hold { .. }
             | Action::Answer { .. }
             | Action::Cordon { .. }
+            | Action::SetCordon { .. }
             | Action::SyncFailed
             | Action::SyncRecovered { .. }
+            | Action::ScalingPaused
+            | Action::ScalingResumed { .. }
+            | Action::LaunchDeclined { .. }
             | Action::MassSilence { .. } => Ok("done".into()),
             Action::DeleteGroup => match self.stores.groups.delete_group(group).await {
                 Ok(()) => Ok("done: group deleted".into()),

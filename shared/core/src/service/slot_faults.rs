@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 
 use crate::group::NodeGroup;
 use crate::ports::SlotFailure;
-use crate::scaling::{Action, Decision, DecisionRecord, ScalerMemory};
+use crate::scaling::{Action, Decider, Decision, DecisionRecord, ScalerMemory};
 
 /// The records (and log lines) a tick's slot failures come to: a failure
 /// that starts or changes, and one that cleared.
@@ -37,6 +37,7 @@ pub(super) fn fault_news(
                      for it until it is (held actions are renewed first); said again when it clears"
                 ),
                 numbers: None,
+                by: Decider::Scaler,
             },
             outcome: format!("failed: {error}"),
         });
@@ -60,6 +61,7 @@ pub(super) fn fault_news(
                     fault.ticks, fault.since, fault.error
                 ),
                 numbers: None,
+                by: Decider::Scaler,
             },
             outcome: "done".into(),
         });

@@ -3,6 +3,7 @@
 pub mod enrollment;
 pub mod health;
 pub mod heartbeats;
+pub mod launches;
 pub mod lookups;
 pub mod nodegroups;
 pub mod nodes;

@@ -22,13 +22,17 @@ const TAG: &str = "node groups";
 
 /// A group with its version as ETag.
 fn group_response(status: StatusCode, group: NodeGroup) -> Response {
+    view_response(status, group.version, group.name().clone(), NodeGroupView::from(group))
+}
+
+fn view_response(status: StatusCode, version: u64, name: GroupName, view: NodeGroupView) -> Response {
     let mut headers = HeaderMap::new();
-    headers.insert(ETAG, etag(group.version));
+    headers.insert(ETAG, etag(version));
     if status == StatusCode::CREATED {
-        let location = format!("/v1/nodegroups/{}", group.name());
+        let location = format!("/v1/nodegroups/{name}");
         headers.insert(LOCATION, HeaderValue::from_str(&location).expect("group names are header-safe"));
     }
-    (status, headers, Json(NodeGroupView::from(group))).into_response()
+    (status, headers, Json(view)).into_response()
 }
 
 /// Create a node group.
@@ -50,7 +54,7 @@ pub async fn create_group(
     Ok(group_response(StatusCode::CREATED, group))
 }
 
-/// List node groups by name, a page at a time.
+/// List node groups by name, a page at a time, each with its health.
 #[utoipa::path(get, path = "/v1/nodegroups", tag = TAG, params(PageParams),
     security(("admin" = [])),
     responses(
@@ -65,13 +69,19 @@ pub async fn list_groups(
     let size = PageSize::parse(params.limit)?;
     let after = params.cursor.map(|c| Cursor::decode(&c, |s| GroupName::parse(s).ok())).transpose()?;
     let page = state.groups.list(after.as_ref(), size).await?;
+    let healths = state.operator.healths(&page.items).await?;
     Ok(Json(NodeGroupPage {
         next_cursor: page.next.map(|name| Cursor::encode(name.as_str())),
-        items: page.items.into_iter().map(NodeGroupView::from).collect(),
+        items: page
+            .items
+            .into_iter()
+            .zip(healths)
+            .map(|(group, h)| NodeGroupView::with_health(group, h))
+            .collect(),
     }))
 }
 
-/// Read one node group.
+/// Read one node group, with its health.
 #[utoipa::path(get, path = "/v1/nodegroups/{name}", tag = TAG,
     params(("name" = String, Path, description = "The group's name")),
     security(("admin" = [])),
@@ -86,7 +96,8 @@ pub async fn get_group(
     GroupPath(name): GroupPath,
 ) -> Result<Response, ApiError> {
     let group = state.groups.get(&name).await?;
-    Ok(group_response(StatusCode::OK, group))
+    let health = state.operator.health(&group).await?;
+    Ok(view_response(StatusCode::OK, group.version, name, NodeGroupView::with_health(group, health)))
 }
 
 /// Replace a node group's spec. `If-Match` is required.

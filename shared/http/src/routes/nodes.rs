@@ -66,7 +66,7 @@ pub async fn cordon(
     State(state): State<AppState>,
     NodePath(group, node): NodePath,
 ) -> Result<Json<Node>, ApiError> {
-    Ok(Json(state.groups.set_cordoned(&group, &node, true).await?))
+    Ok(Json(state.operator.set_cordoned(&group, &node, true).await?))
 }
 
 /// Uncordon a node: it receives new sessions again.
@@ -83,7 +83,28 @@ pub async fn uncordon(
     State(state): State<AppState>,
     NodePath(group, node): NodePath,
 ) -> Result<Json<Node>, ApiError> {
-    Ok(Json(state.groups.set_cordoned(&group, &node, false).await?))
+    Ok(Json(state.operator.set_cordoned(&group, &node, false).await?))
+}
+
+/// Drain a node in service: it keeps its sessions and gets no new ones,
+/// its capacity is replaced as the role's policy needs, and it is
+/// terminated once empty or at the role's drain deadline (even while
+/// scaling is paused). Draining a draining node changes nothing.
+#[utoipa::path(post, path = "/v1/nodegroups/{name}/nodes/{nodeId}/drain", tag = "nodes",
+    params(("name" = String, Path, description = "The group's name"), ("nodeId" = String, Path)),
+    security(("admin" = [])),
+    responses(
+        (status = 200, body = Node, description = "Draining"),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "The node is not in service (`not_in_service`)"),
+    ))]
+pub async fn drain(
+    _: Admin,
+    State(state): State<AppState>,
+    NodePath(group, node): NodePath,
+) -> Result<Json<Node>, ApiError> {
+    Ok(Json(state.operator.drain(&group, &node).await?))
 }
 
 /// Forget a node and revoke its token. A node its group's cloud still runs

@@ -182,6 +182,7 @@ impl Policy for StreamfleetPolicy {
             group: &self.group,
             nodes: &nodes,
             pressure: &pressure,
+            asked: &Pressure::new(),
             unhealthy: &Default::default(),
             shortfall: &Default::default(),
             memory: &self.memory,
