@@ -6,6 +6,7 @@ cd "$root"
 
 "$root/scripts/ensure-emulator.sh"
 "$root/scripts/ensure-media.sh"
+"$root/scripts/ensure-browser.sh"
 
 step() { printf '\n==> %s\n' "$*"; }
 

@@ -180,3 +180,25 @@ async fn a_paused_group_scales_nothing_of_its_own_but_carries_out_an_operator_s_
     assert_eq!(action_types(&decisions)[0], "scalingResumed", "{decisions:?}");
     assert_eq!(body(app.get_group(GROUP).await).await["health"]["status"], "ok");
 }
+
+#[tokio::test]
+async fn the_capacity_series_has_a_point_per_role_and_region_from_the_first_tick() {
+    let app = spawn_app().await;
+    let (edge, token) = at_minimum(&app, 4).await;
+    app.report(GROUP, &edge, &token, &load(&edge, 4)).await;
+    let series =
+        |query: &'static str| app.admin(Method::GET, &format!("/v1/nodegroups/{GROUP}/series{query}")).send();
+    let page = body(series("").await.unwrap()).await;
+    let points = page["items"].as_array().unwrap();
+    let mut slots: Vec<_> = points.iter().map(|p| p["role"].as_str().unwrap()).collect();
+    slots.sort();
+    assert_eq!(slots, ["edge", "origin"], "the first tick's points: {page}");
+    assert!(points.iter().all(|p| p["region"] == "eu-west-1" && p["at"].is_string()), "{page}");
+    let (status, error) = {
+        let response = series("?minutes=0").await.unwrap();
+        (response.status(), body(response).await)
+    };
+    assert_eq!((status, error["field"].clone()), (StatusCode::BAD_REQUEST, json!("minutes")));
+    let missing = app.admin(Method::GET, "/v1/nodegroups/nope/series").send().await.unwrap();
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+}

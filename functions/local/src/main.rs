@@ -149,6 +149,7 @@ fn random_secret() -> String {
 fn print_banner(url: &str, token: &str, endpoint: &str, table: &str) {
     println!(
         "\nstreamfleet is running (Ctrl-C stops everything)\n\
+         \n  console      {url}/console (sign in with the admin token)\
          \n  API          {url}\
          \n  OpenAPI      {url}/v1/openapi.json\
          \n  admin token  {token}\
@@ -157,6 +158,7 @@ fn print_banner(url: &str, token: &str, endpoint: &str, table: &str) {
          \n  curl -s -H 'Authorization: Bearer {token}' {url}/v1/nodegroups\
          \n  curl -s -X POST -H 'Authorization: Bearer {token}' -H 'Content-Type: application/json' \\\
          \n       -d @events/examples/nodegroup.json {url}/v1/nodegroups\
+         \n  curl -s -H 'Authorization: Bearer {token}' {url}/v1/nodegroups/live-eu   # its health: why it gets no node here\
          \n  curl -s -H 'Authorization: Bearer {token}' {url}/v1/nodegroups/live-eu/enrollment-key\
          \n  curl -s '{url}/v1/streams/live/cam1?action=publish&group=live-eu'\n"
     );

@@ -13,7 +13,7 @@ use crate::node::{DrainCause, Node, NodeState};
 use crate::page::{Page, PageSize};
 use crate::pool::{HostState, PoolHost};
 use crate::route::StreamRoute;
-use crate::scaling::{DecisionRecord, Pressure, ScalerMemory};
+use crate::scaling::{DecisionRecord, Pressure, ScalerMemory, SeriesPoint};
 use crate::seats::SeatAsk;
 
 #[derive(Debug, thiserror::Error)]
@@ -343,6 +343,12 @@ pub trait ScalerStore: Send + Sync {
     /// next tick launches them (within the role's max).
     async fn ask_launch(&self, group: &GroupName, role: Role, region: &Region, count: u32)
         -> StoreResult<()>;
+
+    /// Writes a tick's points of the capacity series (kept `SERIES_KEPT`).
+    async fn record_series(&self, group: &GroupName, points: &[SeriesPoint]) -> StoreResult<()>;
+
+    /// The series' points since `since`, oldest first.
+    async fn list_series(&self, group: &GroupName, since: OffsetDateTime) -> StoreResult<Vec<SeriesPoint>>;
 
     /// Appends decisions to the group's log (kept for `ttl`).
     async fn record_decisions(

@@ -49,6 +49,13 @@ pub const EVENT_SK_PREFIX: &str = "EVENT#";
 pub const POOL_PK: &str = "POOL";
 pub const HOST_SK_PREFIX: &str = "HOST#";
 
+pub const SERIES_SK_PREFIX: &str = "SERIES#";
+
+/// A capacity series point's key: its time in key order.
+pub fn series_sk(at_millis: i128) -> String {
+    format!("{SERIES_SK_PREFIX}{at_millis:013}")
+}
+
 /// Newest last in key order; the log is read backwards.
 pub fn event_sk(at_millis: i128, seq: usize) -> String {
     format!("{EVENT_SK_PREFIX}{at_millis:013}#{seq:04}")

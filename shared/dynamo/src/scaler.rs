@@ -10,14 +10,22 @@ use streamfleet_core::group::Role;
 use streamfleet_core::names::{GroupName, Region};
 use streamfleet_core::page::{Page, PageSize};
 use streamfleet_core::ports::{Inbox, ScalerStore, StoreError, StoreResult, TickRequests};
-use streamfleet_core::scaling::{DecisionRecord, Pressure, ScalerMemory};
+use streamfleet_core::scaling::{DecisionRecord, Pressure, ScalerMemory, SeriesPoint, SERIES_KEPT};
 use time::OffsetDateTime;
 
 use crate::attr::{decode, encode, encode_value, epoch_millis, epoch_secs, key, n, s, Item};
 use crate::error::store_error;
-use crate::keys::{event_sk, group_pk, is_event_sk, EVENT_SK_PREFIX, SCALER_SK, TICK_SK};
-use crate::schema::{SK, TTL};
+use crate::keys::{
+    event_sk, group_pk, is_event_sk, series_sk, EVENT_SK_PREFIX, SCALER_SK, SERIES_SK_PREFIX, TICK_SK,
+};
+use crate::schema::{PK, SK, TTL};
 use crate::DynamoStore;
+
+/// A series item: the points of one tick.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct SeriesItem {
+    points: Vec<SeriesPoint>,
+}
 
 const PRESSURE_PREFIX: &str = "pressure:";
 /// The scaler item's counters of launches operators asked for.
@@ -219,6 +227,37 @@ impl ScalerStore for DynamoStore {
         count: u32,
     ) -> StoreResult<()> {
         self.add_scaler_counter(group, ASKED_PREFIX, role, region, count).await
+    }
+
+    async fn record_series(&self, group: &GroupName, points: &[SeriesPoint]) -> StoreResult<()> {
+        let Some(at) = points.first().map(|p| p.at) else { return Ok(()) };
+        let mut item = encode("series", &SeriesItem { points: points.to_vec() })?;
+        item.extend(key(group_pk(group), &series_sk(at.unix_timestamp_nanos() / 1_000_000)));
+        item.insert(TTL.to_owned(), epoch_secs(at + SERIES_KEPT));
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(|e| store_error("PutItem", &self.table, e))?;
+        Ok(())
+    }
+
+    async fn list_series(&self, group: &GroupName, since: OffsetDateTime) -> StoreResult<Vec<SeriesPoint>> {
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("#pk = :pk AND #sk BETWEEN :from AND :to")
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_names("#sk", SK)
+            .expression_attribute_values(":pk", s(group_pk(group)))
+            .expression_attribute_values(":from", s(series_sk(since.unix_timestamp_nanos() / 1_000_000)))
+            .expression_attribute_values(":to", s(format!("{SERIES_SK_PREFIX}9999999999999")));
+        let items: Vec<SeriesItem> = self.query_all("series", query).await?;
+        // TTL only collects garbage: a point older than asked is skipped.
+        Ok(items.into_iter().flat_map(|i| i.points).filter(|p| p.at >= since).collect())
     }
 
     async fn record_decisions(

@@ -23,8 +23,8 @@ pub use openapi::api_doc;
 pub use state::AppState;
 
 use routes::{
-    enrollment, health, heartbeats, launches, lookups, nodegroups, nodes, openapi as openapi_route, pool,
-    scaler,
+    console, enrollment, health, heartbeats, launches, lookups, nodegroups, nodes, openapi as openapi_route,
+    pool, scaler, series,
 };
 
 /// Routes every function serves: health and the API document.
@@ -32,9 +32,11 @@ fn meta_routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(health::health)).routes(routes!(openapi_route::openapi))
 }
 
-/// The node-group admin API.
+/// The node-group admin API, and the console that drives it.
 fn nodegroup_routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
+        .routes(routes!(console::page))
+        .routes(routes!(console::asset_file))
         .routes(routes!(nodegroups::create_group, nodegroups::list_groups))
         .routes(routes!(
             nodegroups::get_group,
@@ -50,6 +52,7 @@ fn nodegroup_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(launches::launch))
         .routes(routes!(enrollment::get_enrollment_key, enrollment::rotate_enrollment_key))
         .routes(routes!(scaler::events))
+        .routes(routes!(series::series))
         .routes(routes!(pool::add_host, pool::list_hosts))
         .routes(routes!(pool::reset_host))
         .routes(routes!(pool::terminate_host))

@@ -14,6 +14,10 @@ pub(super) async fn node_groups(setup: &TestApp, app: &TestApp) {
     let spec = simulated_group(group, 3);
     ok(app.anonymous(Method::GET, "/v1/health").send().await.unwrap(), "health").await;
     ok(app.anonymous(Method::GET, "/v1/openapi.json").send().await.unwrap(), "openapi").await;
+    for page in ["/console", "/console/console.js"] {
+        let response = app.anonymous(Method::GET, page).send().await.unwrap();
+        assert!(response.status().is_success(), "{page}: {}", response.status());
+    }
     ok(app.create_group(&spec).await, "create").await;
     ok(app.admin(Method::GET, "/v1/nodegroups").send().await.unwrap(), "list").await;
     ok(app.get_group(group).await, "get").await;
@@ -68,6 +72,7 @@ pub(super) async fn node_groups(setup: &TestApp, app: &TestApp) {
         .await;
     ok(app.admin(Method::POST, &format!("/v1/pool/hosts/{free}/reset")).send().await.unwrap(), "reset").await;
     ok(app.admin(Method::GET, &format!("{path}/events")).send().await.unwrap(), "events").await;
+    ok(app.admin(Method::GET, &format!("{path}/series")).send().await.unwrap(), "series").await;
 
     let drained = app.admin(Method::DELETE, &format!("{path}?drain=true")).send().await.unwrap();
     assert_eq!(drained.status(), StatusCode::ACCEPTED, "a group with nodes drains first");

@@ -47,6 +47,9 @@ pub struct ScalerMemory {
     /// and once when it ends).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub paused_since: Option<i64>,
+    /// The series bucket (unix seconds / `SERIES_EVERY`) last written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub series_bucket: Option<i64>,
 }
 
 /// A slot's failure, as remembered.

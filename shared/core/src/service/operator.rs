@@ -17,7 +17,7 @@ use crate::node::{DrainCause, Node, NodeState};
 use crate::ports::{
     GroupStore, NodeLifecycleStore, NodeStore, ReportGuard, ScalerStore, StoreError, TickRequests,
 };
-use crate::scaling::{health_of, Action, Decider, Decision, DecisionRecord, GroupHealth};
+use crate::scaling::{health_of, Action, Decider, Decision, DecisionRecord, GroupHealth, SeriesPoint};
 use crate::validation::InvalidInput;
 
 /// Memory reads in flight for a page of groups' health.
@@ -175,6 +175,15 @@ impl Operator {
             .await
             .into_iter()
             .collect()
+    }
+
+    /// The group's capacity series over the last `minutes`.
+    pub async fn series(&self, name: &GroupName, minutes: u32) -> Result<Vec<SeriesPoint>, GroupError> {
+        if self.groups.get_group(name).await?.is_none() {
+            return Err(GroupError::NotFound(name.clone()));
+        }
+        let since = self.clock.now() - Duration::from_secs(u64::from(minutes) * 60);
+        Ok(self.scaler.list_series(name, since).await?)
     }
 
     /// Writes the operator's decision to the log. The action happened: a

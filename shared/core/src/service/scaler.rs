@@ -20,8 +20,8 @@ use crate::node::{DrainCause, Node, NodeState};
 use crate::page::PageSize;
 use crate::ports::{Fleet, Inbox, Instance, ReportGuard, StoreError};
 use crate::scaling::{
-    held_by_pause, observed_load, pause_news, plan, Action, Decider, Decision, DecisionRecord, PlanInput,
-    PlanSettings, ScalerMemory,
+    held_by_pause, observed_load, pause_news, plan, points_due, Action, Decider, Decision, DecisionRecord,
+    PlanInput, PlanSettings, ScalerMemory,
 };
 
 #[derive(Debug, Clone, Copy)]
@@ -382,8 +382,14 @@ impl Scaler {
             });
         }
         let seen = observed_load(&input);
-        for (role, region, sessions) in seen {
-            memory.record_load(role, &region, sessions, now, self.settings.plan.growth_window);
+        for (role, region, sessions) in &seen {
+            memory.record_load(*role, region, *sessions, now, self.settings.plan.growth_window);
+        }
+        if let Some(points) = points_due(group, &nodes, &seen, memory, now, self.settings.plan.stale_after) {
+            // The chart misses a point; the tick goes on.
+            if let Err(e) = self.stores.scaler.record_series(group.name(), &points).await {
+                tracing::warn!(group = %group.name(), error = %e, "a capacity series point could not be written");
+            }
         }
         let by_id: BTreeMap<NodeId, Node> = nodes.into_iter().map(|n| (n.node_id.clone(), n)).collect();
         // What this group's cloud runs, as it listed it this tick: the only

@@ -1,5 +1,6 @@
 //! Route sets, one module per resource, each documented for OpenAPI.
 
+pub mod console;
 pub mod enrollment;
 pub mod health;
 pub mod heartbeats;
@@ -10,6 +11,7 @@ pub mod nodes;
 pub mod openapi;
 pub mod pool;
 pub mod scaler;
+pub mod series;
 
 /// Paging parameters shared by listings.
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
