@@ -15,6 +15,14 @@ export AWS_DEFAULT_REGION=us-east-1 AWS_ACCESS_KEY_ID=offline AWS_SECRET_ACCESS_
 export SAM_CLI_TELEMETRY=0 CDK_DISABLE_VERSION_CHECK=1 JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION=1
 step() { printf '\n==> %s\n' "$*"; }
 
+step "observability: infra/observability/resources.json is what make.py writes"
+before="$(cat infra/observability/resources.json)"
+python3 infra/observability/make.py >/dev/null
+if [ "$before" != "$(cat infra/observability/resources.json)" ]; then
+  echo "infra/observability/resources.json was stale: rewritten; paste the printed snippet into the SAM template" >&2
+  exit 1
+fi
+
 step "cfn-lint: the SAM template and the example node group stack (no errors allowed)"
 cfn-lint --non-zero-exit-code error -- infra/sam/*.yaml infra/examples/*.yaml
 

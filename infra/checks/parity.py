@@ -7,7 +7,8 @@ environment variable names, dead-letter target, async retries and event
 age), HTTP routes and which
 function serves each, route throttling, the schedule, EventBridge patterns,
 the table (keys, index, TTL, billing, recovery, encryption), parameters,
-mappings, outputs, and each function's IAM statements (by Sid: actions,
+mappings, outputs, the CloudWatch alarms and dashboard (and that they
+name only metrics the code writes), and each function's IAM statements (by Sid: actions,
 resources and conditions, intrinsic functions worked out),
 whose actions together must be exactly those the function's requests need
 (the contract's `iamActions`, recorded from the code at work).
@@ -340,6 +341,37 @@ def event_source_mappings(resources):
 SERVICE_SIDS = {"EventSourceStream", "EventSourceListStreams"}
 
 
+def observability(resources):
+    """The alarms (their properties, intrinsics worked out) and the dashboard
+    (its body as JSON), by logical id."""
+    found = {}
+    for lid, r in resources.items():
+        if r["Type"] == "AWS::CloudWatch::Alarm":
+            found[strip_hash(lid)] = resolved(r["Properties"])
+        elif r["Type"] == "AWS::CloudWatch::Dashboard":
+            props = resolved(r["Properties"])
+            found[strip_hash(lid)] = {**props, "DashboardBody": json.loads(props["DashboardBody"])}
+    return found
+
+
+def metric_names(facts):
+    """(namespace, metric) pairs the alarms and the dashboard name."""
+    names = set()
+    for fact in facts.values():
+        for metric in fact.get("Metrics", []):
+            stat = metric.get("MetricStat")
+            if stat:
+                names.add((stat["Metric"]["Namespace"], stat["Metric"]["MetricName"]))
+        for widget in fact.get("DashboardBody", {}).get("widgets", []):
+            for row in widget["properties"].get("metrics", []):
+                if isinstance(row[0], str):
+                    names.add((row[0], row[1]))
+                else:
+                    match = re.search(r"\{(\w+),[^}]*\} MetricName=\"(\w+)\"", row[0]["expression"])
+                    names.add((match.group(1), match.group(2)))
+    return sorted(names)
+
+
 def contract_table(contract):
     t = contract["table"]
     names = [t["partitionKey"], t["sortKey"]] + [
@@ -474,6 +506,17 @@ def compare(sam, cdk, sam_template, cdk_template, contract):
         "contract",
     )
 
+    sam_observability = observability(sam_template["Resources"])
+    report.check("alarms and dashboard", sam_observability, observability(cdk_template["Resources"]))
+    wanted_metrics = contract["metrics"]
+    report.check(
+        "alarms and dashboard name only metrics the code writes",
+        [pair for pair in metric_names(sam_observability)
+         if pair[0] != wanted_metrics["namespace"] or pair[1] not in wanted_metrics["names"]],
+        [],
+        "sam",
+        "contract",
+    )
     report.check("parameters", parameters(sam_template), parameters(cdk_template))
     report.check("mappings", sam_template.get("Mappings"), cdk_template.get("Mappings"))
     report.check("scaler timing rules (ScalerRates)", timing_problems(sam_template), [], "sam", "wanted")

@@ -50,6 +50,10 @@ async fn contract() -> Value {
     }
     json!({
         "note": "Generated from the code by tests/tests/infra_contract.rs (UPDATE_INFRA_CONTRACT=1 cargo test -p streamfleet-scenarios --test infra_contract). The CDK app reads it; the parity check holds the SAM template to it.",
+        "metrics": {
+            "namespace": streamfleet_runtime::metrics::NAMESPACE,
+            "names": streamfleet_core::telemetry::ALL,
+        },
         "table": {
             "partitionKey": schema::PK,
             "sortKey": schema::SK,

@@ -158,6 +158,11 @@ async fn every_fixture_runs_through_its_function() {
     );
     assert_eq!(body(&expect(&nodegroups, "nodegroups-delete", 202).await)["status"], "deleting");
 
+    assert!(body(&expect(&nodegroups, "nodegroups-series", 200).await)["items"].is_array());
+    let page = expect(&nodegroups, "console", 200).await;
+    assert!(page["body"].as_str().unwrap().contains("streamfleet console"), "{page}");
+    assert!(page["headers"]["content-security-policy"].as_str().unwrap().contains("script-src 'self'"));
+    expect(&nodegroups, "console-asset", 200).await;
     assert_eq!(body(&expect(&nodegroups, "health", 200).await)["status"], "ok");
     assert!(body(&expect(&nodegroups, "openapi", 200).await)["paths"].is_object());
 }

@@ -31,6 +31,8 @@ export interface FunctionContract {
 
 export interface Contract {
   readonly table: TableContract;
+  /** The metrics the functions write (Embedded Metric Format). */
+  readonly metrics: { readonly namespace: string; readonly names: string[] };
   readonly functions: Record<FunctionName, FunctionContract>;
   /** Routes anyone may call: throttled on their own. */
   readonly publicRoutes: string[];

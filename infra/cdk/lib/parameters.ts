@@ -19,6 +19,7 @@ export interface Parameters {
   readonly logLevel: CfnParameter;
   readonly logRetentionDays: CfnParameter;
   readonly lookupCorsOrigins: CfnParameter;
+  readonly alarmTopicArn: CfnParameter;
 }
 
 export function declareParameters(scope: Construct): Parameters {
@@ -121,6 +122,11 @@ export function declareParameters(scope: Construct): Parameters {
       type: 'CommaDelimitedList',
       default: '*',
       description: 'Origins allowed to call the API from a browser (web players).',
+    }),
+    alarmTopicArn: param('AlarmTopicArn', {
+      type: 'String',
+      default: '',
+      description: 'An SNS topic the alarms notify (when they fire and when they clear); empty for none.',
     }),
   };
 }

@@ -17,6 +17,7 @@ import { RustFunction } from 'cargo-lambda-cdk';
 import { Contract, FunctionContract, FunctionName, loadContract } from './contract';
 import { Parameters, declareParameters } from './parameters';
 import { Permissions } from './permissions';
+import { addObservability } from './observability';
 
 /** The workspace's Cargo.toml: every function is one binary of it. */
 const WORKSPACE_MANIFEST = path.join(__dirname, '..', '..', '..', 'Cargo.toml');
@@ -147,6 +148,7 @@ export class StreamfleetStack extends Stack {
       description: 'Tick now: aws lambda invoke --invocation-type Event --function-name <this> /dev/null',
       value: this.functions.scaler.functionName,
     });
+    addObservability(this, params);
   }
 
   private table(contract: Contract): dynamodb.Table {

@@ -268,3 +268,25 @@ describe('outputs', () => {
     );
   });
 });
+
+describe('alarms and dashboard', () => {
+  test('four alarms on the code\'s metrics, each notifying the topic only when one is given', () => {
+    const alarms = ofType('AWS::CloudWatch::Alarm');
+    expect(alarms.map(([id]) => id).sort()).toEqual(
+      ['HoldNearTimeoutAlarm', 'RejectedJoinsAlarm', 'ScalerErrorsAlarm', 'SlowTickAlarm'],
+    );
+    const named = new Set(contract.metrics.names);
+    for (const [, alarm] of alarms) {
+      expect(alarm.AlarmActions['Fn::If'][0]).toBe('HasAlarmTopic');
+      for (const metric of alarm.Metrics) {
+        if (metric.MetricStat) expect(named.has(metric.MetricStat.Metric.MetricName)).toBe(true);
+      }
+    }
+    expect(template.toJSON().Conditions.HasAlarmTopic).toBeDefined();
+  });
+
+  test('a dashboard, and its URL as an output', () => {
+    expect(ofType('AWS::CloudWatch::Dashboard')).toHaveLength(1);
+    expect(Object.keys(template.toJSON().Outputs)).toContain('DashboardUrl');
+  });
+});

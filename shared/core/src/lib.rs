@@ -20,6 +20,7 @@ pub mod route;
 pub mod scaling;
 pub mod seats;
 pub mod service;
+pub mod telemetry;
 pub mod validation;
 
 pub use clock::{Clock, SystemClock};

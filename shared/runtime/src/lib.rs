@@ -5,6 +5,7 @@
 mod config;
 mod function;
 mod lifecycle_event;
+pub mod metrics;
 pub mod secrets;
 mod warm_up;
 
@@ -322,9 +323,15 @@ pub async fn run_http_function(
     app: fn(AppState) -> axum::Router,
 ) -> Result<(), lambda_http::Error> {
     init_tracing();
+    metrics::init_metrics(function);
     // HTTP functions never drive the fleet (see `Function::drives_fleet`).
     let state = lambda_state(function, None).await?;
-    lambda_http::run(app(state)).await
+    // One request per invocation: its metrics are written as it ends.
+    let flushed = axum::middleware::map_response(|response: axum::response::Response| async move {
+        metrics::flush_metrics();
+        response
+    });
+    lambda_http::run(app(state).layer(flushed)).await
 }
 
 /// One scheduled invocation: the event only says "now"; every group is
@@ -428,16 +435,19 @@ pub async fn called_ticks(
 /// table stream's batches of calls for a tick.
 pub async fn run_scheduled_scaler() -> Result<(), lambda_runtime::Error> {
     init_tracing();
+    metrics::init_metrics(Function::Scaler);
     let scaler = lambda_state(Function::Scaler, Some(aws_fleet)).await?.scaler;
     lambda_runtime::run(lambda_runtime::service_fn(
         move |event: lambda_runtime::LambdaEvent<serde_json::Value>| {
             let scaler = scaler.clone();
             async move {
-                if event.payload.get("Records").is_some() {
+                let report = if event.payload.get("Records").is_some() {
                     called_ticks(&scaler, event).await
                 } else {
                     scheduled_tick(&scaler, event).await
-                }
+                };
+                metrics::flush_metrics();
+                report
             }
         },
     ))

@@ -145,10 +145,15 @@ fn outcome_name(outcome: &HookOutcome) -> &'static str {
 /// The whole `main` of the lifecycle function.
 pub async fn run_lifecycle_function() -> Result<(), lambda_runtime::Error> {
     crate::init_tracing();
+    crate::metrics::init_metrics(crate::Function::Lifecycle);
     let scaler = crate::lambda_state(crate::Function::Lifecycle, Some(crate::aws_fleet)).await?.scaler;
     lambda_runtime::run(lambda_runtime::service_fn(move |event| {
         let scaler = scaler.clone();
-        async move { handle_lifecycle_event(scaler.hooks(), event).await }
+        async move {
+            let answer = handle_lifecycle_event(scaler.hooks(), event).await;
+            crate::metrics::flush_metrics();
+            answer
+        }
     }))
     .await
 }

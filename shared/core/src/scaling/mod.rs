@@ -13,7 +13,7 @@ pub use health::{health_of, GroupHealth, HealthStatus, SlotError, SCALER_SILENT_
 pub use memory::{LoadSeen, ScalerMemory, SlotFault};
 pub use operator::{held_by_pause, pause_news};
 pub use plan::{observed_load, plan, PlanInput, PlanSettings, Pressure, Shortfall};
-pub use series::{points_due, SeriesPoint, SERIES_EVERY, SERIES_KEPT};
+pub use series::{series_due, slot_points, SeriesPoint, SERIES_EVERY, SERIES_KEPT};
 
 #[cfg(test)]
 mod plan_tests;

@@ -1,6 +1,7 @@
 //! Capacity against demand over time, per role and region: what the
-//! console's chart draws. A tick writes a point at most once per
-//! `SERIES_EVERY` (one more write per group every 30 s, not every tick).
+//! console's chart draws, and the metrics of each slot. A tick writes its
+//! points at most once per `SERIES_EVERY` (one more write per group every
+//! 30 s, not every tick).
 
 use std::time::Duration;
 
@@ -38,24 +39,27 @@ pub struct SeriesPoint {
     pub demand: u64,
 }
 
-/// The points of a tick, when one is due (the memory keeps when the last
-/// was written): one per role and region.
-pub fn points_due(
+/// Whether this tick writes the series' points (the memory keeps when the
+/// last were written).
+pub fn series_due(memory: &mut ScalerMemory, now: OffsetDateTime) -> bool {
+    let bucket = now.unix_timestamp() / SERIES_EVERY.as_secs() as i64;
+    if memory.series_bucket == Some(bucket) {
+        return false;
+    }
+    memory.series_bucket = Some(bucket);
+    true
+}
+
+/// A tick's points: one per role and region.
+pub fn slot_points(
     group: &NodeGroup,
     nodes: &[Node],
     seen: &[(Role, Region, LoadSeen)],
-    memory: &mut ScalerMemory,
     now: OffsetDateTime,
     stale_after: Duration,
-) -> Option<Vec<SeriesPoint>> {
-    let bucket = now.unix_timestamp() / SERIES_EVERY.as_secs() as i64;
-    if memory.series_bucket == Some(bucket) {
-        return None;
-    }
-    memory.series_bucket = Some(bucket);
+) -> Vec<SeriesPoint> {
     let heard_since = now - stale_after;
-    let points = seen
-        .iter()
+    seen.iter()
         .map(|(role, region, load)| {
             let role_capacity = group.spec.roles.get(role).map_or(0, |r| r.launch.connection_capacity);
             let serving: Vec<&Node> = nodes
@@ -74,8 +78,7 @@ pub fn points_due(
                 demand: load.demand,
             }
         })
-        .collect();
-    Some(points)
+        .collect()
 }
 
 #[cfg(test)]
@@ -98,14 +101,14 @@ mod tests {
         let seen = vec![(Role::Edge, region.clone(), LoadSeen { seated: 3, demand: 5 })];
         let mut memory = ScalerMemory::default();
         let stale = Duration::from_secs(15);
-        let points = points_due(&group, &[serving.clone()], &seen, &mut memory, t0, stale).unwrap();
+        let points = slot_points(&group, &[serving], &seen, t0, stale);
         let capacity = group.spec.roles[&Role::Edge].launch.connection_capacity;
         assert_eq!(
             (points[0].serving, points[0].capacity, points[0].sessions, points[0].demand),
             (1, u64::from(capacity), 3, 5)
         );
-        let within = t0 + Duration::from_secs(10);
-        assert_eq!(points_due(&group, &[serving.clone()], &seen, &mut memory, within, stale), None);
-        assert!(points_due(&group, &[serving], &seen, &mut memory, t0 + SERIES_EVERY, stale).is_some());
+        assert!(series_due(&mut memory, t0));
+        assert!(!series_due(&mut memory, t0 + Duration::from_secs(10)), "once per bucket");
+        assert!(series_due(&mut memory, t0 + SERIES_EVERY));
     }
 }

@@ -31,6 +31,19 @@ pub struct ScalerStores {
     pub scaler: Arc<dyn ScalerStore>,
 }
 
+/// Writes decisions to the group's log, and counts them in the metrics:
+/// every writer of the log (the scaler, the lifecycle function, an
+/// operator) goes through here.
+pub(super) async fn log_decisions(
+    store: &dyn ScalerStore,
+    group: &GroupName,
+    records: &[crate::scaling::DecisionRecord],
+    ttl: std::time::Duration,
+) -> Result<(), crate::ports::StoreError> {
+    crate::telemetry::decisions(group, records);
+    store.record_decisions(group, records, ttl).await
+}
+
 impl ScalerStores {
     /// Every port on one store (the DynamoDB table).
     pub fn all_in<S>(store: Arc<S>) -> Self

@@ -201,7 +201,9 @@ impl Operator {
             },
             outcome: "done".into(),
         };
-        if let Err(e) = self.scaler.record_decisions(group, &[record], self.log_ttl).await {
+        if let Err(e) =
+            super::backends::log_decisions(self.scaler.as_ref(), group, &[record], self.log_ttl).await
+        {
             tracing::error!(group = %group, error = %e, "the operator's decision could not be logged; it stands");
         }
     }

@@ -10,7 +10,7 @@ use std::time::Duration;
 use futures::stream::{self, StreamExt};
 use time::OffsetDateTime;
 
-use super::backends::{launched_node, Fleets, ScalerError, ScalerStores};
+use super::backends::{launched_node, log_decisions, Fleets, ScalerError, ScalerStores};
 use super::hooks::{HookSettings, LifecycleHooks};
 use super::tick_order::{rotated, rotation_offset};
 use crate::clock::Clock;
@@ -20,9 +20,10 @@ use crate::node::{DrainCause, Node, NodeState};
 use crate::page::PageSize;
 use crate::ports::{Fleet, Inbox, Instance, ReportGuard, StoreError};
 use crate::scaling::{
-    held_by_pause, observed_load, pause_news, plan, points_due, Action, Decider, Decision, DecisionRecord,
-    PlanInput, PlanSettings, ScalerMemory,
+    held_by_pause, observed_load, pause_news, plan, series_due, slot_points, Action, Decider, Decision,
+    DecisionRecord, PlanInput, PlanSettings, ScalerMemory,
 };
+use crate::telemetry;
 
 #[derive(Debug, Clone, Copy)]
 pub struct ScalerSettings {
@@ -201,6 +202,8 @@ impl Scaler {
                 }
             }
         }
+        let took = (self.clock.now() - started).try_into().unwrap_or_default();
+        telemetry::tick(took, report.failed);
         if report.deferred > 0 {
             tracing::warn!(
                 deferred = report.deferred,
@@ -330,9 +333,7 @@ impl Scaler {
             Ok(synced) => synced,
             Err(e) => {
                 if !records.is_empty() {
-                    self.stores
-                        .scaler
-                        .record_decisions(group.name(), &records, self.settings.log_ttl)
+                    log_decisions(self.stores.scaler.as_ref(), group.name(), &records, self.settings.log_ttl)
                         .await?;
                 }
                 return Err(e.into());
@@ -385,7 +386,10 @@ impl Scaler {
         for (role, region, sessions) in &seen {
             memory.record_load(*role, region, *sessions, now, self.settings.plan.growth_window);
         }
-        if let Some(points) = points_due(group, &nodes, &seen, memory, now, self.settings.plan.stale_after) {
+        let points = slot_points(group, &nodes, &seen, now, self.settings.plan.stale_after);
+        telemetry::slots(group.name(), &points, &nodes, &inbox.pressure);
+        telemetry::holds(group.name(), &nodes, now);
+        if series_due(memory, now) {
             // The chart misses a point; the tick goes on.
             if let Err(e) = self.stores.scaler.record_series(group.name(), &points).await {
                 tracing::warn!(group = %group.name(), error = %e, "a capacity series point could not be written");
@@ -432,7 +436,8 @@ impl Scaler {
             // again (a second launch for one crowd). The log loses these
             // records instead; the trace keeps every one (above).
             if let Err(e) =
-                self.stores.scaler.record_decisions(group.name(), &records, self.settings.log_ttl).await
+                log_decisions(self.stores.scaler.as_ref(), group.name(), &records, self.settings.log_ttl)
+                    .await
             {
                 tracing::error!(group = %group.name(), error = %e, records = records.len(), "the decision log could not be written; the tick's actions stand");
             }

@@ -4,7 +4,8 @@ use axum::extract::State;
 use axum::Json;
 use serde::Deserialize;
 use streamfleet_core::names::{GroupName, Region};
-use streamfleet_core::service::StreamRequest;
+use streamfleet_core::service::{LookupError, Placement, StreamRequest};
+use streamfleet_core::telemetry::{self, LookupOutcome};
 
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{QueryParams, StreamPath};
@@ -13,7 +14,7 @@ use crate::views::{LookupAnswer, Red5Answer};
 
 const TAG: &str = "streams";
 
-#[derive(Debug, Clone, Copy, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Action {
     /// Where to send the stream: its origin.
@@ -51,10 +52,7 @@ pub async fn lookup(
     QueryParams(params): QueryParams<LookupParams>,
 ) -> Result<Json<LookupAnswer>, ApiError> {
     let request = StreamRequest { app, stream, group: params.group, region: params.region };
-    let placement = match params.action {
-        Action::Publish => state.lookups.publish(&request).await?,
-        Action::Subscribe => state.lookups.subscribe(&request).await?,
-    };
+    let placement = place(&state, params.action == Action::Publish, &request).await?;
     Ok(Json(placement.into()))
 }
 
@@ -89,14 +87,32 @@ pub async fn red5_lookup(
     QueryParams(params): QueryParams<Red5Params>,
 ) -> Result<Json<Red5Answer>, ApiError> {
     let request = StreamRequest { app, stream, group: None, region: params.region };
-    let placement = match params.action {
-        Red5Action::Broadcast => state.lookups.publish(&request).await?,
-        Red5Action::Subscribe => state.lookups.subscribe(&request).await?,
-    };
+    let placement = place(&state, matches!(params.action, Red5Action::Broadcast), &request).await?;
     Ok(Json(Red5Answer {
         name: placement.stream.stream.to_string(),
         scope: format!("/{}", placement.stream.app),
         server_address: placement.node.host.clone().unwrap_or_default(),
         region: placement.node.region.to_string(),
     }))
+}
+
+/// A lookup, counted by outcome (and where it placed) and timed.
+async fn place(state: &AppState, publish: bool, request: &StreamRequest) -> Result<Placement, LookupError> {
+    let started = std::time::Instant::now();
+    let result =
+        if publish { state.lookups.publish(request).await } else { state.lookups.subscribe(request).await };
+    let outcome = match &result {
+        Ok(_) => LookupOutcome::Placed,
+        Err(LookupError::NoRoom { .. }) => LookupOutcome::NoRoom,
+        Err(
+            LookupError::NoGroupForApp(_)
+            | LookupError::GroupNotFound(_)
+            | LookupError::GroupDeleting(_)
+            | LookupError::NotLive(_),
+        ) => LookupOutcome::NotFound,
+        Err(_) => LookupOutcome::Failed,
+    };
+    let placed = result.as_ref().ok().map(|p| (&p.group, p.node.role, &p.node.region));
+    telemetry::lookup(if publish { "publish" } else { "subscribe" }, outcome, placed, started.elapsed());
+    result
 }
