@@ -44,6 +44,8 @@ def alarm(description, **properties):
     return {"Type": "AWS::CloudWatch::Alarm", "Properties": props}
 
 
+# A minute with no lookup placed has no `placed` datapoint at all (zero
+# counts are not written): FILL makes it 0, so that a total outage alarms.
 ALARMS = {
     "RejectedJoinsAlarm": alarm(
         "streamfleet: more than 1 % of stream lookups refused for want of room (noRoom), 5 minutes running",
@@ -55,7 +57,7 @@ ALARMS = {
             {
                 "Id": "rejectedPct",
                 "Label": "lookups refused for want of room (%)",
-                "Expression": "IF(placed + refused > 0, 100 * refused / (placed + refused), 0)",
+                "Expression": "IF(FILL(placed, 0) + FILL(refused, 0) > 0, 100 * FILL(refused, 0) / (FILL(placed, 0) + FILL(refused, 0)), 0)",
                 "ReturnData": True,
             },
             stat("refused", "Lookups", [("Function", "lookup"), ("Outcome", "noRoom")], "Sum"),

@@ -191,3 +191,13 @@ async fn an_operator_signs_in_sees_the_group_s_nodes_and_cordons_one_from_the_co
 
     browser.close().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_console_asset_that_does_not_exist_or_is_not_utf8_is_a_json_404() {
+    let app = spawn_app().await;
+    for path in ["/console/conso%EC", "/console/secrets.txt"] {
+        let response = app.anonymous(Method::GET, path).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::NOT_FOUND, "{path}");
+        assert_eq!(body(response).await["code"], "not_found", "{path}");
+    }
+}

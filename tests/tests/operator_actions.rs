@@ -202,3 +202,23 @@ async fn the_capacity_series_has_a_point_per_role_and_region_from_the_first_tick
     let missing = app.admin(Method::GET, "/v1/nodegroups/nope/series").send().await.unwrap();
     assert_eq!(missing.status(), StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn a_paused_group_deleted_with_drain_still_drains_and_goes() {
+    let app = spawn_app().await;
+    at_minimum(&app, 4).await;
+    app.patch_group(GROUP, &json!({"scalingPaused": true})).await;
+    app.tick(GROUP).await;
+    let deleted =
+        app.admin(Method::DELETE, &format!("/v1/nodegroups/{GROUP}?drain=true")).send().await.unwrap();
+    assert_eq!(deleted.status(), StatusCode::ACCEPTED);
+    // Drained, then (empty) terminated, then the group goes: a pause the
+    // deleting group can no longer lift holds none of it.
+    for _ in 0..8 {
+        if app.get_group(GROUP).await.status() == StatusCode::NOT_FOUND {
+            return;
+        }
+        app.tick(GROUP).await;
+    }
+    panic!("the paused group was never deleted: {:?}", app.nodes(GROUP).await);
+}

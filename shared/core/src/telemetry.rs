@@ -133,12 +133,22 @@ pub fn holds(group: &GroupName, nodes: &[Node], now: OffsetDateTime) {
         .fold(0.0, f64::max);
     gauge!(OPEN_HOLDS, "Group" => group.to_string()).set(open.len() as f64);
     gauge!(HOLD_UNKEPT_PCT, "Group" => group.to_string()).set(unkept);
-    // Undimensioned, for the alarm: the worst of this tick's groups.
-    histogram!(HOLD_UNKEPT_PCT).record(unkept);
+    // Undimensioned, for the alarm, from the groups holding actions only:
+    // a document takes 100 values of a metric, and the scaler writes its
+    // metrics after each tick.
+    if !open.is_empty() {
+        histogram!(HOLD_UNKEPT_PCT).record(unkept);
+    }
 }
 
 /// A tick of every group: how long, and how many groups failed.
 pub fn tick(took: Duration, failed: u32) {
     histogram!(TICK_DURATION).record(took.as_secs_f64() * 1000.0);
-    counter!(TICK_ERRORS).increment(u64::from(failed));
+    tick_failed(failed);
+}
+
+/// Ticks that failed outside a tick of every group (a called tick, or the
+/// groups not even listed).
+pub fn tick_failed(count: u32) {
+    counter!(TICK_ERRORS).increment(u64::from(count));
 }

@@ -9,6 +9,7 @@ const CHART_MINUTES = 180;
 
 const $ = (id) => document.getElementById(id);
 let refreshTimer = null;
+let generation = 0; // the newest refresh; an older one still in flight stops quietly
 let current = null; // the group shown, as last read
 
 // --- the API --------------------------------------------------------------
@@ -104,15 +105,21 @@ function healthBadge(health) {
   return el("span", { class: `badge ${status}`, title: (health && health.reason) || "" }, status);
 }
 
-async function renderGroups() {
-  $("where").textContent = "";
+/** Every item of a listing, page after page. */
+async function allPages(path) {
   let items = [];
   let cursor = null;
   do {
-    const page = await api("GET", `/v1/nodegroups?limit=100${cursor ? `&cursor=${enc(cursor)}` : ""}`);
+    const page = await api("GET", `${path}${cursor ? `&cursor=${enc(cursor)}` : ""}`);
     items = items.concat(page.items);
     cursor = page.nextCursor;
   } while (cursor);
+  return items;
+}
+
+async function renderGroups() {
+  $("where").textContent = "";
+  const items = await allPages("/v1/nodegroups?limit=100");
   const rows = items.map((g) =>
     el("tr", { "data-group": g.name },
       el("td", {}, el("a", { href: `#/groups/${enc(g.name)}`, class: "group-link" }, g.name)),
@@ -223,14 +230,14 @@ async function renderGroup(name) {
   $("where").textContent = `/ ${name}`;
   const [group, nodes, decisions] = await Promise.all([
     api("GET", `/v1/nodegroups/${enc(name)}`),
-    api("GET", `/v1/nodegroups/${enc(name)}/nodes?limit=100`),
+    allPages(`/v1/nodegroups/${enc(name)}/nodes?limit=100`),
     api("GET", `/v1/nodegroups/${enc(name)}/events?limit=50`),
   ]);
   current = group;
   $("group-name").textContent = group.name;
   renderHealth(group);
   fillLaunchForm(group);
-  renderNodes(group, nodes.items);
+  renderNodes(group, nodes);
   renderDecisions(decisions.items);
   show("group");
   renderChart(name).catch(() => {});
@@ -325,11 +332,13 @@ function launch(event) {
 
 async function refresh() {
   clearTimeout(refreshTimer);
+  const mine = ++generation;
   if (!sessionStorage.getItem(TOKEN_KEY)) return signOut();
   const match = location.hash.match(/^#\/groups\/([^/]+)$/);
   try {
     if (match) await renderGroup(decodeURIComponent(match[1]));
     else await renderGroups();
+    if (mine !== generation) return; // a newer refresh owns the timer
     $("refreshed").textContent = `updated ${when(new Date().toISOString())}`;
   } catch (error) {
     if (error instanceof ApiError && error.status === 404 && match) {
@@ -341,7 +350,7 @@ async function refresh() {
       say(`Refresh failed: ${error.message}`, true);
     }
   }
-  if (sessionStorage.getItem(TOKEN_KEY)) refreshTimer = setTimeout(refresh, REFRESH_MS);
+  if (mine === generation && sessionStorage.getItem(TOKEN_KEY)) refreshTimer = setTimeout(refresh, REFRESH_MS);
 }
 
 function route() {

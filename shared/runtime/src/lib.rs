@@ -366,7 +366,10 @@ pub async fn scheduled_tick(
             Err(_) if i > 0 => continue,
             Err(_) => {}
         }
-        match scaler.tick_until(deadline).await {
+        let ticked = scaler.tick_until(deadline).await;
+        // After each tick: a document holds 100 values of a metric at most.
+        metrics::flush_metrics();
+        match ticked {
             Ok(tick) => report.add(&tick),
             // The first tick's failure is the invocation's; a later one is
             // left to the next tick.

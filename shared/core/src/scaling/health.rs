@@ -75,6 +75,10 @@ pub fn health_of(group: &NodeGroup, memory: Option<&ScalerMemory>, now: OffsetDa
         .map(|m| m.slot_faults())
         .unwrap_or_default()
         .into_iter()
+        // A role or region the spec dropped while it failed is not the group's now.
+        .filter(|(role, region, _)| {
+            group.spec.roles.contains_key(role) && group.spec.regions.iter().any(|r| &r.region == region)
+        })
         .map(|(role, region, fault)| {
             let (operation, code) = cause_of(&fault.error);
             SlotError {
@@ -197,6 +201,21 @@ mod tests {
         let health = health_of(&group, Some(&memory), T0 + Duration::from_secs(101));
         assert_eq!(health.status, HealthStatus::Failing);
         assert_eq!(health.errors.len(), slots.len());
+    }
+
+    #[test]
+    fn a_failure_of_a_region_the_spec_dropped_is_not_the_group_s() {
+        let group = NodeGroup::new(example_spec("live"), T0);
+        let mut memory = ticked(T0 + Duration::from_secs(100));
+        let gone = Region::parse("ap-south-2").unwrap();
+        memory.note_fault(
+            Role::Edge,
+            &gone,
+            "the cloud backend refused: CreateAutoScalingGroup: AccessDenied",
+            T0,
+        );
+        let health = health_of(&group, Some(&memory), T0 + Duration::from_secs(101));
+        assert_eq!((health.status, health.errors.len()), (HealthStatus::Ok, 0));
     }
 
     #[test]

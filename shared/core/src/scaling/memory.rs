@@ -193,11 +193,15 @@ impl ScalerMemory {
     }
 
     /// Notes that the slot failed this tick with `error`; true when that
-    /// starts a failure (the slot was fine, or failed otherwise).
+    /// starts a failure (the slot was fine, or is refused otherwise). A
+    /// cloud that stays unreachable or throttles is one failure, whatever
+    /// call or code it answers each tick: the latest is kept, not said.
     pub fn note_fault(&mut self, role: Role, region: &Region, error: &str, now: OffsetDateTime) -> bool {
+        let unavailable = |e: &str| e.contains("unavailable");
         match self.faults.get_mut(&key(role, region)) {
-            Some((_, ticks, known)) if known == error => {
+            Some((_, ticks, known)) if known == error || (unavailable(known) && unavailable(error)) => {
                 *ticks += 1;
+                error.clone_into(known);
                 false
             }
             _ => {

@@ -14,7 +14,7 @@ use super::backends::{launched_node, log_decisions, Fleets, ScalerError, ScalerS
 use super::hooks::{HookSettings, LifecycleHooks};
 use super::tick_order::{rotated, rotation_offset};
 use crate::clock::Clock;
-use crate::group::{Cloud, NodeGroup, Role};
+use crate::group::{Cloud, GroupStatus, NodeGroup, Role};
 use crate::names::{GroupName, NodeId, Region};
 use crate::node::{DrainCause, Node, NodeState};
 use crate::page::PageSize;
@@ -179,7 +179,7 @@ impl Scaler {
     /// around, so the groups a short tick leaves are not always the same.
     pub async fn tick_until(&self, deadline: Option<OffsetDateTime>) -> Result<TickReport, ScalerError> {
         let started = self.clock.now();
-        let groups = self.all_groups().await?;
+        let groups = self.all_groups().await.inspect_err(|_| telemetry::tick_failed(1))?;
         let offset = rotation_offset((started.unix_timestamp_nanos() / 1_000_000) as u64, groups.len());
         let groups = rotated(groups, offset);
         let mut report = TickReport { ticks: 1, ..TickReport::default() };
@@ -246,7 +246,11 @@ impl Scaler {
         let Some(group) = self.stores.groups.get_group(name).await? else {
             return Ok(GroupTickOutcome::NoSuchGroup);
         };
-        Ok(match self.tick_leased(&group, self.lease_until(None)).await? {
+        let ticked = self
+            .tick_leased(&group, self.lease_until(None))
+            .await
+            .inspect_err(|_| telemetry::tick_failed(1))?;
+        Ok(match ticked {
             Some(records) => GroupTickOutcome::Ticked(records),
             None => GroupTickOutcome::Leased,
         })
@@ -267,14 +271,17 @@ impl Scaler {
             return Ok(None);
         };
         let outcome = self.run(group, &mut memory, &inbox, now).await;
-        let consumed = if outcome.is_ok() { inbox } else { Inbox::default() };
+        let consumed = match &outcome {
+            Ok((_, consumed)) => consumed.clone(),
+            Err(_) => Inbox::default(),
+        };
         match self.stores.scaler.release_lease(name, &holder, &memory, &consumed).await {
             // The group was deleted by this tick, or the lease lapsed: the
             // next tick starts from what is stored.
             Ok(()) | Err(StoreError::Conflict) => {}
             Err(e) => return Err(e.into()),
         }
-        outcome.map(Some)
+        outcome.map(|(records, _)| Some(records))
     }
 
     /// The group's decision log, newest first.
@@ -321,8 +328,7 @@ impl Scaler {
         memory: &mut ScalerMemory,
         inbox: &Inbox,
         now: OffsetDateTime,
-    ) -> Result<Vec<DecisionRecord>, ScalerError> {
-        memory.last_tick = Some(now.unix_timestamp());
+    ) -> Result<(Vec<DecisionRecord>, Inbox), ScalerError> {
         let fleet = self.fleet_for(group)?;
         let mut nodes = self.stores.nodes.all_nodes(group.name()).await?;
         // Held lifecycle actions first, whatever the rest of the tick meets:
@@ -373,7 +379,9 @@ impl Scaler {
             (Action::DeleteGroup, _, _) => failed.is_empty(),
             _ => true,
         });
-        if group.spec.scaling_paused {
+        // A deletion's drain goes on, paused or not: the group can take no
+        // change (no resume) while it is deleted.
+        if group.spec.scaling_paused && group.status == GroupStatus::Active {
             decisions.retain(|d| {
                 let held = held_by_pause(d);
                 if held {
@@ -382,6 +390,22 @@ impl Scaler {
                 !held
             });
         }
+        // Only the asks this tick decided on are used up: one for a slot the
+        // cloud failed on, or whose nodes are silent, waits for a later tick.
+        let consumed = Inbox {
+            pressure: inbox.pressure.clone(),
+            asked: decisions
+                .iter()
+                .filter(|d| d.by == Decider::Operator)
+                .filter_map(|d| match &d.action {
+                    Action::Launch { role, region, .. } | Action::LaunchDeclined { role, region, .. } => {
+                        let slot = (*role, region.clone());
+                        inbox.asked.get(&slot).map(|asked| (slot, *asked))
+                    }
+                    _ => None,
+                })
+                .collect(),
+        };
         let seen = observed_load(&input);
         for (role, region, sessions) in &seen {
             memory.record_load(*role, region, *sessions, now, self.settings.plan.growth_window);
@@ -442,7 +466,9 @@ impl Scaler {
                 tracing::error!(group = %group.name(), error = %e, records = records.len(), "the decision log could not be written; the tick's actions stand");
             }
         }
-        Ok(records)
+        // Only a tick that went through says the scaler looks at the group.
+        memory.last_tick = Some(now.unix_timestamp());
+        Ok((records, consumed))
     }
 
     /// Lines the table up with what the cloud really runs: instances it

@@ -114,4 +114,29 @@ mod tests {
         assert!(cleared[0].decision.reason.contains("AccessDenied"), "{}", cleared[0].decision.reason);
         assert!(tick(&mut memory, &[], 50).is_empty(), "said once");
     }
+
+    #[test]
+    fn a_cloud_that_throttles_on_one_call_then_another_is_one_failure() {
+        let group = NodeGroup::new(example_spec("live"), T0);
+        let mut memory = ScalerMemory::default();
+        let unavailable = |what: &str| SlotFailure {
+            role: Role::Edge,
+            region: group.spec.regions[0].region.clone(),
+            error: FleetError::Unavailable(what.to_owned().into()),
+        };
+        let at = |secs| T0 + Duration::from_secs(secs);
+        let said =
+            fault_news(&group, &[unavailable("DescribeAutoScalingGroups: Throttling")], &mut memory, at(0));
+        assert_eq!(types(&said), ["\"syncFailed\""]);
+        let again = fault_news(
+            &group,
+            &[unavailable("UpdateAutoScalingGroup: RequestLimitExceeded")],
+            &mut memory,
+            at(10),
+        );
+        assert!(again.is_empty(), "still unavailable: not news");
+        let fault = &memory.slot_faults()[0].2;
+        assert_eq!((fault.since, fault.ticks), (T0, 2));
+        assert!(fault.error.contains("RequestLimitExceeded"), "the latest error is kept");
+    }
 }

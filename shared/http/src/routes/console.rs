@@ -4,6 +4,7 @@
 //! tab's `sessionStorage` (never in a URL or a cookie) and calls the API
 //! with it like any client.
 
+use axum::extract::rejection::PathRejection;
 use axum::extract::Path;
 use axum::http::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, X_CONTENT_TYPE_OPTIONS};
 use axum::http::StatusCode;
@@ -48,7 +49,9 @@ pub async fn page() -> Response {
         (status = 200, description = "The asset", content_type = "text/javascript"),
         (status = 404, body = crate::error::ErrorBody, description = "No such asset"),
     ))]
-pub async fn asset_file(Path(name): Path<String>) -> Result<Response, ApiError> {
+pub async fn asset_file(name: Result<Path<String>, PathRejection>) -> Result<Response, ApiError> {
+    // A name that is not even UTF-8 is no asset either: the same JSON 404.
+    let name = name.map(|Path(name)| name).unwrap_or_default();
     match name.as_str() {
         "console.js" => Ok(asset("text/javascript; charset=utf-8", SCRIPT)),
         "console.css" => Ok(asset("text/css; charset=utf-8", STYLE)),
