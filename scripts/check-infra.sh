@@ -31,7 +31,7 @@ for template in infra/sam/*.yaml; do
   sam validate --lint --template "$template"
 done
 
-step "Lambda bootstraps: cargo lambda build --release --arm64, at most 8 MB each"
+step "Lambda bootstraps: cargo lambda build --release --arm64, each under its size bar"
 "$root/scripts/lambda-build.sh" --check
 
 cd "$root/infra/cdk"

@@ -3,7 +3,7 @@
 # `cargo lambda build --release --arm64`, zig as the cross linker) into
 # target/lambda/<function>/bootstrap, and reports each bootstrap's size.
 #   --report   print `bootstrap_mb_<function>: <MB>` lines (make bench)
-#   --check    fail when a bootstrap exceeds the 8 MB bar (make test)
+#   --check    fail when a bootstrap exceeds its size bar (make test)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -11,7 +11,12 @@ cd "$root"
 export PATH="$root/.tools/infra-venv/bin:$PATH"
 
 functions=(nodegroups heartbeat lookup scaler lifecycle)
-limit_bytes=$((8 * 1000 * 1000))
+# Size bars (MB), to catch a crate linked by mistake: heartbeat and lookup
+# call DynamoDB only (Secrets Manager at start), so a fleet or EventBridge
+# SDK pulled in shows as a megabyte over 8. The node-group function carries
+# the console's assets and EventBridge (operators' decisions); the scaler and
+# the lifecycle function EC2, Auto Scaling, EventBridge and (the scaler) SQS.
+bar_mb() { case "$1" in heartbeat | lookup) echo 8 ;; *) echo 9 ;; esac; }
 
 # cargo-lambda-cdk's bundling builds each function on its own
 # (`cargo lambda build --release --arm64 --bin <f>`), and `cdk synth` reuses
@@ -54,8 +59,8 @@ for f in "${functions[@]}"; do
   else
     echo "bootstrap $f: $mb MB" >&2
   fi
-  if [ "$bytes" -gt "$limit_bytes" ]; then
-    echo "bootstrap $f is $mb MB, over the 8 MB bar" >&2
+  if [ "$bytes" -gt $(($(bar_mb "$f") * 1000 * 1000)) ]; then
+    echo "bootstrap $f is $mb MB, over its $(bar_mb "$f") MB bar" >&2
     over=1
   fi
 done

@@ -292,6 +292,11 @@ def statement_scopes(statements):
     }
 
 
+def queues(resources):
+    """Each SQS queue's properties, intrinsics worked out, by logical id."""
+    return {strip_hash(lid): resolved(r.get("Properties", {})) for lid, r in resources.items() if r["Type"] == "AWS::SQS::Queue"}
+
+
 def table_facts(resources):
     tables = [r for r in resources.values() if r["Type"] == "AWS::DynamoDB::Table"]
     assert len(tables) == 1, f"expected one table, found {len(tables)}"
@@ -332,13 +337,15 @@ def event_source_mappings(resources):
             "retries": p.get("MaximumRetryAttempts"),
             "maxAge": p.get("MaximumRecordAgeInSeconds"),
             "filters": [json.loads(f["Pattern"]) for f in p.get("FilterCriteria", {}).get("Filters", [])],
+            "responseTypes": p.get("FunctionResponseTypes"),
+            "maxConcurrency": resolved(p.get("ScalingConfig", {}).get("MaximumConcurrency")),
         }
     return out
 
 
 # Statements Lambda itself uses with a function's role (reading an event
 # source), not the function's code: outside the contract's iamActions.
-SERVICE_SIDS = {"EventSourceStream", "EventSourceListStreams"}
+SERVICE_SIDS = {"EventSourceStream", "EventSourceListStreams", "EventSourceQueue"}
 
 
 def observability(resources):
@@ -469,6 +476,14 @@ def compare(sam, cdk, sam_template, cdk_template, contract):
         "sam",
         "contract",
     )
+    bus_var = contract["environment"]["decisionEventBus"]
+    report.check(
+        "each function that writes decisions is given the bus to publish them on",
+        {binaries[lid]: bus_var in f["environment"] for lid, f in sam_functions.items()},
+        {name: f["publishesDecisions"] for name, f in functions.items()},
+        "sam",
+        "contract",
+    )
 
     contract_routes = {key: binary for binary, f in functions.items() for key in f["routes"]}
     sam_routes = {key: binaries[lid] for key, lid in sam.routes().items()}
@@ -490,6 +505,7 @@ def compare(sam, cdk, sam_template, cdk_template, contract):
     wanted = contract_table(contract)
     report.check("table keys, index and TTL", {k: sam_table[k] for k in wanted}, wanted, "sam", "contract")
     report.check("table", sam_table, table_facts(cdk_template["Resources"]))
+    report.check("queues", queues(sam_template["Resources"]), queues(cdk_template["Resources"]))
     sam_mappings = event_source_mappings(sam_template["Resources"])
     report.check("event source mappings", sam_mappings, event_source_mappings(cdk_template["Resources"]))
     tick_filter = [
@@ -500,8 +516,23 @@ def compare(sam, cdk, sam_template, cdk_template, contract):
     ]
     report.check(
         "tick calls: the table's stream invokes the scaler, filtered on the code's item",
-        {lid: (m["function"], m["source"], m["filters"]) for lid, m in sam_mappings.items()},
+        {lid: (m["function"], m["source"], m["filters"]) for lid, m in sam_mappings.items() if m["source"] == "Table.StreamArn"},
         {"TickCalls": ("ScalerFunction", "Table.StreamArn", tick_filter)},
+        "sam",
+        "contract",
+    )
+    report.check(
+        "tick orders: the tick queue invokes the scaler, which answers the orders that failed",
+        {lid: (m["function"], m["source"], m["responseTypes"]) for lid, m in sam_mappings.items() if m["source"] != "Table.StreamArn"},
+        {"TickOrders": ("ScalerFunction", "TickQueue.Arn", ["ReportBatchItemFailures"])},
+        "sam",
+        "wanted",
+    )
+    tick_queue_var = contract["environment"]["tickQueueUrl"]
+    report.check(
+        "each function that orders ticks is given the queue",
+        {binaries[lid]: tick_queue_var in f["environment"] for lid, f in sam_functions.items()},
+        {name: f["ordersTicks"] for name, f in functions.items()},
         "sam",
         "contract",
     )

@@ -131,8 +131,11 @@ DASHBOARD = {
             "Scaler ticks",
             [[NS, "TickDurationMs", "Function", "scaler", {"stat": "Maximum", "label": "longest tick (ms)"}],
              [NS, "TickErrors", "Function", "scaler", {"stat": "Sum", "yAxis": "right", "label": "groups failed"}]],
-            0, 24, w=24,
+            0, 24,
         ),
+        # Decisions the log holds but EventBridge did not take: the
+        # operators' rules missed them.
+        widget("Decision events not published", [[search("DecisionEventsUnsent", ["Function"], "Sum", 300)]], 12, 24, period=300),
     ]
 }
 

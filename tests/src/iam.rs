@@ -67,6 +67,8 @@ pub fn actions_of(service: &str, target: Option<&str>, body: &[u8]) -> Vec<Strin
         // No action of their own: IAM checks each item's (UpdateItem for an
         // Update, ConditionCheckItem for a ConditionCheck…).
         "dynamodb:TransactWriteItems" | "dynamodb:TransactGetItems" => transaction_item_actions(body),
+        // Batch calls of SQS are authorized as their single forms.
+        "sqs:SendMessageBatch" => vec!["sqs:SendMessage".to_owned()],
         _ => vec![action.clone()],
     };
     let has = |prefix: &str| form.iter().any(|(k, _)| k.starts_with(prefix));
@@ -165,6 +167,8 @@ mod tests {
         assert_eq!(actions, ["dynamodb:GetItem"]);
         let actions = actions_of("secretsmanager", Some("secretsmanager.GetSecretValue"), b"{}");
         assert_eq!(actions, ["secretsmanager:GetSecretValue"]);
+        let actions = actions_of("sqs", Some("AmazonSQS.SendMessageBatch"), b"{}");
+        assert_eq!(actions, ["sqs:SendMessage"], "a batch is authorized as its single form");
     }
 
     #[test]

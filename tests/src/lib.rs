@@ -64,6 +64,8 @@ pub async fn fresh_config_with(tuning: Tuning) -> Config {
         admin_token: SecretString::from(ADMIN_TOKEN),
         node_secret: SecretString::from(NODE_SECRET),
         aws_endpoint: Some(emulator_endpoint().to_owned()),
+        event_bus: None,
+        tick_queue: None,
         tuning,
     };
     let dynamodb = aws_sdk_dynamodb::Client::new(&aws_config(&config).await);

@@ -17,7 +17,8 @@ use serde_json::{json, Map, Value};
 use streamfleet_core::hooks::{GROUP_TAG, OWNED_PREFIX};
 use streamfleet_dynamo::schema;
 use streamfleet_runtime::{
-    secrets, Function, HEARTBEAT_INTERVAL_VAR, HOOK_TIMEOUT_VAR, SCHEDULE_VAR, TABLE_VAR, TICK_VAR,
+    secrets, Function, EVENT_BUS_VAR, HEARTBEAT_INTERVAL_VAR, HOOK_TIMEOUT_VAR, SCHEDULE_VAR, TABLE_VAR,
+    TICK_QUEUE_VAR, TICK_VAR,
 };
 use streamfleet_scenarios::repo_root;
 use streamfleet_scenarios::workloads::audit;
@@ -44,6 +45,8 @@ async fn contract() -> Value {
                 "routes": routes,
                 "secrets": secrets,
                 "drivesFleet": function.drives_fleet(),
+                "publishesDecisions": function.logs_decisions(),
+                "ordersTicks": function.orders_ticks(),
                 "iamActions": audit.actions,
             }),
         );
@@ -73,6 +76,8 @@ async fn contract() -> Value {
             "hookHeartbeatTimeoutSecs": HOOK_TIMEOUT_VAR,
             "tickSecs": TICK_VAR,
             "scheduleSecs": SCHEDULE_VAR,
+            "decisionEventBus": EVENT_BUS_VAR,
+            "tickQueueUrl": TICK_QUEUE_VAR,
         },
         "ownedPrefix": OWNED_PREFIX,
         "groupTag": GROUP_TAG,

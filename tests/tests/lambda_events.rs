@@ -212,6 +212,45 @@ async fn a_batch_of_calls_from_the_table_stream_ticks_each_group_once() {
     assert_eq!((report.groups, report.ticks), (1, 0), "the group that does not exist is not ticked");
 }
 
+/// The tick queue's event: orders brought to now (the fixture's time is
+/// long past, and a schedule's interval late an order is stale).
+fn tick_orders_at(at: time::OffsetDateTime) -> LambdaEvent<Value> {
+    let mut event = fixture_at("events/sqs/tick-orders.json");
+    let at = at.format(&time::format_description::well_known::Rfc3339).unwrap();
+    for record in event["Records"].as_array_mut().unwrap() {
+        let Ok(mut order) = serde_json::from_str::<Value>(record["body"].as_str().unwrap()) else { continue };
+        order["at"] = Value::from(at.clone());
+        record["body"] = Value::from(order.to_string());
+    }
+    let mut context = Context::default();
+    context.deadline = (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as u64 + 60_000;
+    LambdaEvent::new(event, context)
+}
+
+#[tokio::test]
+async fn a_batch_of_tick_orders_ticks_each_group_named_and_answers_no_failure() {
+    let state = state(&fresh_config().await).await;
+    let nodegroups = streamfleet_http::nodegroups_app(state.clone());
+    expect(&nodegroups, "nodegroups-create", 201).await;
+
+    let answer =
+        streamfleet_runtime::scaler_event(&state.scaler, tick_orders_at(time::OffsetDateTime::now_utc()))
+            .await
+            .expect("the batch is taken");
+    // live-eu ticked, a group that does not exist and a message that is no
+    // order dropped: nothing for the queue to deliver again.
+    assert_eq!(answer, serde_json::json!({"batchItemFailures": []}));
+    let events = invoke(&nodegroups, "nodegroups-events").await;
+    assert_eq!(status(&events), 200);
+    let logged: Value = serde_json::from_str(events["body"].as_str().unwrap()).unwrap();
+    assert!(!logged["items"].as_array().unwrap().is_empty(), "live-eu was ticked: {logged}");
+
+    // A schedule's interval late (60 s by default): dropped, not ticked.
+    let late = time::OffsetDateTime::now_utc() - std::time::Duration::from_secs(61);
+    let answer = streamfleet_runtime::scaler_event(&state.scaler, tick_orders_at(late)).await.unwrap();
+    assert_eq!(answer, serde_json::json!({"batchItemFailures": []}));
+}
+
 #[tokio::test]
 async fn a_scheduled_invocation_ticks_every_tick_secs_until_the_next_one_takes_over() {
     let mut config = fresh_config().await;

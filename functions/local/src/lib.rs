@@ -6,4 +6,5 @@ pub mod api;
 pub mod farm;
 pub mod load;
 pub mod scenario;
+pub mod tick_queue;
 pub mod view;

@@ -14,6 +14,7 @@ use streamfleet_emulator::Emulator;
 use streamfleet_local::api::Client;
 use streamfleet_local::load::Curve;
 use streamfleet_local::scenario::{self, Options};
+use streamfleet_local::tick_queue;
 use streamfleet_runtime::{app_state, aws_config, init_tracing, Config, Tuning};
 
 const DEFAULT_PORT: u16 = 8080;
@@ -63,17 +64,32 @@ async fn main() -> anyhow::Result<()> {
     // No stream is read here: lookups' calls for a tick go to this
     // process's scaler.
     tuning.tick_calls_in_process = true;
+    let tick = local_tick_every()?;
+    tuning.tick_every = tick;
+    tuning.schedule_every = tick.max(LOCAL_SCHEDULE);
+    let sqs = aws_sdk_sqs::Client::new(&streamfleet_runtime::sdk_config(Some(&endpoint)).await);
+    let table = std::env::var("STREAMFLEET_TABLE").unwrap_or_else(|_| DEFAULT_TABLE.to_owned());
+    let tick_queue =
+        tick_queue::create_queue(&sqs, &format!("{table}-ticks"), Duration::from_secs(5)).await?;
     let config = Config {
-        table: std::env::var("STREAMFLEET_TABLE").unwrap_or_else(|_| DEFAULT_TABLE.to_owned()),
+        table,
         admin_token: SecretString::from(token),
         node_secret: SecretString::from(node_secret),
         aws_endpoint: Some(endpoint.clone()),
+        // Decisions go to the emulator's default bus, as on AWS: a rule
+        // there sees them.
+        event_bus: Some(
+            std::env::var(streamfleet_runtime::EVENT_BUS_VAR).unwrap_or_else(|_| "default".to_owned()),
+        ),
+        // The scaler fanned out on a queue, as on AWS.
+        tick_queue: Some(tick_queue.clone()),
         tuning,
     };
     let dynamodb = aws_sdk_dynamodb::Client::new(&aws_config(&config).await);
     streamfleet_dynamo::schema::create_table_if_missing(&dynamodb, &config.table).await?;
     let state = app_state(&config).await?;
-    let tick = spawn_scaler_ticks(state.scaler.clone())?;
+    tick_queue::spawn_schedule(state.scaler.clone(), tuning.schedule_every);
+    tick_queue::spawn_consumers(sqs, tick_queue, state.scaler.clone(), LOCAL_CONSUMERS);
     let app = streamfleet_http::local_app(state);
 
     let listener = tokio::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, port)))
@@ -112,9 +128,14 @@ async fn play(client: Client, options: Options, url: String, token: String, endp
     }
 }
 
-/// The scaler on a short schedule (`STREAMFLEET_TICK_SECS`, default 5),
-/// as EventBridge runs it every minute on AWS.
-fn spawn_scaler_ticks(scaler: std::sync::Arc<streamfleet_core::service::Scaler>) -> anyhow::Result<Duration> {
+/// The local schedule: ticks ordered this often for the time until the next.
+const LOCAL_SCHEDULE: Duration = Duration::from_secs(30);
+/// Consumers of the tick queue (on AWS, the event source's concurrency).
+const LOCAL_CONSUMERS: usize = 2;
+
+/// How often the local scaler ticks each group (`STREAMFLEET_TICK_SECS`,
+/// default 5).
+fn local_tick_every() -> anyhow::Result<Duration> {
     let secs = match std::env::var("STREAMFLEET_TICK_SECS") {
         Ok(secs) => secs
             .parse::<u64>()
@@ -123,22 +144,7 @@ fn spawn_scaler_ticks(scaler: std::sync::Arc<streamfleet_core::service::Scaler>)
             .context("STREAMFLEET_TICK_SECS must be whole seconds")?,
         Err(_) => 5,
     };
-    let every = Duration::from_secs(secs);
-    tokio::spawn(async move {
-        let mut ticks = tokio::time::interval(every);
-        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            ticks.tick().await;
-            match scaler.tick().await {
-                Ok(report) if report.decisions > 0 || report.failed > 0 => {
-                    tracing::info!(decisions = report.decisions, failed = report.failed, "scaler tick")
-                }
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "scaler tick failed"),
-            }
-        }
-    });
-    Ok(every)
+    Ok(Duration::from_secs(secs))
 }
 
 /// Two random v4 UUIDs: 244 random bits, as 64 hex digits.

@@ -5,6 +5,7 @@ async fn main() -> Result<(), lambda_http::Error> {
     streamfleet_runtime::run_http_function(
         streamfleet_runtime::Function::Lookup,
         streamfleet_http::lookup_app,
+        None,
     )
     .await
 }

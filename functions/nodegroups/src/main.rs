@@ -5,6 +5,7 @@ async fn main() -> Result<(), lambda_http::Error> {
     streamfleet_runtime::run_http_function(
         streamfleet_runtime::Function::NodeGroups,
         streamfleet_http::nodegroups_app,
+        Some(streamfleet_runtime::eventbridge_events),
     )
     .await
 }

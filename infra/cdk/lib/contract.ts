@@ -27,6 +27,10 @@ export interface FunctionContract {
   readonly secrets: string[];
   /** Whether it calls EC2 Auto Scaling and EC2. */
   readonly drivesFleet: boolean;
+  /** Whether it writes decisions, and so publishes them to EventBridge. */
+  readonly publishesDecisions: boolean;
+  /** Whether it orders ticks on the tick queue (and consumes it). */
+  readonly ordersTicks: boolean;
 }
 
 export interface Contract {
@@ -46,6 +50,8 @@ export interface Contract {
     readonly hookHeartbeatTimeoutSecs: string;
     readonly tickSecs: string;
     readonly scheduleSecs: string;
+    readonly decisionEventBus: string;
+    readonly tickQueueUrl: string;
   };
   /** Auto Scaling groups and lifecycle hooks streamfleet owns start with it. */
   readonly ownedPrefix: string;

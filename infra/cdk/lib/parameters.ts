@@ -20,6 +20,8 @@ export interface Parameters {
   readonly logRetentionDays: CfnParameter;
   readonly lookupCorsOrigins: CfnParameter;
   readonly alarmTopicArn: CfnParameter;
+  readonly decisionEventBus: CfnParameter;
+  readonly scalerConcurrency: CfnParameter;
 }
 
 export function declareParameters(scope: Construct): Parameters {
@@ -39,7 +41,7 @@ export function declareParameters(scope: Construct): Parameters {
       minValue: 1,
       maxValue: 600,
       description:
-        'How often the scaler evaluates every group: each scheduled invocation ticks this often until the next one takes over (a value of the schedule\'s interval or more: once per invocation). 10 s keeps the function running all the time: about $17 a month at 512 MB on arm64 (docs/scaler.md).',
+        'How often the scaler evaluates every group: each scheduled invocation orders each group\'s ticks this often until the next one takes over, on the tick queue (a value of the schedule\'s interval or more: once per invocation). At 10 s, well under a dollar a group a month (docs/scaler.md).',
     }),
     adminTokenSecretArn: param('AdminTokenSecretArn', {
       type: 'String',
@@ -127,6 +129,21 @@ export function declareParameters(scope: Construct): Parameters {
       type: 'String',
       default: '',
       description: 'An SNS topic the alarms notify (when they fire and when they clear); empty for none.',
+    }),
+    scalerConcurrency: param('ScalerConcurrency', {
+      type: 'Number',
+      default: 10,
+      minValue: 2,
+      maxValue: 1000,
+      description:
+        'Most scaler invocations carrying out tick orders at once (the tick queue\'s event source; each takes ten groups, several at a time). The scheduled invocation orders every group\'s ticks on the queue; this bounds how fast they are worked off, and what the scaler asks of the table and of Auto Scaling at once (docs/scaler.md).',
+    }),
+    decisionEventBus: param('DecisionEventBus', {
+      type: 'String',
+      default: 'default',
+      allowedPattern: '^[A-Za-z0-9._/-]{1,256}$',
+      description:
+        'The EventBridge bus in this account and region every decision is published on (source streamfleet, detail-type Scaling Decision), for rules to route to chat, SNS or a pager: the default bus, or the name of one of yours. Events no rule matches are dropped.',
     }),
   };
 }

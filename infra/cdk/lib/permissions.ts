@@ -162,6 +162,33 @@ export class Permissions {
     );
   }
 
+  /** The scaler orders ticks on the tick queue; Lambda reads it for the scaler with the same role. */
+  grantTickQueue(fn: lambda.IFunction, queue: sqs.IQueue): void {
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'EventSourceQueue',
+        actions: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'],
+        resources: [queue.queueArn],
+      }),
+    );
+    fn.addToRolePolicy(
+      // SendMessageBatch is authorized as SendMessage.
+      new iam.PolicyStatement({ sid: 'OrderTicks', actions: ['sqs:SendMessage'], resources: [queue.queueArn] }),
+    );
+  }
+
+  /** Publish decisions on the deployment's bus, no other. */
+  grantDecisionEvents(fn: lambda.IFunction, bus: string): void {
+    const { partition, region, account } = this.stack;
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'DecisionEvents',
+        actions: ['events:PutEvents'],
+        resources: [`arn:${partition}:events:${region}:${account}:event-bus/${bus}`],
+      }),
+    );
+  }
+
   /** Tracing is a parameter, so the X-Ray write actions are always granted (as SAM does). */
   static allowTracing(fn: lambda.IFunction): void {
     fn.addToRolePolicy(

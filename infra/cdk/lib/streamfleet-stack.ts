@@ -65,6 +65,17 @@ export class StreamfleetStack extends Stack {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
     });
 
+    // The scaler's tick orders (see tickOrders). A failed order comes back
+    // once the scaler's timeout has passed (the least an event source
+    // allows); by then the group's next order is usually due, and the late
+    // one is dropped as stale. Orders are kept longer than any order's delay
+    // (up to a schedule's interval) and the scaler's timeout.
+    const tickQueue = new sqs.Queue(this, 'TickQueue', {
+      visibilityTimeout: Duration.seconds(Token.asNumber(rate('TimeoutSecs'))),
+      retentionPeriod: Duration.hours(1),
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+    });
+
     const env = contract.environment;
     const common: Record<string, string> = {
       [env.table]: table.tableName,
@@ -121,9 +132,20 @@ export class StreamfleetStack extends Stack {
         permissions.grantSecrets(this.functions[name], fnContract.secrets.map((id) => secretArns[id]));
       }
     }
+    // Functions that write decisions publish them on the deployment's bus.
+    const bus = params.decisionEventBus.valueAsString;
+    for (const [name, fnContract] of Object.entries(contract.functions) as [FunctionName, FunctionContract][]) {
+      if (fnContract.publishesDecisions) {
+        this.functions[name].addEnvironment(env.decisionEventBus, bus);
+        permissions.grantDecisionEvents(this.functions[name], bus);
+      }
+    }
     permissions.grantFleet(this.functions.scaler);
     permissions.grantEventSourceStream(this.functions.scaler);
     this.tickCalls(table, contract);
+    this.tickOrders(tickQueue, params);
+    this.functions.scaler.addEnvironment(env.tickQueueUrl, tickQueue.queueUrl);
+    permissions.grantTickQueue(this.functions.scaler, tickQueue);
     permissions.grantHookAnswers(this.functions.lifecycle);
 
     const api = this.httpApi(contract, params);
@@ -175,6 +197,23 @@ export class StreamfleetStack extends Stack {
       });
     }
     return table;
+  }
+
+  /**
+   * Each scheduled invocation orders every group's ticks until the next one
+   * on the tick queue (delayed to their times); the scaler carries them out
+   * from there, ten to a batch, at most ScalerConcurrency invocations at once,
+   * answering the orders whose tick failed (docs/scaler.md).
+   */
+  private tickOrders(queue: sqs.Queue, params: Parameters): void {
+    new lambda.EventSourceMapping(this, 'TickOrders', {
+      target: this.functions.scaler,
+      eventSourceArn: queue.queueArn,
+      batchSize: 10,
+      maxBatchingWindow: Duration.seconds(0),
+      reportBatchItemFailures: true,
+      maxConcurrency: params.scalerConcurrency.valueAsNumber,
+    });
   }
 
   /**

@@ -131,6 +131,23 @@ describe('events', () => {
     expect(rule.Targets[0].DeadLetterConfig.Arn['Fn::GetAtt'][0]).toMatch(/^FailedEventsQueue/);
   });
 
+  test('the tick queue invokes the scaler ten orders at a time, at most ScalerConcurrency at once, answering failed orders', () => {
+    const [[queueId, queue]] = ofType('AWS::SQS::Queue').filter(([id]) => id.startsWith('TickQueue'));
+    expect(queue.MessageRetentionPeriod).toBe(3600);
+    expect(queue.VisibilityTimeout).toEqual({
+      'Fn::FindInMap': ['ScalerRates', { Ref: 'ScalerRateMinutes' }, 'TimeoutSecs'],
+    });
+    const mappings = ofType('AWS::Lambda::EventSourceMapping').filter(([, m]) => m.EventSourceArn['Fn::GetAtt']?.[0] === queueId);
+    expect(mappings).toHaveLength(1);
+    const [, mapping] = mappings[0];
+    expect(mapping.FunctionName.Ref).toBe(functionLogicalId('scaler'));
+    expect(mapping.BatchSize).toBe(10);
+    expect(mapping.FunctionResponseTypes).toEqual(['ReportBatchItemFailures']);
+    expect(mapping.ScalingConfig).toEqual({ MaximumConcurrency: { Ref: 'ScalerConcurrency' } });
+    const env = resources[functionLogicalId('scaler')].Properties.Environment.Variables;
+    expect(env[contract.environment.tickQueueUrl]).toEqual({ Ref: queueId });
+  });
+
   test('the hook timeout follows the rate: at least four ticks, so one missed tick loses no hold', () => {
     const mapping = template.toJSON().Mappings.ScalerRates as Record<string, { Expression: string; HookTimeoutSecs: number }>;
     for (const [minutes, row] of Object.entries(mapping)) {
@@ -256,6 +273,23 @@ describe('IAM', () => {
         .filter((a) => a.startsWith('autoscaling:') || a.startsWith('ec2:'));
       if (!contract.functions[name].drivesFleet) expect(fleetCalls).toEqual([]);
       else expect(fleetCalls).toContain('autoscaling:CompleteLifecycleAction');
+    }
+  });
+
+  test('functions that write decisions publish them on the bus parameter only, and are told its name', () => {
+    for (const name of Object.keys(FUNCTION_IDS) as (keyof typeof FUNCTION_IDS)[]) {
+      const publishing = policiesOf(name).filter((s) => actionsOf(s).includes('events:PutEvents'));
+      const env = resources[functionLogicalId(name)].Properties.Environment.Variables;
+      if (!contract.functions[name].publishesDecisions) {
+        expect(publishing).toEqual([]);
+        expect(env[contract.environment.decisionEventBus]).toBeUndefined();
+        continue;
+      }
+      expect(env[contract.environment.decisionEventBus]).toEqual({ Ref: 'DecisionEventBus' });
+      expect(publishing).toHaveLength(1);
+      expect(actionsOf(publishing[0])).toEqual(['events:PutEvents']);
+      expect(JSON.stringify(publishing[0].Resource)).toContain(':event-bus/');
+      expect(JSON.stringify(publishing[0].Resource)).toContain('{"Ref":"DecisionEventBus"}');
     }
   });
 });

@@ -383,6 +383,56 @@ pub trait TickRequests: Send + Sync {
     ) -> StoreResult<bool>;
 }
 
+/// Where decisions go beyond the group's own log, for operators to route
+/// to chat, a pager or their tools (EventBridge on AWS). Published after the
+/// log write: the log is the record, an event is news of it.
+#[async_trait]
+pub trait DecisionEvents: Send + Sync {
+    /// Publishes each record as one event. A failure says how many were
+    /// not accepted; the decisions stand whatever it says.
+    async fn publish(&self, group: &GroupName, records: &[DecisionRecord]) -> Result<(), EventsError>;
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{unsent} decision event(s) not published: {reason}")]
+pub struct EventsError {
+    pub unsent: usize,
+    pub reason: String,
+}
+
+/// Publishes nothing: where no event bus is configured.
+pub struct NoDecisionEvents;
+
+#[async_trait]
+impl DecisionEvents for NoDecisionEvents {
+    async fn publish(&self, _: &GroupName, _: &[DecisionRecord]) -> Result<(), EventsError> {
+        Ok(())
+    }
+}
+
+/// One group's tick, ordered for a time: a message on the tick queue.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TickOrder {
+    pub group: GroupName,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+}
+
+/// Where a scheduled invocation sends its tick orders (SQS on AWS), each
+/// delivered to one of the queue's consumers no sooner than its time.
+#[async_trait]
+pub trait TickQueue: Send + Sync {
+    async fn send(&self, orders: &[TickOrder], now: OffsetDateTime) -> Result<(), QueueError>;
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{unsent} tick order(s) not sent: {reason}")]
+pub struct QueueError {
+    pub unsent: usize,
+    pub reason: String,
+}
+
 /// The provision pool of the simulated cloud: operator-registered hosts.
 #[async_trait]
 pub trait PoolStore: Send + Sync {

@@ -29,10 +29,11 @@ pub const OPEN_HOLDS: &str = "OpenHolds";
 pub const HOLD_UNKEPT_PCT: &str = "HoldUnkeptPctOfTimeout";
 pub const TICK_DURATION: &str = "TickDurationMs";
 pub const TICK_ERRORS: &str = "TickErrors";
+pub const EVENTS_UNSENT: &str = "DecisionEventsUnsent";
 
 /// Every metric above: what the templates' alarms and dashboard may name
 /// (written to infra/contract.json, checked by the parity check).
-pub const ALL: [&str; 11] = [
+pub const ALL: [&str; 12] = [
     LOOKUPS,
     LOOKUP_LATENCY,
     FREE_SEATS,
@@ -44,6 +45,7 @@ pub const ALL: [&str; 11] = [
     HOLD_UNKEPT_PCT,
     TICK_DURATION,
     TICK_ERRORS,
+    EVENTS_UNSENT,
 ];
 
 /// How a lookup ended.
@@ -151,4 +153,9 @@ pub fn tick(took: Duration, failed: u32) {
 /// groups not even listed).
 pub fn tick_failed(count: u32) {
     counter!(TICK_ERRORS).increment(u64::from(count));
+}
+
+/// Decision events the bus did not take (the decision log holds them).
+pub fn events_unsent(count: usize) {
+    counter!(EVENTS_UNSENT).increment(count as u64);
 }

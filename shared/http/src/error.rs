@@ -251,6 +251,15 @@ impl From<ScalerError> for ApiError {
             ScalerError::NoBackend(_) | ScalerError::NoCloud(_) => {
                 Self::new(StatusCode::CONFLICT, "no_backend", error.to_string())
             }
+            ScalerError::Orders(e) => {
+                tracing::error!(error = %e, "tick orders not sent");
+                Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "queue_unavailable",
+                    "tick orders could not be sent",
+                )
+                .with_retry_after(5)
+            }
         }
     }
 }

@@ -25,6 +25,12 @@ pub const GROUP_CACHE_VAR: &str = "STREAMFLEET_GROUP_CACHE_MS";
 pub const DEAD_AFTER_VAR: &str = "STREAMFLEET_NODE_DEAD_AFTER_SECS";
 pub const MASS_SILENCE_VAR: &str = "STREAMFLEET_MASS_SILENCE_PCT";
 pub const HOOK_TIMEOUT_VAR: &str = "STREAMFLEET_HOOK_HEARTBEAT_TIMEOUT_SECS";
+/// The EventBridge bus (name or ARN) decisions are published on; unset:
+/// none are published.
+pub const EVENT_BUS_VAR: &str = "STREAMFLEET_EVENT_BUS";
+/// The SQS queue (URL) scheduled scaler invocations order each group's
+/// ticks on; unset: each invocation ticks every group itself.
+pub const TICK_QUEUE_VAR: &str = "STREAMFLEET_TICK_QUEUE_URL";
 /// How often a scheduled scaler invocation ticks (the templates' `tickSecs`).
 pub const TICK_VAR: &str = "STREAMFLEET_TICK_SECS";
 /// How often the schedule invokes the scaler (the templates set it from
@@ -38,6 +44,10 @@ pub struct Config {
     pub admin_token: SecretString,
     pub node_secret: SecretString,
     pub aws_endpoint: Option<String>,
+    /// Where decisions are published (`STREAMFLEET_EVENT_BUS`), if anywhere.
+    pub event_bus: Option<String>,
+    /// Where ticks are ordered (`STREAMFLEET_TICK_QUEUE_URL`), if anywhere.
+    pub tick_queue: Option<String>,
     pub tuning: Tuning,
 }
 
@@ -143,6 +153,8 @@ impl Config {
             admin_token,
             node_secret,
             aws_endpoint: Self::aws_endpoint_in(vars)?,
+            event_bus: vars.optional(EVENT_BUS_VAR)?,
+            tick_queue: vars.optional(TICK_QUEUE_VAR)?,
             tuning: Tuning::from_vars(vars)?,
         })
     }

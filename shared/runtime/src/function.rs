@@ -49,6 +49,18 @@ impl Function {
         matches!(self, Function::Scaler | Function::Lifecycle)
     }
 
+    /// The scaler: its scheduled invocations order the groups' ticks on a
+    /// queue it consumes too.
+    pub fn orders_ticks(self) -> bool {
+        matches!(self, Function::Scaler)
+    }
+
+    /// The node-group API (an operator's actions), the scaler and the
+    /// lifecycle function write decisions, and publish them.
+    pub fn logs_decisions(self) -> bool {
+        matches!(self, Function::NodeGroups | Function::Scaler | Function::Lifecycle)
+    }
+
     /// The secrets the deployment must hand this function.
     pub fn secrets(self) -> Vec<DeploymentSecret> {
         let mut secrets = Vec::new();

@@ -15,6 +15,7 @@ use aws_config::BehaviorVersion;
 use aws_sdk_dynamodb::config::Credentials;
 use streamfleet_core::credentials::{NodeCredentials, WeakSecret};
 use streamfleet_core::fleet::SimulatedFleet;
+use streamfleet_core::ports::{DecisionEvents, NoDecisionEvents, TickQueue};
 use streamfleet_core::service::{
     Fleets, HeartbeatSettings, Heartbeats, LookupSettings, Lookups, NodeGroups, Operator, Pool, Scaler,
     ScalerSettings, ScalerStores,
@@ -24,14 +25,17 @@ use streamfleet_dynamo::DynamoStore;
 use streamfleet_http::{AdminToken, AppState};
 
 pub use config::{
-    Config, ConfigError, Tuning, Vars, AWS_ENDPOINT_VAR, FLEET_CACHE_VAR, GROUP_CACHE_VAR,
-    HEARTBEAT_INTERVAL_VAR, HOOK_TIMEOUT_VAR, SCHEDULE_VAR, SEAT_LEASE_VAR, TABLE_VAR, TICK_VAR,
+    Config, ConfigError, Tuning, Vars, AWS_ENDPOINT_VAR, EVENT_BUS_VAR, FLEET_CACHE_VAR, GROUP_CACHE_VAR,
+    HEARTBEAT_INTERVAL_VAR, HOOK_TIMEOUT_VAR, SCHEDULE_VAR, SEAT_LEASE_VAR, TABLE_VAR, TICK_QUEUE_VAR,
+    TICK_VAR,
 };
 pub use function::Function;
+mod queued_ticks;
 mod tick_delivery;
 pub use lifecycle_event::{
     handle_lifecycle_event, parse_lifecycle_event, run_lifecycle_function, EventError,
 };
+pub use queued_ticks::{batch_response, carry_out_orders, messages_of, BatchOutcome, QueuedOrder};
 pub use secrets::SecretError;
 pub use warm_up::{warm_up, WarmUp};
 
@@ -168,7 +172,7 @@ pub fn app_state_with(
     sdk: &aws_config::SdkConfig,
     dynamodb: aws_sdk_dynamodb::Client,
 ) -> Result<AppState, StartError> {
-    build_state(config, Some(aws_fleet(config, sdk)), dynamodb)
+    build_state(config, Backends::ALL.link(config, sdk), dynamodb)
 }
 
 fn aws_fleet(config: &Config, sdk: &aws_config::SdkConfig) -> Arc<dyn streamfleet_core::ports::Fleet> {
@@ -184,14 +188,81 @@ fn aws_fleet(config: &Config, sdk: &aws_config::SdkConfig) -> Arc<dyn streamflee
 /// EC2 SDKs at all (their serializers are a megabyte of each bootstrap).
 pub type FleetBackend = fn(&Config, &aws_config::SdkConfig) -> Arc<dyn streamfleet_core::ports::Fleet>;
 
+/// Builds the EventBridge publisher of a function that writes decisions;
+/// passed by value for the same reason as [`FleetBackend`].
+pub type EventsBackend = fn(&aws_config::SdkConfig, String) -> Arc<dyn DecisionEvents>;
+
+/// Decisions published on the bus `bus`.
+pub fn eventbridge_events(sdk: &aws_config::SdkConfig, bus: String) -> Arc<dyn DecisionEvents> {
+    Arc::new(streamfleet_eventbridge::EventBridgeDecisions::new(aws_sdk_eventbridge::Client::new(sdk), bus))
+}
+
+/// Builds the SQS queue scheduled invocations order ticks on; passed by
+/// value for the same reason as [`FleetBackend`].
+pub type OrdersBackend = fn(&aws_config::SdkConfig, String) -> Arc<dyn TickQueue>;
+
+/// Tick orders on the SQS queue at `queue_url`.
+pub fn sqs_tick_queue(sdk: &aws_config::SdkConfig, queue_url: String) -> Arc<dyn TickQueue> {
+    Arc::new(streamfleet_sqs::SqsTickQueue::new(aws_sdk_sqs::Client::new(sdk), queue_url))
+}
+
+/// The AWS backends a function's `main` links.
+#[derive(Clone, Copy, Default)]
+pub struct Backends {
+    /// Where the function drives the fleet.
+    pub fleet: Option<FleetBackend>,
+    /// Where the function writes decisions (published when the deployment
+    /// names a bus).
+    pub events: Option<EventsBackend>,
+    /// Where a scheduled scaler orders ticks (when the deployment names a
+    /// queue).
+    pub orders: Option<OrdersBackend>,
+}
+
+impl Backends {
+    /// The backends `function` uses, chosen at run time (the tests and the
+    /// local stack, which link everything anyway).
+    pub fn of(function: Function) -> Self {
+        Self {
+            fleet: function.drives_fleet().then_some(aws_fleet as FleetBackend),
+            events: function.logs_decisions().then_some(eventbridge_events as EventsBackend),
+            orders: function.orders_ticks().then_some(sqs_tick_queue as OrdersBackend),
+        }
+    }
+}
+
+impl Backends {
+    /// Every backend (the tests and the local stack).
+    const ALL: Backends =
+        Backends { fleet: Some(aws_fleet), events: Some(eventbridge_events), orders: Some(sqs_tick_queue) };
+
+    /// The backends built, each where the configuration asks for it.
+    fn link(self, config: &Config, sdk: &aws_config::SdkConfig) -> Linked {
+        Linked {
+            fleet: self.fleet.map(|backend| backend(config, sdk)),
+            events: match (self.events, &config.event_bus) {
+                (Some(backend), Some(bus)) => backend(sdk, bus.clone()),
+                _ => Arc::new(NoDecisionEvents),
+            },
+            orders: self.orders.zip(config.tick_queue.clone()).map(|(backend, url)| backend(sdk, url)),
+        }
+    }
+}
+
+/// The backends a process runs with.
+struct Linked {
+    fleet: Option<Arc<dyn streamfleet_core::ports::Fleet>>,
+    events: Arc<dyn DecisionEvents>,
+    orders: Option<Arc<dyn TickQueue>>,
+}
+
 /// A Lambda function's state: its configuration (secrets from Secrets
 /// Manager), its clients, the DynamoDB connection opened during init, and
-/// the Auto Scaling backend only where the function drives the fleet
-/// (`fleet`, given by the function's `main`).
-async fn lambda_state(function: Function, fleet: Option<FleetBackend>) -> Result<AppState, StartError> {
+/// the backends its `main` links.
+async fn lambda_state(function: Function, backends: Backends) -> Result<AppState, StartError> {
     let vars = Vars::Process;
     let sdk = sdk_config(Config::aws_endpoint_in(&vars)?.as_deref()).await;
-    state_with_backend(function, &vars, &sdk, fleet).await
+    state_with_backend(function, &vars, &sdk, backends).await
 }
 
 /// A function's state from given settings and SDK configuration, with the
@@ -203,28 +274,27 @@ pub async fn function_state_in(
     vars: &Vars,
     sdk: &aws_config::SdkConfig,
 ) -> Result<AppState, StartError> {
-    let fleet: Option<FleetBackend> = function.drives_fleet().then_some(aws_fleet);
-    state_with_backend(function, vars, sdk, fleet).await
+    state_with_backend(function, vars, sdk, Backends::of(function)).await
 }
 
 async fn state_with_backend(
     function: Function,
     vars: &Vars,
     sdk: &aws_config::SdkConfig,
-    fleet: Option<FleetBackend>,
+    backends: Backends,
 ) -> Result<AppState, StartError> {
     let config = Config::load(function, vars, sdk).await?;
     let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
     warm_up(&dynamodb, &config.table).await;
-    let aws = fleet.map(|backend| backend(&config, sdk));
-    build_state(&config, aws, dynamodb)
+    build_state(&config, backends.link(&config, sdk), dynamodb)
 }
 
 fn build_state(
     config: &Config,
-    aws: Option<Arc<dyn streamfleet_core::ports::Fleet>>,
+    linked: Linked,
     dynamodb: aws_sdk_dynamodb::Client,
 ) -> Result<AppState, StartError> {
+    let Linked { fleet: aws, events, orders } = linked;
     let store = Arc::new(DynamoStore::new(dynamodb, config.table.clone()));
     let clock = Arc::new(SystemClock);
     let credentials = NodeCredentials::new(config.node_secret.clone())?;
@@ -245,7 +315,7 @@ fn build_state(
         ..LookupSettings::default()
     };
     let fleets = Fleets { aws, simulated: Arc::new(SimulatedFleet::new(store.clone())) };
-    let stores = ScalerStores::all_in(store.clone());
+    let stores = ScalerStores::all_in(store.clone()).publishing_to(events.clone());
     let scaler_settings = ScalerSettings {
         plan: streamfleet_core::scaling::PlanSettings {
             stale_after: tuning.stale_after,
@@ -261,7 +331,11 @@ fn build_state(
     };
     // Names this process on the scaler leases it takes.
     let holder = format!("scaler-{}", uuid::Uuid::new_v4().simple());
-    let scaler = Arc::new(Scaler::new(stores, fleets, clock.clone(), scaler_settings, holder));
+    let mut scaler = Scaler::new(stores, fleets, clock.clone(), scaler_settings, holder);
+    if let Some(queue) = orders {
+        scaler = scaler.ordering_through(queue);
+    }
+    let scaler = Arc::new(scaler);
     // On AWS the call's write is all (the table's stream delivers it); the
     // local stack hands it to its own scaler.
     let tick_requests: Arc<dyn streamfleet_core::ports::TickRequests> = if tuning.tick_calls_in_process {
@@ -279,7 +353,8 @@ fn build_state(
         clock.clone(),
         scaler_settings.log_ttl,
     )
-    .calling_ticks(tick_requests.clone());
+    .calling_ticks(tick_requests.clone())
+    .publishing_to(events);
     Ok(AppState {
         operator,
         groups: NodeGroups::new(
@@ -321,11 +396,12 @@ fn build_state(
 pub async fn run_http_function(
     function: Function,
     app: fn(AppState) -> axum::Router,
+    events: Option<EventsBackend>,
 ) -> Result<(), lambda_http::Error> {
     init_tracing();
     metrics::init_metrics(function);
     // HTTP functions never drive the fleet (see `Function::drives_fleet`).
-    let state = lambda_state(function, None).await?;
+    let state = lambda_state(function, Backends { fleet: None, events, orders: None }).await?;
     // One request per invocation: its metrics are written as it ends.
     let flushed = axum::middleware::map_response(|response: axum::response::Response| async move {
         metrics::flush_metrics();
@@ -439,20 +515,73 @@ pub async fn called_ticks(
 pub async fn run_scheduled_scaler() -> Result<(), lambda_runtime::Error> {
     init_tracing();
     metrics::init_metrics(Function::Scaler);
-    let scaler = lambda_state(Function::Scaler, Some(aws_fleet)).await?.scaler;
+    let scaler = lambda_state(
+        Function::Scaler,
+        Backends { fleet: Some(aws_fleet), events: Some(eventbridge_events), orders: Some(sqs_tick_queue) },
+    )
+    .await?
+    .scaler;
     lambda_runtime::run(lambda_runtime::service_fn(
         move |event: lambda_runtime::LambdaEvent<serde_json::Value>| {
             let scaler = scaler.clone();
             async move {
-                let report = if event.payload.get("Records").is_some() {
-                    called_ticks(&scaler, event).await
-                } else {
-                    scheduled_tick(&scaler, event).await
-                };
+                let answer = scaler_event(&scaler, event).await;
                 metrics::flush_metrics();
-                report
+                answer
             }
         },
     ))
     .await
+}
+
+/// What an invocation of the scaler is for: a batch of tick orders from the
+/// queue, lookups' calls for a tick from the table's stream, or the schedule.
+pub async fn scaler_event(
+    scaler: &streamfleet_core::service::Scaler,
+    event: lambda_runtime::LambdaEvent<serde_json::Value>,
+) -> Result<serde_json::Value, lambda_runtime::Error> {
+    let from_queue = event.payload["Records"][0]["eventSource"] == "aws:sqs";
+    if from_queue {
+        return Ok(queued_tick_batch(scaler, event).await);
+    }
+    let report = if event.payload.get("Records").is_some() {
+        called_ticks(scaler, event).await?
+    } else if let Some(report) = scaler.dispatch().await? {
+        tracing::info!(
+            groups = report.groups,
+            ordered = report.ordered,
+            unsent = report.unsent,
+            "ticks ordered"
+        );
+        return Ok(serde_json::to_value(report)?);
+    } else {
+        scheduled_tick(scaler, event).await?
+    };
+    Ok(serde_json::to_value(report)?)
+}
+
+/// A batch of the tick queue (its event source reports batch item
+/// failures): the orders whose tick failed are delivered again.
+async fn queued_tick_batch(
+    scaler: &streamfleet_core::service::Scaler,
+    event: lambda_runtime::LambdaEvent<serde_json::Value>,
+) -> serde_json::Value {
+    let (payload, context) = event.into_parts();
+    // Lambda always sets it; an invocation without one has no deadline.
+    let deadline = (context.deadline > 0)
+        .then(|| {
+            time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(context.deadline) * 1_000_000).ok()
+        })
+        .flatten();
+    let outcome = carry_out_orders(scaler, messages_of(&payload), deadline).await;
+    let report = &outcome.report;
+    tracing::info!(
+        groups = report.groups,
+        ticks = report.ticks,
+        skipped = report.skipped,
+        stale = report.deferred,
+        failed = report.failed,
+        "queued ticks done"
+    );
+    batch_response(&outcome.failed)
 }

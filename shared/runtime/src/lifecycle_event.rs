@@ -146,7 +146,16 @@ fn outcome_name(outcome: &HookOutcome) -> &'static str {
 pub async fn run_lifecycle_function() -> Result<(), lambda_runtime::Error> {
     crate::init_tracing();
     crate::metrics::init_metrics(crate::Function::Lifecycle);
-    let scaler = crate::lambda_state(crate::Function::Lifecycle, Some(crate::aws_fleet)).await?.scaler;
+    let scaler = crate::lambda_state(
+        crate::Function::Lifecycle,
+        crate::Backends {
+            fleet: Some(crate::aws_fleet),
+            events: Some(crate::eventbridge_events),
+            orders: None,
+        },
+    )
+    .await?
+    .scaler;
     lambda_runtime::run(lambda_runtime::service_fn(move |event| {
         let scaler = scaler.clone();
         async move {

@@ -11,7 +11,8 @@ use streamfleet_core::service::{Fleets, Scaler, ScalerError, ScalerSettings, Sca
 use streamfleet_core::Clock;
 use streamfleet_dynamo::DynamoStore;
 use streamfleet_http::AppState;
-use streamfleet_runtime::{aws_config, parse_lifecycle_event};
+use streamfleet_local::tick_queue::consume_once;
+use streamfleet_runtime::{aws_config, parse_lifecycle_event, TICK_QUEUE_VAR};
 use time::OffsetDateTime;
 
 use super::{ok, Process};
@@ -37,7 +38,22 @@ pub(super) async fn scaler(setup: &TestApp, state: &AppState, process: &Process)
     // nothing would silently drop its actions from the contract.
     tick().await; // the launch template, the ASGs and their hooks, the first instances
     assert_eq!(setup.asg(&asg).await.0, 1, "the edge ASG launched one");
-    tick().await; // the instances adopted
+    // The instances adopted, by a tick ordered on the queue as a scheduled
+    // invocation does, and carried out from it (Lambda's event source reads
+    // the queue with the function's role, not its code: a plain client here).
+    let report = state.scaler.dispatch().await.expect("the groups are listed").expect("a tick queue is set");
+    assert_eq!(report.unsent, 0, "every order was sent");
+    let queue = process.vars.optional(TICK_QUEUE_VAR).unwrap().expect("the workload has a tick queue");
+    let sqs = aws_sdk_sqs::Client::new(&aws_config(&setup.config).await);
+    // Its first order comes due within a tick period (orders are spread).
+    let mut batch = consume_once(&sqs, &queue, &state.scaler, Duration::from_secs(2)).await.expect("read");
+    for _ in 0..10 {
+        if batch.report.groups > 0 {
+            break;
+        }
+        batch = consume_once(&sqs, &queue, &state.scaler, Duration::from_secs(2)).await.expect("read");
+    }
+    assert_eq!((batch.report.ticks, batch.failed.len()), (1, 0), "the group's first order was carried out");
     let origin = setup.node_ids(group, "origin", "pending").await.remove(0);
     let first = setup.node_ids(group, "edge", "pending").await.remove(0);
     setup.enroll(group, &origin, &Report::new("origin", AWS_REGION, "198.51.100.10")).await;

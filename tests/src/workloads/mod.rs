@@ -16,8 +16,8 @@ use axum::middleware::Next;
 use serde_json::Value;
 use streamfleet_http::AppState;
 use streamfleet_runtime::{
-    aws_config, function_state_in, secrets, Function, Vars, AWS_ENDPOINT_VAR, FLEET_CACHE_VAR,
-    GROUP_CACHE_VAR, TABLE_VAR,
+    aws_config, function_state_in, secrets, Function, Vars, AWS_ENDPOINT_VAR, EVENT_BUS_VAR, FLEET_CACHE_VAR,
+    GROUP_CACHE_VAR, TABLE_VAR, TICK_QUEUE_VAR,
 };
 
 use crate::iam::ActionLog;
@@ -80,11 +80,28 @@ async fn deployment_vars(setup: &TestApp, function: Function) -> Vars {
         (FLEET_CACHE_VAR.to_owned(), "0".to_owned()),
         (GROUP_CACHE_VAR.to_owned(), "0".to_owned()),
     ];
+    // Decisions are published where the deployment names a bus (both
+    // templates do); the emulator's account has its `default` one.
+    if function.logs_decisions() {
+        vars.push((EVENT_BUS_VAR.to_owned(), "default".to_owned()));
+    }
+    if function.orders_ticks() {
+        vars.push((TICK_QUEUE_VAR.to_owned(), tick_queue(setup).await));
+    }
     for secret in function.secrets() {
         let value = if secret.id_var == secrets::ADMIN_TOKEN.id_var { ADMIN_TOKEN } else { NODE_SECRET };
         vars.push((secret.id_var.to_owned(), stored_secret(value).await));
     }
     Vars::Given(vars.into_iter().collect())
+}
+
+/// A tick queue of the setup's own, as the templates make.
+async fn tick_queue(setup: &TestApp) -> String {
+    let sqs = aws_sdk_sqs::Client::new(&aws_config(&setup.config).await);
+    let name = format!("{}-ticks", setup.config.table);
+    streamfleet_local::tick_queue::create_queue(&sqs, &name, std::time::Duration::from_secs(1))
+        .await
+        .expect("the tick queue is created")
 }
 
 /// The route keys a router answered with a success.

@@ -6,7 +6,7 @@ use utoipa::ToSchema;
 
 use crate::group::Role;
 use crate::hooks::{HookKind, HookResult, InterruptionKind};
-use crate::names::{NodeId, Region};
+use crate::names::{GroupName, NodeId, Region};
 use crate::node::DrainCause;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -131,4 +131,18 @@ pub struct DecisionRecord {
     pub decision: Decision,
     /// `done`, or what went wrong (the next tick retries).
     pub outcome: String,
+}
+
+/// The `source` of the events decisions are published as.
+pub const EVENT_SOURCE: &str = "streamfleet";
+/// Their `detail-type`.
+pub const EVENT_DETAIL_TYPE: &str = "Scaling Decision";
+
+/// A decision as an event's `detail`: the record, and the group it is of.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DecisionEvent<'a> {
+    pub group: &'a GroupName,
+    #[serde(flatten)]
+    pub record: &'a DecisionRecord,
 }

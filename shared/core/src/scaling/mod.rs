@@ -8,7 +8,9 @@ mod plan;
 mod series;
 mod silence;
 
-pub use decision::{Action, Decider, Decision, DecisionRecord, Numbers};
+pub use decision::{
+    Action, Decider, Decision, DecisionEvent, DecisionRecord, Numbers, EVENT_DETAIL_TYPE, EVENT_SOURCE,
+};
 pub use health::{health_of, GroupHealth, HealthStatus, SlotError, SCALER_SILENT_AFTER};
 pub use memory::{LoadSeen, ScalerMemory, SlotFault};
 pub use operator::{held_by_pause, pause_news};

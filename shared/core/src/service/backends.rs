@@ -11,7 +11,8 @@ use crate::group::{Cloud, NodeGroup};
 use crate::names::GroupName;
 use crate::node::{Node, NodeLoad, NodeState};
 use crate::ports::{
-    Fleet, FleetError, GroupStore, Instance, NodeLifecycleStore, NodeStore, ScalerStore, StoreError,
+    DecisionEvents, Fleet, FleetError, GroupStore, Instance, NoDecisionEvents, NodeLifecycleStore, NodeStore,
+    ScalerStore, StoreError,
 };
 
 /// The cloud backends, chosen per group by its `cloud`.
@@ -29,28 +30,60 @@ pub struct ScalerStores {
     pub nodes: Arc<dyn NodeStore>,
     pub lifecycle: Arc<dyn NodeLifecycleStore>,
     pub scaler: Arc<dyn ScalerStore>,
+    /// Where the decisions logged are published (none unless configured).
+    pub events: Arc<dyn DecisionEvents>,
 }
 
-/// Writes decisions to the group's log, and counts them in the metrics:
-/// every writer of the log (the scaler, the lifecycle function, an
-/// operator) goes through here.
+/// Writes decisions to the group's log, counts them in the metrics and
+/// publishes them as events: every writer of the log (the scaler, the
+/// lifecycle function, an operator) goes through here. An event is sent
+/// only for what the log holds; one that cannot be sent is logged and
+/// counted, and changes nothing else (the log is the record).
 pub(super) async fn log_decisions(
     store: &dyn ScalerStore,
+    events: &dyn DecisionEvents,
     group: &GroupName,
     records: &[crate::scaling::DecisionRecord],
     ttl: std::time::Duration,
 ) -> Result<(), crate::ports::StoreError> {
     crate::telemetry::decisions(group, records);
-    store.record_decisions(group, records, ttl).await
+    store.record_decisions(group, records, ttl).await?;
+    if let Err(e) = events.publish(group, records).await {
+        tracing::warn!(group = %group, error = %e, "decision events not published; the decision log has them");
+        crate::telemetry::events_unsent(e.unsent);
+    }
+    Ok(())
 }
 
 impl ScalerStores {
+    /// [`log_decisions`] on these stores.
+    pub(super) async fn log_decisions(
+        &self,
+        group: &GroupName,
+        records: &[crate::scaling::DecisionRecord],
+        ttl: std::time::Duration,
+    ) -> Result<(), StoreError> {
+        log_decisions(self.scaler.as_ref(), self.events.as_ref(), group, records, ttl).await
+    }
+
     /// Every port on one store (the DynamoDB table).
     pub fn all_in<S>(store: Arc<S>) -> Self
     where
         S: GroupStore + NodeStore + NodeLifecycleStore + ScalerStore + 'static,
     {
-        Self { groups: store.clone(), nodes: store.clone(), lifecycle: store.clone(), scaler: store }
+        Self {
+            groups: store.clone(),
+            nodes: store.clone(),
+            lifecycle: store.clone(),
+            scaler: store,
+            events: Arc::new(NoDecisionEvents),
+        }
+    }
+
+    /// Publishes every decision logged to `events` too.
+    pub fn publishing_to(mut self, events: Arc<dyn DecisionEvents>) -> Self {
+        self.events = events;
+        self
     }
 }
 
@@ -64,6 +97,9 @@ pub enum ScalerError {
     NoBackend(GroupName),
     #[error("no backend is configured for the {0:?} cloud")]
     NoCloud(Cloud),
+    /// Not one tick order went out: nothing would tick.
+    #[error(transparent)]
+    Orders(#[from] crate::ports::QueueError),
 }
 
 /// The row of a node the cloud started: pending until its first heartbeat.

@@ -32,7 +32,7 @@ use crate::node::{DrainCause, Node, NodeState};
 use crate::ports::{Fleet, HoldWrite, Instance, ReportGuard, StoreError};
 use crate::scaling::{Action, Decider, Decision, DecisionRecord, PlanSettings};
 
-use super::backends::{launched_node, log_decisions, Fleets, ScalerError, ScalerStores};
+use super::backends::{launched_node, Fleets, ScalerError, ScalerStores};
 
 #[derive(Debug, Clone, Copy)]
 pub struct HookSettings {
@@ -96,7 +96,7 @@ impl LifecycleHooks {
         let now = self.clock.now();
         let records = self.settle(&group, fleet.as_ref(), &nodes, now).await?;
         if !records.is_empty() {
-            log_decisions(self.stores.scaler.as_ref(), name, &records, self.settings.log_ttl).await?;
+            self.stores.log_decisions(name, &records, self.settings.log_ttl).await?;
         }
         Ok(Some(records))
     }
@@ -349,7 +349,7 @@ impl LifecycleHooks {
                 outcome = HookOutcome::Completed(result);
             }
         }
-        log_decisions(self.stores.scaler.as_ref(), group.name(), &records, self.settings.log_ttl).await?;
+        self.stores.log_decisions(group.name(), &records, self.settings.log_ttl).await?;
         Ok(outcome)
     }
 
@@ -499,7 +499,7 @@ impl LifecycleHooks {
             reason.into(),
             outcome.into(),
         )];
-        log_decisions(self.stores.scaler.as_ref(), &name, &records, self.settings.log_ttl).await?;
+        self.stores.log_decisions(&name, &records, self.settings.log_ttl).await?;
         Ok(HookOutcome::Cordoned)
     }
 }

@@ -3,6 +3,7 @@
 
 mod backends;
 mod cadence;
+mod fan_out;
 mod fleet_cache;
 mod heartbeats;
 mod hooks;
@@ -19,6 +20,7 @@ mod tick_order;
 
 pub use backends::{Fleets, ScalerError, ScalerStores};
 pub use cadence::tick_times;
+pub use fan_out::{is_stale, tick_orders, DispatchReport, OrderOutcome};
 pub use heartbeats::{HeartbeatAck, HeartbeatError, HeartbeatSettings, Heartbeats};
 pub use hooks::{HookOutcome, HookSettings, LifecycleHooks};
 pub use lookups::{LookupError, LookupSettings, Lookups, Placement, StreamRequest};

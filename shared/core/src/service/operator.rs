@@ -15,7 +15,8 @@ use crate::group::{GroupStatus, NodeGroup, Role};
 use crate::names::{GroupName, NodeId, Region};
 use crate::node::{DrainCause, Node, NodeState};
 use crate::ports::{
-    GroupStore, NodeLifecycleStore, NodeStore, ReportGuard, ScalerStore, StoreError, TickRequests,
+    DecisionEvents, GroupStore, NoDecisionEvents, NodeLifecycleStore, NodeStore, ReportGuard, ScalerStore,
+    StoreError, TickRequests,
 };
 use crate::scaling::{health_of, Action, Decider, Decision, DecisionRecord, GroupHealth, SeriesPoint};
 use crate::validation::InvalidInput;
@@ -44,6 +45,7 @@ pub struct Operator {
     lifecycle: Arc<dyn NodeLifecycleStore>,
     scaler: Arc<dyn ScalerStore>,
     ticks: Option<Arc<dyn TickRequests>>,
+    events: Arc<dyn DecisionEvents>,
     clock: Arc<dyn Clock>,
     log_ttl: Duration,
 }
@@ -57,7 +59,22 @@ impl Operator {
         clock: Arc<dyn Clock>,
         log_ttl: Duration,
     ) -> Self {
-        Self { groups, nodes, lifecycle, scaler, ticks: None, clock, log_ttl }
+        Self {
+            groups,
+            nodes,
+            lifecycle,
+            scaler,
+            ticks: None,
+            events: Arc::new(NoDecisionEvents),
+            clock,
+            log_ttl,
+        }
+    }
+
+    /// Publishes the operator's decisions to `events` too.
+    pub fn publishing_to(mut self, events: Arc<dyn DecisionEvents>) -> Self {
+        self.events = events;
+        self
     }
 
     /// Calls the group's tick at once after an ask (the scheduled one comes
@@ -201,8 +218,14 @@ impl Operator {
             },
             outcome: "done".into(),
         };
-        if let Err(e) =
-            super::backends::log_decisions(self.scaler.as_ref(), group, &[record], self.log_ttl).await
+        if let Err(e) = super::backends::log_decisions(
+            self.scaler.as_ref(),
+            self.events.as_ref(),
+            group,
+            &[record],
+            self.log_ttl,
+        )
+        .await
         {
             tracing::error!(group = %group, error = %e, "the operator's decision could not be logged; it stands");
         }

@@ -10,7 +10,7 @@ use std::time::Duration;
 use futures::stream::{self, StreamExt};
 use time::OffsetDateTime;
 
-use super::backends::{launched_node, log_decisions, Fleets, ScalerError, ScalerStores};
+use super::backends::{launched_node, Fleets, ScalerError, ScalerStores};
 use super::hooks::{HookSettings, LifecycleHooks};
 use super::tick_order::{rotated, rotation_offset};
 use crate::clock::Clock;
@@ -18,7 +18,7 @@ use crate::group::{Cloud, GroupStatus, NodeGroup, Role};
 use crate::names::{GroupName, NodeId, Region};
 use crate::node::{DrainCause, Node, NodeState};
 use crate::page::PageSize;
-use crate::ports::{Fleet, Inbox, Instance, ReportGuard, StoreError};
+use crate::ports::{Fleet, Inbox, Instance, ReportGuard, StoreError, TickQueue};
 use crate::scaling::{
     held_by_pause, observed_load, pause_news, plan, series_due, slot_points, Action, Decider, Decision,
     DecisionRecord, PlanInput, PlanSettings, ScalerMemory,
@@ -128,6 +128,9 @@ pub struct Scaler {
     /// two holders too.
     ticks: std::sync::atomic::AtomicU64,
     hooks: LifecycleHooks,
+    /// Where scheduled invocations order the groups' ticks (the queue's
+    /// consumers tick them); none: they tick every group themselves.
+    orders: Option<Arc<dyn TickQueue>>,
 }
 
 impl Scaler {
@@ -149,7 +152,35 @@ impl Scaler {
                 node_ttl: settings.node_ttl,
             },
         );
-        Self { stores, fleets, clock, settings, holder, ticks: std::sync::atomic::AtomicU64::new(0), hooks }
+        Self {
+            stores,
+            fleets,
+            clock,
+            settings,
+            holder,
+            ticks: std::sync::atomic::AtomicU64::new(0),
+            hooks,
+            orders: None,
+        }
+    }
+
+    /// Scheduled invocations order ticks on `queue` instead of ticking.
+    pub fn ordering_through(mut self, queue: Arc<dyn TickQueue>) -> Self {
+        self.orders = Some(queue);
+        self
+    }
+
+    /// The queue scheduled invocations order ticks on, if any.
+    pub fn tick_queue(&self) -> Option<&dyn TickQueue> {
+        self.orders.as_deref()
+    }
+
+    pub(super) fn settings(&self) -> &ScalerSettings {
+        &self.settings
+    }
+
+    pub(super) fn now(&self) -> OffsetDateTime {
+        self.clock.now()
     }
 
     /// Lifecycle actions of the cloud, on the same stores and backends.
@@ -215,7 +246,7 @@ impl Scaler {
     }
 
     /// Every group, in name order (a page of the index per 100).
-    async fn all_groups(&self) -> Result<Vec<NodeGroup>, ScalerError> {
+    pub(super) async fn all_groups(&self) -> Result<Vec<NodeGroup>, ScalerError> {
         let page_size = PageSize::parse(Some(100)).expect("100 is a valid page size");
         let mut groups = Vec::new();
         let mut after: Option<GroupName> = None;
@@ -243,11 +274,20 @@ impl Scaler {
 
     /// One tick of one group, if it exists and no other tick holds it.
     pub async fn tick_one(&self, name: &GroupName) -> Result<GroupTickOutcome, ScalerError> {
+        self.tick_one_until(name, None).await
+    }
+
+    /// [`Self::tick_one`], its lease lapsing at `deadline` at the latest.
+    pub async fn tick_one_until(
+        &self,
+        name: &GroupName,
+        deadline: Option<OffsetDateTime>,
+    ) -> Result<GroupTickOutcome, ScalerError> {
         let Some(group) = self.stores.groups.get_group(name).await? else {
             return Ok(GroupTickOutcome::NoSuchGroup);
         };
         let ticked = self
-            .tick_leased(&group, self.lease_until(None))
+            .tick_leased(&group, self.lease_until(deadline))
             .await
             .inspect_err(|_| telemetry::tick_failed(1))?;
         Ok(match ticked {
@@ -339,8 +379,7 @@ impl Scaler {
             Ok(synced) => synced,
             Err(e) => {
                 if !records.is_empty() {
-                    log_decisions(self.stores.scaler.as_ref(), group.name(), &records, self.settings.log_ttl)
-                        .await?;
+                    self.stores.log_decisions(group.name(), &records, self.settings.log_ttl).await?;
                 }
                 return Err(e.into());
             }
@@ -459,10 +498,7 @@ impl Scaler {
             // its pressure unconsumed and the next tick would act on it
             // again (a second launch for one crowd). The log loses these
             // records instead; the trace keeps every one (above).
-            if let Err(e) =
-                log_decisions(self.stores.scaler.as_ref(), group.name(), &records, self.settings.log_ttl)
-                    .await
-            {
+            if let Err(e) = self.stores.log_decisions(group.name(), &records, self.settings.log_ttl).await {
                 tracing::error!(group = %group.name(), error = %e, records = records.len(), "the decision log could not be written; the tick's actions stand");
             }
         }
