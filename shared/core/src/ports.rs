@@ -393,12 +393,27 @@ pub trait DecisionEvents: Send + Sync {
     async fn publish(&self, group: &GroupName, records: &[DecisionRecord]) -> Result<(), EventsError>;
 }
 
+/// Messages a batch sender (events, tick orders) could not send: how many,
+/// and the last reason.
 #[derive(Debug, thiserror::Error)]
-#[error("{unsent} decision event(s) not published: {reason}")]
-pub struct EventsError {
+#[error("{unsent} not sent: {reason}")]
+pub struct Unsent {
     pub unsent: usize,
     pub reason: String,
 }
+
+impl Unsent {
+    /// The failures of several calls as one: their counts added up, the
+    /// last reason kept.
+    pub fn of_all(failures: Vec<Unsent>) -> Result<(), Unsent> {
+        let reason = failures.last().map(|last| last.reason.clone());
+        reason
+            .map_or(Ok(()), |reason| Err(Unsent { unsent: failures.iter().map(|f| f.unsent).sum(), reason }))
+    }
+}
+
+pub type EventsError = Unsent;
+pub type QueueError = Unsent;
 
 /// Publishes nothing: where no event bus is configured.
 pub struct NoDecisionEvents;
@@ -424,13 +439,6 @@ pub struct TickOrder {
 #[async_trait]
 pub trait TickQueue: Send + Sync {
     async fn send(&self, orders: &[TickOrder], now: OffsetDateTime) -> Result<(), QueueError>;
-}
-
-#[derive(Debug, thiserror::Error)]
-#[error("{unsent} tick order(s) not sent: {reason}")]
-pub struct QueueError {
-    pub unsent: usize,
-    pub reason: String,
 }
 
 /// The provision pool of the simulated cloud: operator-registered hosts.
@@ -533,4 +541,17 @@ pub trait Fleet: Send + Sync {
     /// Answers a held lifecycle action. An action the cloud no longer
     /// waits on (answered already, timed out) is not an error.
     async fn complete_action(&self, action: &HookAction, result: HookResult) -> Result<(), FleetError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Unsent;
+
+    #[test]
+    fn several_calls_unsent_add_up_and_keep_the_last_reason() {
+        assert!(Unsent::of_all(Vec::new()).is_ok());
+        let failed = |unsent, reason: &str| Unsent { unsent, reason: reason.to_owned() };
+        let all = Unsent::of_all(vec![failed(3, "Throttling"), failed(10, "no answer")]).unwrap_err();
+        assert_eq!((all.unsent, all.reason.as_str()), (13, "no answer"));
+    }
 }

@@ -91,15 +91,9 @@ impl EventBridgeDecisions {
                 Err(e) => Err(EventsError { unsent: chunk.len(), ..e }),
             }
         });
-        let failures: Vec<EventsError> =
-            futures::future::join_all(calls).await.into_iter().filter_map(Result::err).collect();
-        match failures.last() {
-            None => Ok(()),
-            Some(last) => Err(EventsError {
-                unsent: failures.iter().map(|f| f.unsent).sum(),
-                reason: last.reason.clone(),
-            }),
-        }
+        EventsError::of_all(
+            futures::future::join_all(calls).await.into_iter().filter_map(Result::err).collect(),
+        )
     }
 }
 

@@ -101,18 +101,13 @@ impl TickQueue for SqsTickQueue {
             });
         }
         // One call failing does not keep the others from being sent.
-        let failures: Vec<QueueError> = stream::iter(calls)
-            .buffer_unordered(CALLS_AT_ONCE)
-            .filter_map(|sent| async move { sent.err() })
-            .collect()
-            .await;
-        match failures.last() {
-            None => Ok(()),
-            Some(last) => Err(QueueError {
-                unsent: failures.iter().map(|f| f.unsent).sum(),
-                reason: last.reason.clone(),
-            }),
-        }
+        QueueError::of_all(
+            stream::iter(calls)
+                .buffer_unordered(CALLS_AT_ONCE)
+                .filter_map(|sent| async move { sent.err() })
+                .collect()
+                .await,
+        )
     }
 }
 

@@ -98,7 +98,7 @@ pub enum ScalerError {
     #[error("no backend is configured for the {0:?} cloud")]
     NoCloud(Cloud),
     /// Not one tick order went out: nothing would tick.
-    #[error(transparent)]
+    #[error("tick orders: {0}")]
     Orders(#[from] crate::ports::QueueError),
 }
 

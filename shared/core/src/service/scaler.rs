@@ -171,7 +171,7 @@ impl Scaler {
     }
 
     /// The queue scheduled invocations order ticks on, if any.
-    pub fn tick_queue(&self) -> Option<&dyn TickQueue> {
+    pub(super) fn tick_queue(&self) -> Option<&dyn TickQueue> {
         self.orders.as_deref()
     }
 
