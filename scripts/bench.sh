@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # `make bench`: every benchmark, one `name: value` line per figure on stdout
-# (details on stderr). Bounded: a few minutes on 2 cores, after the build.
+# (details on stderr). The scaler's tick takes 2 to 4 minutes of it on 2
+# cores; the functions' x86-64 release build for the cold starts takes about
+# 12 more the first time.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -29,12 +31,22 @@ RUST_LOG="${RUST_LOG:-error}" cargo run --locked -q --profile bench -p streamfle
 # the scaler at once; no scheduled tick).
 RUST_LOG="${RUST_LOG:-error}" cargo run --locked -q --profile bench -p streamfleet-scenarios --bin bench_scaleout
 
-# One scaler tick over 1,000 groups × 20 nodes (about 2 minutes on the emulator).
-cargo run --locked -q --profile bench -p streamfleet-scenarios --bin bench_scaler
+# One scaler tick over 1,000 groups × 20 nodes through the tick queue, beside
+# its requests replayed bare (about 4 minutes on the emulator; 10,000 groups:
+# STREAMFLEET_BENCH_GROUPS="1000 10000", half an hour more).
+RUST_LOG="${RUST_LOG:-error}" cargo run --locked -q --profile bench -p streamfleet-scenarios --bin bench_scaler
 
 # The scaling simulator on the shipped traces: per trace and policy, sessions
 # cut, % of joins rejected, instance-hours against the oracle's.
 cargo run --locked -q --release -p streamfleet-cli -- simulate --report bench
+
+# Each function's cold start beside its floor (a hello-world bootstrap and a
+# bare SDK program's init calls): the host's release build (x86-64, the
+# functions' profile), started under a stand-in for the Lambda Runtime API.
+cargo build --release --locked -p heartbeat -p lookup -p nodegroups -p scaler -p lifecycle \
+  -p streamfleet-cold-start-floor >&2
+RUST_LOG="${RUST_LOG:-error}" cargo run --locked -q --profile bench -p streamfleet-scenarios --bin bench_cold_start -- \
+  "$root/target/release"
 
 # Each Lambda bootstrap as deployed (arm64, release; incremental after make test).
 "$root/scripts/lambda-build.sh" --report

@@ -459,6 +459,32 @@ def timing_problems(template):
     return problems
 
 
+def throttle_problems(template):
+    """What breaks the rule the route throttles follow from the fleet's
+    stated size (docs/scale.md): for the nodes' routes, a rate of nodes
+    reporting every 5 s plus a fifth, for the lookups, the join rate plus a
+    fifth; a burst of twice the rate. Every size a parameter allows has a
+    row. Empty when the rule holds."""
+    problems = []
+    parameters_of = template.get("Parameters", {})
+    # Integers only: rate = ceil(nodes / 5 * 6 / 5) = ceil(6 nodes / 25).
+    for mapping, parameter, rate_of in (
+        ("NodeThrottles", "FleetNodes", lambda nodes: -(-6 * nodes // 25)),
+        ("JoinThrottles", "PeakJoinsPerSecond", lambda joins: -(-6 * joins // 5)),
+    ):
+        rows = template.get("Mappings", {}).get(mapping, {})
+        sizes = [str(v) for v in parameters_of.get(parameter, {}).get("AllowedValues", [])]
+        if not rows or not sizes:
+            problems.append(f"no {mapping} mapping or no {parameter} sizes")
+        if sorted(rows, key=int) != sorted(sizes, key=int):
+            problems.append(f"{mapping} rows {sorted(rows, key=int)} are not {parameter}'s values {sizes}")
+        for size, row in rows.items():
+            rate = rate_of(int(size))
+            if (int(row["Rate"]), int(row["Burst"])) != (rate, 2 * rate):
+                problems.append(f"{mapping} {size}: {row} is not Rate {rate}, Burst {2 * rate}")
+    return problems
+
+
 def compare(sam, cdk, sam_template, cdk_template, contract):
     report = Report()
     sam_functions = sam.function_facts()
@@ -551,6 +577,7 @@ def compare(sam, cdk, sam_template, cdk_template, contract):
     report.check("parameters", parameters(sam_template), parameters(cdk_template))
     report.check("mappings", sam_template.get("Mappings"), cdk_template.get("Mappings"))
     report.check("scaler timing rules (ScalerRates)", timing_problems(sam_template), [], "sam", "wanted")
+    report.check("throttles from the fleet's size", throttle_problems(sam_template), [], "sam", "wanted")
     report.check("conditions", sorted(sam_template.get("Conditions", {})), sorted(cdk_template.get("Conditions", {})))
     report.check("outputs", sorted(sam_template["Outputs"]), sorted(cdk_template["Outputs"]))
     sam_statements, cdk_statements = sam.statements(), cdk.statements()

@@ -98,6 +98,16 @@ class ParityNoticesDrift(unittest.TestCase):
             template["Mappings"]["ScalerRates"]["1"]["TimeoutSecs"] = 200
         self.assertDrift("DIFF  scaler timing rules")
 
+    def test_a_node_throttle_not_derived_from_the_fleet_size(self):
+        for template in (self.sam_t, self.cdk_t):
+            template["Mappings"]["NodeThrottles"]["10000"]["Rate"] = 2000
+        self.assertDrift("DIFF  throttles from the fleet's size")
+
+    def test_a_join_rate_without_a_throttle(self):
+        for template in (self.sam_t, self.cdk_t):
+            del template["Mappings"]["JoinThrottles"]["300"]
+        self.assertDrift("DIFF  throttles from the fleet's size")
+
     def test_a_scaler_timeout_shorter_than_its_schedule(self):
         for template in (self.sam_t, self.cdk_t):
             template["Mappings"]["ScalerRates"]["10"]["TimeoutSecs"] = 300

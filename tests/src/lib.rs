@@ -6,6 +6,7 @@ pub mod conformance;
 pub mod crowd;
 pub mod iam;
 pub mod nodes;
+pub mod rates;
 pub mod routes;
 pub mod scaling;
 pub mod sdk_seam;

@@ -3,6 +3,9 @@
 //! instead of) the real HTTP client. The IAM audit writes requests down
 //! there; the chaos harness fails some.
 
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
 use aws_smithy_runtime_api::client::http::{
     HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpClient,
     SharedHttpConnector,
@@ -47,5 +50,44 @@ struct Connector<S> {
 impl<S: Seam> HttpConnector for Connector<S> {
     fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
         self.seam.call(request, &self.real)
+    }
+}
+
+/// Counts every request through the seam by operation (`GetItem`,
+/// `SendMessageBatch`…: the JSON protocols' `X-Amz-Target`), retries
+/// included, whichever client of the configuration sends it; a request
+/// `tag` names is counted as `Operation (tag)`.
+#[derive(Debug, Clone, Default)]
+pub struct CallsByOperation {
+    counts: Arc<Mutex<BTreeMap<String, u64>>>,
+    tag: Option<Tag>,
+}
+
+/// Names a kind of request, given its operation and body.
+pub type Tag = fn(&str, &[u8]) -> Option<&'static str>;
+
+impl CallsByOperation {
+    /// Counts requests by operation, telling apart those `tag` names (given
+    /// the operation and the request's body).
+    pub fn tagging(tag: Tag) -> Self {
+        Self { tag: Some(tag), ..Self::default() }
+    }
+
+    /// The requests so far, by operation.
+    pub fn counts(&self) -> BTreeMap<String, u64> {
+        self.counts.lock().expect("no panic while counting").clone()
+    }
+}
+
+impl Seam for CallsByOperation {
+    fn call(&self, request: HttpRequest, real: &SharedHttpConnector) -> HttpConnectorFuture {
+        let target = request.headers().get("x-amz-target").unwrap_or("unknown");
+        let mut operation = target.rsplit('.').next().unwrap_or(target).to_owned();
+        let body = request.body().bytes().unwrap_or_default();
+        if let Some(tag) = self.tag.and_then(|tag| tag(&operation, body)) {
+            operation = format!("{operation} ({tag})");
+        }
+        *self.counts.lock().expect("no panic while counting").entry(operation).or_default() += 1;
+        real.call(request)
     }
 }

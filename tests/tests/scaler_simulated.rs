@@ -4,9 +4,11 @@
 use futures::future::join_all;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
+use streamfleet_core::service::GroupTickOutcome;
 use streamfleet_runtime::Tuning;
 use streamfleet_scenarios::nodes::Report;
 use streamfleet_scenarios::scaling::{action_types, host_report, simulated_group};
+use streamfleet_scenarios::sdk_seam::{self, CallsByOperation};
 use streamfleet_scenarios::{body, spawn_app, spawn_app_with, TestApp};
 
 const GROUP: &str = "sim";
@@ -244,4 +246,30 @@ async fn a_seat_that_crosses_the_threshold_calls_the_scaler_without_waiting_for_
     eprintln!("scale-out reaction: {:.3} s", waited.as_secs_f64());
     // No scheduled tick runs here: only the lookup's call can have launched.
     assert!(waited < std::time::Duration::from_secs(10), "{waited:?}");
+}
+
+#[tokio::test]
+async fn a_tick_reads_the_group_with_its_nodes_in_one_query_and_makes_four_requests_on_the_table() {
+    let app = spawn_app().await;
+    at_minimum(&app, 4).await;
+    // Another scaler process, whose every request is counted: the group's
+    // partition holds the group, its pool-host markers and its nodes.
+    let calls = CallsByOperation::tagging(|operation, body| {
+        let pool = body.windows(b"HOSTUSE#".len()).any(|w| w == b"HOSTUSE#");
+        (operation == "Query" && pool).then_some("pool")
+    });
+    let sdk = sdk_seam::through(&streamfleet_runtime::aws_config(&app.config).await, calls.clone());
+    let state = streamfleet_runtime::app_state_with(&app.config, &sdk, aws_sdk_dynamodb::Client::new(&sdk))
+        .expect("a scaler state");
+    let group = streamfleet_core::names::GroupName::parse(GROUP.to_owned()).unwrap();
+    let outcome = state.scaler.tick_one(&group).await.expect("the tick runs");
+    let GroupTickOutcome::Ticked(decisions) = outcome else { panic!("not ticked: {outcome:?}") };
+    assert!(decisions.is_empty(), "a group at its minimum is steady: {decisions:?}");
+    let counts = calls.counts();
+    assert_eq!(counts.get("GetItem"), None, "{counts:?}");
+    assert_eq!(counts.get("Query"), Some(&1), "the group with its nodes: {counts:?}");
+    assert_eq!(counts.get("Query (pool)"), Some(&1), "the simulated cloud's instances: {counts:?}");
+    assert_eq!(counts.get("UpdateItem"), Some(&2), "the lease and its release: {counts:?}");
+    assert!(counts.get("PutItem").copied().unwrap_or(0) <= 1, "a series point at most: {counts:?}");
+    assert_eq!(counts.values().sum::<u64>(), 4 + counts.get("PutItem").copied().unwrap_or(0), "{counts:?}");
 }

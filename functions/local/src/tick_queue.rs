@@ -59,13 +59,34 @@ pub async fn consume_once(
         })
         .collect();
     let outcome = carry_out_orders(scaler, orders, None).await;
-    for message in messages {
-        let id = message.message_id().unwrap_or_default();
-        if outcome.failed.iter().any(|failed| failed == id) {
-            continue;
-        }
-        if let Some(handle) = message.receipt_handle() {
-            sqs.delete_message().queue_url(queue_url).receipt_handle(handle).send().await?;
+    // One call for the batch, as Lambda's poller deletes.
+    let done: Vec<_> = messages
+        .iter()
+        .filter(|message| !outcome.failed.iter().any(|failed| Some(failed.as_str()) == message.message_id()))
+        .filter_map(|message| message.receipt_handle())
+        .enumerate()
+        .map(|(i, handle)| {
+            aws_sdk_sqs::types::DeleteMessageBatchRequestEntry::builder()
+                .id(i.to_string())
+                .receipt_handle(handle)
+                .build()
+                .expect("id and receipt handle are set")
+        })
+        .collect();
+    // Not deleted: delivered again after the visibility timeout, and then
+    // dropped as stale or ticked again (leases keep it single); the ticks
+    // that ran are reported all the same.
+    if !done.is_empty() {
+        match sqs.delete_message_batch().queue_url(queue_url).set_entries(Some(done)).send().await {
+            Ok(deleted) if deleted.failed().is_empty() => {}
+            Ok(deleted) => {
+                let codes: Vec<&str> = deleted.failed().iter().map(|f| f.code()).collect();
+                tracing::warn!(?codes, "some orders carried out were not deleted");
+            }
+            Err(e) => {
+                let error = aws_sdk_sqs::error::DisplayErrorContext(&e);
+                tracing::warn!(%error, "the orders carried out were not deleted");
+            }
         }
     }
     Ok(outcome)

@@ -7,10 +7,8 @@ export interface Parameters {
   readonly scalerRateMinutes: CfnParameter;
   readonly scalerTickSecs: CfnParameter;
   readonly adminTokenSecretArn: CfnParameter;
-  readonly lookupRateLimit: CfnParameter;
-  readonly lookupBurstLimit: CfnParameter;
-  readonly heartbeatRateLimit: CfnParameter;
-  readonly heartbeatBurstLimit: CfnParameter;
+  readonly fleetNodes: CfnParameter;
+  readonly peakJoinsPerSecond: CfnParameter;
   readonly apiRateLimit: CfnParameter;
   readonly apiBurstLimit: CfnParameter;
   readonly lookupMemorySize: CfnParameter;
@@ -50,30 +48,19 @@ export function declareParameters(scope: Construct): Parameters {
       description:
         'The full ARN (with its 6-character suffix) of an existing Secrets Manager secret whose plain-text value is the admin bearer token (at least 16 characters), encrypted with the AWS-managed key. Empty: the stack generates one (see the AdminTokenSecretId output).',
     }),
-    lookupRateLimit: param('LookupRateLimit', {
+    fleetNodes: param('FleetNodes', {
+      type: 'Number',
+      default: 10000,
+      allowedValues: ['1000', '3000', '10000', '30000', '100000'],
+      description:
+        "Media nodes at peak, all groups together, rounded up to the next size. The throttle of each route nodes call (heartbeats, an edge asking for a stream's origin) follows from it (the NodeThrottles mapping): nodes reporting every 5 s, plus a fifth for retries and early reports, a burst of twice that. At 100,000 it exceeds API Gateway's default account quota of 10,000 requests a second (docs/scale.md).",
+    }),
+    peakJoinsPerSecond: param('PeakJoinsPerSecond', {
       type: 'Number',
       default: 1000,
-      minValue: 1,
-      description: 'Steady requests per second allowed on each public lookup route.',
-    }),
-    lookupBurstLimit: param('LookupBurstLimit', {
-      type: 'Number',
-      default: 2000,
-      minValue: 1,
-      description: 'Burst allowed on each public lookup route.',
-    }),
-    heartbeatRateLimit: param('HeartbeatRateLimit', {
-      type: 'Number',
-      default: 2000,
-      minValue: 1,
+      allowedValues: ['100', '300', '1000', '3000', '10000'],
       description:
-        'Steady requests per second allowed on each route media nodes call (heartbeats, an edge asking for a stream\'s origin): 10,000 nodes reporting every 5 s make 2,000.',
-    }),
-    heartbeatBurstLimit: param('HeartbeatBurstLimit', {
-      type: 'Number',
-      default: 4000,
-      minValue: 1,
-      description: 'Burst allowed on each route media nodes call.',
+        'Publishers and players joining per second at peak (lookups), rounded up to the next size. The throttle of each public lookup route follows from it (the JoinThrottles mapping): the join rate plus a fifth for retries, a burst of twice that.',
     }),
     apiRateLimit: param('ApiRateLimit', {
       type: 'Number',
@@ -98,9 +85,10 @@ export function declareParameters(scope: Construct): Parameters {
     heartbeatIntervalSecs: param('HeartbeatIntervalSecs', {
       type: 'Number',
       default: 5,
-      minValue: 1,
+      minValue: 5,
       maxValue: 300,
-      description: 'How often media nodes report; they learn it from each answer.',
+      description:
+        "How often media nodes report; they learn it from each answer. At least 5 s: the node routes' throttle (FleetNodes) is sized for that.",
     }),
     tracing: param('Tracing', {
       type: 'String',

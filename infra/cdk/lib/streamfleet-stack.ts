@@ -332,13 +332,29 @@ export class StreamfleetStack extends Stack {
       throttlingRateLimit: params.apiRateLimit.valueAsNumber,
       throttlingBurstLimit: params.apiBurstLimit.valueAsNumber,
     };
-    const limits = (rate: CfnParameter, burst: CfnParameter) => ({
-      ThrottlingRateLimit: rate.valueAsNumber,
-      ThrottlingBurstLimit: burst.valueAsNumber,
+    // The throttles of the routes nodes and players call, from the fleet's
+    // stated size (docs/scale.md): a fifth over the steady rate for retries
+    // and early reports, a burst of twice the rate.
+    // Integer arithmetic: rate = ⌈nodes ÷ 5 s × 6/5⌉ = ⌈6 nodes / 25⌉.
+    const throttles = (id: string, sizes: number[], rateOf: (size: number) => number) =>
+      new CfnMapping(this, id, {
+        mapping: Object.fromEntries(
+          sizes.map((size) => {
+            const rate = rateOf(size);
+            return [String(size), { Rate: rate, Burst: 2 * rate }];
+          }),
+        ),
+      });
+    const ceilDiv = (a: number, b: number) => Math.floor((a + b - 1) / b);
+    const nodeThrottles = throttles('NodeThrottles', [1000, 3000, 10000, 30000, 100000], (nodes) => ceilDiv(6 * nodes, 25));
+    const joinThrottles = throttles('JoinThrottles', [100, 300, 1000, 3000, 10000], (joins) => ceilDiv(6 * joins, 5));
+    const limits = (mapping: CfnMapping, size: CfnParameter) => ({
+      ThrottlingRateLimit: mapping.findInMap(size.valueAsString, 'Rate'),
+      ThrottlingBurstLimit: mapping.findInMap(size.valueAsString, 'Burst'),
     });
     cfnStage.routeSettings = Object.fromEntries([
-      ...contract.publicRoutes.map((route) => [route, limits(params.lookupRateLimit, params.lookupBurstLimit)]),
-      ...contract.nodeRoutes.map((route) => [route, limits(params.heartbeatRateLimit, params.heartbeatBurstLimit)]),
+      ...contract.publicRoutes.map((route) => [route, limits(joinThrottles, params.peakJoinsPerSecond)]),
+      ...contract.nodeRoutes.map((route) => [route, limits(nodeThrottles, params.fleetNodes)]),
     ]);
     cfnStage.accessLogSettings = {
       destinationArn: accessLogs.attrArn,

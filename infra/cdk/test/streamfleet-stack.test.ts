@@ -102,12 +102,20 @@ describe('HTTP API', () => {
     expect(stage.DefaultRouteSettings.ThrottlingRateLimit).toEqual({ Ref: 'ApiRateLimit' });
     expect(Object.keys(stage.RouteSettings).sort()).toEqual([...contract.publicRoutes, ...contract.nodeRoutes].sort());
     for (const route of contract.publicRoutes) {
-      expect(stage.RouteSettings[route].ThrottlingRateLimit).toEqual({ Ref: 'LookupRateLimit' });
-      expect(stage.RouteSettings[route].ThrottlingBurstLimit).toEqual({ Ref: 'LookupBurstLimit' });
+      expect(stage.RouteSettings[route].ThrottlingRateLimit).toEqual({
+        'Fn::FindInMap': ['JoinThrottles', { Ref: 'PeakJoinsPerSecond' }, 'Rate'],
+      });
+      expect(stage.RouteSettings[route].ThrottlingBurstLimit).toEqual({
+        'Fn::FindInMap': ['JoinThrottles', { Ref: 'PeakJoinsPerSecond' }, 'Burst'],
+      });
     }
     for (const route of contract.nodeRoutes) {
-      expect(stage.RouteSettings[route].ThrottlingRateLimit).toEqual({ Ref: 'HeartbeatRateLimit' });
-      expect(stage.RouteSettings[route].ThrottlingBurstLimit).toEqual({ Ref: 'HeartbeatBurstLimit' });
+      expect(stage.RouteSettings[route].ThrottlingRateLimit).toEqual({
+        'Fn::FindInMap': ['NodeThrottles', { Ref: 'FleetNodes' }, 'Rate'],
+      });
+      expect(stage.RouteSettings[route].ThrottlingBurstLimit).toEqual({
+        'Fn::FindInMap': ['NodeThrottles', { Ref: 'FleetNodes' }, 'Burst'],
+      });
     }
     expect(stage.AccessLogSettings.DestinationArn['Fn::GetAtt'][0]).toMatch(/^ApiAccessLogs/);
   });

@@ -18,6 +18,11 @@ pub struct Page<T, K> {
 pub struct PageSize(u16);
 
 impl PageSize {
+    /// Pages of the walks that read a whole listing (the scaler's, of every
+    /// group), past `MAX_PAGE_SIZE`, which bounds what a caller may ask for:
+    /// fewer round trips; DynamoDB still ends a page at 1 MB.
+    pub const WALK: PageSize = PageSize(1000);
+
     pub fn parse(requested: Option<u32>) -> Result<Self, crate::InvalidInput> {
         match requested {
             None => Ok(Self(DEFAULT_PAGE_SIZE)),

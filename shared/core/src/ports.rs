@@ -88,6 +88,11 @@ pub trait NodeStore: Send + Sync {
     /// Every node of the group (one query for a normal fleet).
     async fn all_nodes(&self, group: &GroupName) -> StoreResult<Vec<Node>>;
 
+    /// The group and every node of it, read together (one query for a
+    /// normal fleet, where a group and then its nodes would take two):
+    /// what a scaler tick starts from. `None` when the group is gone.
+    async fn group_and_nodes(&self, group: &GroupName) -> StoreResult<Option<(NodeGroup, Vec<Node>)>>;
+
     async fn get_node(&self, group: &GroupName, node: &NodeId) -> StoreResult<Option<Node>>;
 
     /// Adds a node and counts it on its group. MUST return `Conflict` if the

@@ -28,6 +28,11 @@ impl DynamoStore {
         what: &str,
         query: QueryFluentBuilder,
     ) -> StoreResult<Vec<T>> {
+        self.query_items(query).await?.into_iter().map(|item| decode(what, item)).collect()
+    }
+
+    /// Every item `query` finds, page after page.
+    pub(crate) async fn query_items(&self, query: QueryFluentBuilder) -> StoreResult<Vec<Item>> {
         let mut found = Vec::new();
         let mut start: Option<Item> = None;
         loop {
@@ -37,9 +42,7 @@ impl DynamoStore {
                 .send()
                 .await
                 .map_err(|e| store_error("Query", &self.table, e))?;
-            for item in output.items.unwrap_or_default() {
-                found.push(decode(what, item)?);
-            }
+            found.extend(output.items.unwrap_or_default());
             match output.last_evaluated_key {
                 Some(next) => start = Some(next),
                 None => return Ok(found),

@@ -131,7 +131,7 @@ fn route_keys(routes: OpenApiRouter<AppState>) -> Vec<String> {
 
 /// The node-group Lambda function's router.
 pub fn nodegroups_app(state: AppState) -> Router {
-    with_document(finish(meta_routes().merge(nodegroup_routes()), state))
+    finish(meta_routes().merge(nodegroup_routes()), state)
 }
 
 /// The heartbeat Lambda function's router.
@@ -146,12 +146,7 @@ pub fn lookup_app(state: AppState) -> Router {
 
 /// Every function's routes on one router, for the local stack.
 pub fn local_app(state: AppState) -> Router {
-    with_document(finish(all_routes(), state))
-}
-
-/// The routers that serve `/v1/openapi.json` carry the document (built once).
-fn with_document(router: Router) -> Router {
-    router.layer(axum::Extension(openapi::document_json()))
+    finish(all_routes(), state)
 }
 
 /// Adds what every router needs: JSON errors for unknown routes and

@@ -5,8 +5,16 @@
 //!   lookup through the local HTTP API against a bare GetItem on the same
 //!   emulator, interleaved one for one;
 //! - `ddb_calls_per_subscribe_avg`: DynamoDB requests per subscribe, warm;
-//! - `heartbeats_per_s` beside `emulator_getitem_per_s`: heartbeats one
-//!   process accepts per second against what the emulator serves at all.
+//! - `lookup_subscribe_concurrent_p99_ms` beside `getitem_concurrent_p99_ms`:
+//!   subscribe lookups from `CONCURRENCY` callers at once, spread over
+//!   `PROCESSES` API states served side by side in this process (each with
+//!   its own caches and clients, as Lambda instances have), each caller
+//!   alternating with a bare GetItem,
+//!   so both see the same load;
+//! - `heartbeats_per_s_concurrent` beside `emulator_updateitem_per_s` (and
+//!   `emulator_getitem_per_s`): heartbeats accepted per second from
+//!   `CONCURRENCY` callers over the same processes, against the rate the
+//!   emulator serves bare writes (reads) with as many callers.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -18,7 +26,8 @@ use serde_json::json;
 use streamfleet_dynamo::CallCounter;
 use streamfleet_runtime::Tuning;
 use streamfleet_scenarios::nodes::Report;
-use streamfleet_scenarios::{group_spec, spawn_counted_app, TestApp};
+use streamfleet_scenarios::rates::completions_per_s;
+use streamfleet_scenarios::{another_process, group_spec, spawn_counted_app, TestApp};
 
 const GROUP: &str = "bench";
 const EDGES: usize = 20;
@@ -27,6 +36,8 @@ const SAMPLES: usize = 600;
 const REPORT_EVERY: Duration = Duration::from_secs(3);
 const THROUGHPUT_WINDOW: Duration = Duration::from_secs(5);
 const CONCURRENCY: usize = 16;
+/// API processes the concurrent callers are spread over.
+const PROCESSES: usize = 4;
 const NODES_PER_WORKER: usize = 16;
 
 struct Fleet {
@@ -156,32 +167,62 @@ fn print_ratios(name: &str, mut lookups: Vec<Duration>, mut getitems: Vec<Durati
     }
 }
 
+/// Subscribe lookups and bare GetItems from `CONCURRENCY` callers for the
+/// window, caller `i` on process `i % PROCESSES`, each alternating the two:
+/// (lookup, getitem) latencies.
+async fn concurrent_latencies(
+    processes: &[Arc<TestApp>],
+    client: &aws_sdk_dynamodb::Client,
+) -> (Vec<Duration>, Vec<Duration>) {
+    let deadline = Instant::now() + THROUGHPUT_WINDOW;
+    let callers: Vec<_> = (0..CONCURRENCY)
+        .map(|caller| {
+            let (app, client) = (processes[caller % processes.len()].clone(), client.clone());
+            tokio::spawn(async move {
+                let (mut lookups, mut getitems) = (Vec::new(), Vec::new());
+                let mut round = caller;
+                while Instant::now() < deadline {
+                    let path = format!("/v1/streams/live/s{}?action=subscribe", round % STREAMS);
+                    let started = Instant::now();
+                    let status = app.lookup(&path).await.status();
+                    lookups.push(started.elapsed());
+                    assert_eq!(status, StatusCode::OK, "{path}");
+                    let started = Instant::now();
+                    bare_getitem(&client, &app.config.table, round).await;
+                    getitems.push(started.elapsed());
+                    round += CONCURRENCY;
+                }
+                (lookups, getitems)
+            })
+        })
+        .collect();
+    let (mut lookups, mut getitems) = (Vec::new(), Vec::new());
+    for caller in callers {
+        let (l, g) = caller.await.expect("a caller finishes");
+        lookups.extend(l);
+        getitems.extend(g);
+    }
+    (lookups, getitems)
+}
+
+fn print_concurrent_p99(mut lookups: Vec<Duration>, mut getitems: Vec<Duration>) {
+    let (lookup, getitem) = (percentile(&mut lookups, 0.99), percentile(&mut getitems, 0.99));
+    println!("lookup_subscribe_concurrent_p99_ms: {:.2}", lookup.as_secs_f64() * 1e3);
+    println!("getitem_concurrent_p99_ms: {:.2}", getitem.as_secs_f64() * 1e3);
+    println!(
+        "lookup_subscribe_concurrent_vs_getitem_p99_ratio: {:.3}",
+        lookup.as_secs_f64() / getitem.as_secs_f64()
+    );
+    eprintln!("  ({} lookups and {} GetItems from {CONCURRENCY} callers)", lookups.len(), getitems.len());
+}
+
 /// Runs `task` from `CONCURRENCY` workers for the window; returns completions per second.
 async fn rate<F, Fut>(task: F) -> f64
 where
     F: Fn(usize, u64) -> Fut + Clone + Send + 'static,
     Fut: std::future::Future<Output = bool> + Send,
 {
-    let done = Arc::new(AtomicU64::new(0));
-    let deadline = Instant::now() + THROUGHPUT_WINDOW;
-    let workers: Vec<_> = (0..CONCURRENCY)
-        .map(|worker| {
-            let (task, done) = (task.clone(), done.clone());
-            tokio::spawn(async move {
-                let mut round = 0;
-                while Instant::now() < deadline {
-                    if task(worker, round).await {
-                        done.fetch_add(1, Ordering::Relaxed);
-                    }
-                    round += 1;
-                }
-            })
-        })
-        .collect();
-    for worker in workers {
-        worker.await.expect("worker finishes");
-    }
-    done.load(Ordering::Relaxed) as f64 / THROUGHPUT_WINDOW.as_secs_f64()
+    completions_per_s(CONCURRENCY, THROUGHPUT_WINDOW, task).await
 }
 
 #[tokio::main]
@@ -216,6 +257,17 @@ async fn main() {
     let ratio = percentile(&mut first, 0.5).as_secs_f64() / percentile(&mut getitems, 0.5).as_secs_f64();
     println!("lookup_first_publish_vs_getitem_ratio_p50: {ratio:.3}");
 
+    // Subscribe lookups and bare GetItems from concurrent callers over
+    // several processes: the p99 each sees under the same load.
+    refresh(&app, &fleet).await;
+    let mut processes = vec![Arc::new(app)];
+    for _ in 1..PROCESSES {
+        processes.push(Arc::new(another_process(&processes[0]).await));
+    }
+    let (lookups, getitems) = concurrent_latencies(&processes, &client).await;
+    print_concurrent_p99(lookups, getitems);
+    let app = Arc::try_unwrap(processes.swap_remove(0)).ok().expect("the first process is not shared");
+
     // Heartbeats from nodes of their own, so that no two workers race on
     // one node's replay guard; sixteen per worker, so that each node
     // reports about once a second or less, as nodes do (a sooner report
@@ -227,14 +279,16 @@ async fn main() {
         reporters.push((id, token, report));
     }
     let app = Arc::new(app);
-    let reporters = Arc::new(reporters);
+    processes.insert(0, app.clone());
+    let (processes, reporters) = (Arc::new(processes), Arc::new(reporters));
     let heartbeats = {
-        let (app, reporters) = (app.clone(), reporters.clone());
+        let (processes, reporters) = (processes.clone(), reporters.clone());
         rate(move |worker, round| {
-            let (app, reporters) = (app.clone(), reporters.clone());
+            let (processes, reporters) = (processes.clone(), reporters.clone());
             async move {
                 let (id, token, report) =
                     &reporters[worker + (round as usize % NODES_PER_WORKER) * CONCURRENCY];
+                let app = &processes[worker % PROCESSES];
                 app.heartbeat(GROUP, id, token, &report.json()).await.status() == StatusCode::OK
             }
         })
@@ -271,8 +325,9 @@ async fn main() {
         })
         .await
     };
-    println!("heartbeats_per_s: {heartbeats:.0}");
+    println!("heartbeats_per_s_concurrent: {heartbeats:.0}");
     println!("emulator_updateitem_per_s: {updates:.0}");
     println!("emulator_getitem_per_s: {getitems:.0}");
     println!("heartbeats_vs_getitem_throughput_ratio: {:.3}", heartbeats / getitems);
+    println!("heartbeats_vs_updateitem_throughput_ratio: {:.3}", heartbeats / updates);
 }

@@ -245,9 +245,9 @@ impl Scaler {
         Ok(report)
     }
 
-    /// Every group, in name order (a page of the index per 100).
+    /// Every group, in name order (a page of the index per 1,000).
     pub(super) async fn all_groups(&self) -> Result<Vec<NodeGroup>, ScalerError> {
-        let page_size = PageSize::parse(Some(100)).expect("100 is a valid page size");
+        let page_size = PageSize::WALK;
         let mut groups = Vec::new();
         let mut after: Option<GroupName> = None;
         loop {
@@ -283,11 +283,11 @@ impl Scaler {
         name: &GroupName,
         deadline: Option<OffsetDateTime>,
     ) -> Result<GroupTickOutcome, ScalerError> {
-        let Some(group) = self.stores.groups.get_group(name).await? else {
+        let Some((group, nodes)) = self.stores.nodes.group_and_nodes(name).await? else {
             return Ok(GroupTickOutcome::NoSuchGroup);
         };
         let ticked = self
-            .tick_leased(&group, self.lease_until(deadline))
+            .tick_leased(&group, nodes, self.lease_until(deadline))
             .await
             .inspect_err(|_| telemetry::tick_failed(1))?;
         Ok(match ticked {
@@ -296,9 +296,16 @@ impl Scaler {
         })
     }
 
+    /// The tick of `group`, whose `nodes` were read with it just before the
+    /// lease is taken. A tick that released the lease in that round trip
+    /// may have changed nodes this tick sees as they were: its node writes
+    /// are conditional, so the worst is a record (an adoption, a hold
+    /// settled again) the next tick undoes. Reading the scaler item with
+    /// them and leasing on the holder seen would close it.
     async fn tick_leased(
         &self,
         group: &NodeGroup,
+        nodes: Vec<Node>,
         lease_until: OffsetDateTime,
     ) -> Result<Option<Vec<DecisionRecord>>, ScalerError> {
         let name = group.name();
@@ -310,7 +317,7 @@ impl Scaler {
         else {
             return Ok(None);
         };
-        let outcome = self.run(group, &mut memory, &inbox, now).await;
+        let outcome = self.run(group, nodes, &mut memory, &inbox, now).await;
         let consumed = match &outcome {
             Ok((_, consumed)) => consumed.clone(),
             Err(_) => Inbox::default(),
@@ -345,9 +352,11 @@ impl Scaler {
         if self.out_of_time(deadline) {
             return Ok(GroupTick::Deferred);
         }
-        // The listed group is fresh enough: a change after the listing is
-        // caught by the conditional writes, and by the next tick.
-        Ok(match self.tick_leased(group, self.lease_until(deadline)).await? {
+        // Read again with its nodes, which costs no more than the nodes.
+        let Some((group, nodes)) = self.stores.nodes.group_and_nodes(group.name()).await? else {
+            return Ok(GroupTick::Skipped);
+        };
+        Ok(match self.tick_leased(&group, nodes, self.lease_until(deadline)).await? {
             Some(records) => GroupTick::Done(records.len()),
             None => GroupTick::Skipped,
         })
@@ -365,12 +374,12 @@ impl Scaler {
     async fn run(
         &self,
         group: &NodeGroup,
+        mut nodes: Vec<Node>,
         memory: &mut ScalerMemory,
         inbox: &Inbox,
         now: OffsetDateTime,
     ) -> Result<(Vec<DecisionRecord>, Inbox), ScalerError> {
         let fleet = self.fleet_for(group)?;
-        let mut nodes = self.stores.nodes.all_nodes(group.name()).await?;
         // Held lifecycle actions first, whatever the rest of the tick meets:
         // a hold not renewed in time lets the cloud terminate a node with
         // viewers on it.
