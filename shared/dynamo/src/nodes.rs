@@ -107,7 +107,8 @@ impl NodeStore for DynamoStore {
     async fn group_and_nodes(&self, group: &GroupName) -> StoreResult<Option<(NodeGroup, Vec<Node>)>> {
         // The group's item sorts just before its nodes' (`GROUP` <
         // `HOSTUSE#…` < `NODE#…` < `NODE$`): one consistent range holds
-        // both, and the few pool-host markers between them are skipped.
+        // both; the pool-host markers between them (one per node of a group
+        // on the simulated cloud) are read and skipped.
         let query = self
             .client
             .query()
