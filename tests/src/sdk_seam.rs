@@ -66,6 +66,17 @@ pub struct CallsByOperation {
 /// Names a kind of request, given its operation and body.
 pub type Tag = fn(&str, &[u8]) -> Option<&'static str>;
 
+/// Tags the simulated cloud's reads of its instances (a Query of a group's
+/// `HOSTUSE#` pool-host markers): they stand for the cloud's API calls
+/// (Auto Scaling's on AWS), not the store's.
+pub fn simulated_cloud_reads(operation: &str, body: &[u8]) -> Option<&'static str> {
+    let pool = body.windows(b"HOSTUSE#".len()).any(|w| w == b"HOSTUSE#");
+    (operation == "Query" && pool).then_some(SIMULATED_CLOUD)
+}
+
+/// The tag of [`simulated_cloud_reads`].
+pub const SIMULATED_CLOUD: &str = "simulated cloud";
+
 impl CallsByOperation {
     /// Counts requests by operation, telling apart those `tag` names (given
     /// the operation and the request's body).

@@ -254,10 +254,7 @@ async fn a_tick_reads_the_group_with_its_nodes_in_one_query_and_makes_four_reque
     at_minimum(&app, 4).await;
     // Another scaler process, whose every request is counted: the group's
     // partition holds the group, its pool-host markers and its nodes.
-    let calls = CallsByOperation::tagging(|operation, body| {
-        let pool = body.windows(b"HOSTUSE#".len()).any(|w| w == b"HOSTUSE#");
-        (operation == "Query" && pool).then_some("pool")
-    });
+    let calls = CallsByOperation::tagging(sdk_seam::simulated_cloud_reads);
     let sdk = sdk_seam::through(&streamfleet_runtime::aws_config(&app.config).await, calls.clone());
     let state = streamfleet_runtime::app_state_with(&app.config, &sdk, aws_sdk_dynamodb::Client::new(&sdk))
         .expect("a scaler state");
@@ -268,7 +265,11 @@ async fn a_tick_reads_the_group_with_its_nodes_in_one_query_and_makes_four_reque
     let counts = calls.counts();
     assert_eq!(counts.get("GetItem"), None, "{counts:?}");
     assert_eq!(counts.get("Query"), Some(&1), "the group with its nodes: {counts:?}");
-    assert_eq!(counts.get("Query (pool)"), Some(&1), "the simulated cloud's instances: {counts:?}");
+    assert_eq!(
+        counts.get("Query (simulated cloud)"),
+        Some(&1),
+        "the simulated cloud's instances: {counts:?}"
+    );
     assert_eq!(counts.get("UpdateItem"), Some(&2), "the lease and its release: {counts:?}");
     assert!(counts.get("PutItem").copied().unwrap_or(0) <= 1, "a series point at most: {counts:?}");
     assert_eq!(counts.values().sum::<u64>(), 4 + counts.get("PutItem").copied().unwrap_or(0), "{counts:?}");

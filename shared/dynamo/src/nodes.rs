@@ -109,17 +109,7 @@ impl NodeStore for DynamoStore {
         // `HOSTUSE#…` < `NODE#…` < `NODE$`): one consistent range holds
         // both; the pool-host markers between them (one per node of a group
         // on the simulated cloud) are read and skipped.
-        let query = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("#pk = :pk AND #sk BETWEEN :group AND :after_nodes")
-            .expression_attribute_names("#pk", PK)
-            .expression_attribute_names("#sk", SK)
-            .expression_attribute_values(":pk", s(group_pk(group)))
-            .expression_attribute_values(":group", s(GROUP_SK))
-            .expression_attribute_values(":after_nodes", s(NODES_END))
-            .consistent_read(true);
+        let query = self.query_between(group_pk(group), GROUP_SK, NODES_END).consistent_read(true);
         let (mut found, mut nodes) = (None, Vec::new());
         for item in self.query_items(query).await? {
             match item.get(SK).and_then(|sk| sk.as_s().ok()) {

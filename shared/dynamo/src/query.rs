@@ -22,6 +22,19 @@ impl DynamoStore {
             .expression_attribute_values(":prefix", s(prefix))
     }
 
+    /// `pk = :pk AND sk BETWEEN :low AND :high`, to be completed by the caller.
+    pub(crate) fn query_between(&self, pk: String, low: &str, high: &str) -> QueryFluentBuilder {
+        self.client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("#pk = :pk AND #sk BETWEEN :low AND :high")
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_names("#sk", SK)
+            .expression_attribute_values(":pk", s(pk))
+            .expression_attribute_values(":low", s(low))
+            .expression_attribute_values(":high", s(high))
+    }
+
     /// Every item `query` finds, page after page, decoded as `T`.
     pub(crate) async fn query_all<T: DeserializeOwned>(
         &self,

@@ -18,7 +18,7 @@ use crate::error::store_error;
 use crate::keys::{
     event_sk, group_pk, is_event_sk, series_sk, EVENT_SK_PREFIX, SCALER_SK, SERIES_SK_PREFIX, TICK_SK,
 };
-use crate::schema::{PK, SK, TTL};
+use crate::schema::{SK, TTL};
 use crate::DynamoStore;
 
 /// A series item: the points of one tick.
@@ -245,16 +245,11 @@ impl ScalerStore for DynamoStore {
     }
 
     async fn list_series(&self, group: &GroupName, since: OffsetDateTime) -> StoreResult<Vec<SeriesPoint>> {
-        let query = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("#pk = :pk AND #sk BETWEEN :from AND :to")
-            .expression_attribute_names("#pk", PK)
-            .expression_attribute_names("#sk", SK)
-            .expression_attribute_values(":pk", s(group_pk(group)))
-            .expression_attribute_values(":from", s(series_sk(since.unix_timestamp_nanos() / 1_000_000)))
-            .expression_attribute_values(":to", s(format!("{SERIES_SK_PREFIX}9999999999999")));
+        let query = self.query_between(
+            group_pk(group),
+            &series_sk(since.unix_timestamp_nanos() / 1_000_000),
+            &format!("{SERIES_SK_PREFIX}9999999999999"),
+        );
         let items: Vec<SeriesItem> = self.query_all("series", query).await?;
         // TTL only collects garbage: a point older than asked is skipped.
         Ok(items.into_iter().flat_map(|i| i.points).filter(|p| p.at >= since).collect())

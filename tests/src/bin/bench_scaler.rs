@@ -40,7 +40,7 @@ use streamfleet_runtime::{app_state_with, aws_config, Config, Tuning};
 use streamfleet_scenarios::fresh_config_with;
 use streamfleet_scenarios::rates::completions_per_s;
 use streamfleet_scenarios::scaling::simulated_group;
-use streamfleet_scenarios::sdk_seam::{self, CallsByOperation, Seam};
+use streamfleet_scenarios::sdk_seam::{self, CallsByOperation, Seam, SIMULATED_CLOUD};
 use time::OffsetDateTime;
 
 const NODES_PER_GROUP: usize = 20;
@@ -270,7 +270,7 @@ struct Recorder {
 impl Recorder {
     fn new() -> Self {
         Self {
-            calls: CallsByOperation::tagging(cloud_reads),
+            calls: CallsByOperation::tagging(sdk_seam::simulated_cloud_reads),
             recording: Arc::new(AtomicBool::new(false)),
             sent: Arc::default(),
         }
@@ -424,17 +424,8 @@ fn sqs_op(op: &str) -> bool {
     op.contains("Message") || op.contains("Queue")
 }
 
-/// The simulated cloud keeps its instances in the table: its reads stand
-/// for the cloud's API calls (Auto Scaling's on AWS), not the store's.
-const CLOUD: &str = "simulated cloud";
-
-fn cloud_reads(operation: &str, body: &[u8]) -> Option<&'static str> {
-    let pool = body.windows(b"HOSTUSE#".len()).any(|w| w == b"HOSTUSE#");
-    (operation == "Query" && pool).then_some(CLOUD)
-}
-
 fn store_op(op: &str) -> bool {
-    !sqs_op(op) && !op.contains(CLOUD)
+    !sqs_op(op) && !op.contains(SIMULATED_CLOUD)
 }
 
 /// The tick's time if each call took what the emulator needs for it bare:
