@@ -12,27 +12,26 @@ use crate::DynamoStore;
 impl DynamoStore {
     /// `pk = :pk AND begins_with(sk, :prefix)`, to be completed by the caller.
     pub(crate) fn query_prefix(&self, pk: String, prefix: &str) -> QueryFluentBuilder {
-        self.client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
-            .expression_attribute_names("#pk", PK)
-            .expression_attribute_names("#sk", SK)
-            .expression_attribute_values(":pk", s(pk))
+        self.query_partition(pk, "begins_with(#sk, :prefix)")
             .expression_attribute_values(":prefix", s(prefix))
     }
 
     /// `pk = :pk AND sk BETWEEN :low AND :high`, to be completed by the caller.
     pub(crate) fn query_between(&self, pk: String, low: &str, high: &str) -> QueryFluentBuilder {
+        self.query_partition(pk, "#sk BETWEEN :low AND :high")
+            .expression_attribute_values(":low", s(low))
+            .expression_attribute_values(":high", s(high))
+    }
+
+    /// `pk = :pk AND <sort_key_condition>` (on `#sk`), its values to be bound.
+    fn query_partition(&self, pk: String, sort_key_condition: &str) -> QueryFluentBuilder {
         self.client
             .query()
             .table_name(&self.table)
-            .key_condition_expression("#pk = :pk AND #sk BETWEEN :low AND :high")
+            .key_condition_expression(format!("#pk = :pk AND {sort_key_condition}"))
             .expression_attribute_names("#pk", PK)
             .expression_attribute_names("#sk", SK)
             .expression_attribute_values(":pk", s(pk))
-            .expression_attribute_values(":low", s(low))
-            .expression_attribute_values(":high", s(high))
     }
 
     /// Every item `query` finds, page after page, decoded as `T`.
