@@ -88,11 +88,6 @@ pub trait NodeStore: Send + Sync {
     /// Every node of the group (one query for a normal fleet).
     async fn all_nodes(&self, group: &GroupName) -> StoreResult<Vec<Node>>;
 
-    /// The group and every node of it, read together (one query for a
-    /// normal fleet, where a group and then its nodes would take two):
-    /// what a scaler tick starts from. `None` when the group is gone.
-    async fn group_and_nodes(&self, group: &GroupName) -> StoreResult<Option<(NodeGroup, Vec<Node>)>>;
-
     async fn get_node(&self, group: &GroupName, node: &NodeId) -> StoreResult<Option<Node>>;
 
     /// Adds a node and counts it on its group. MUST return `Conflict` if the
@@ -316,16 +311,49 @@ pub struct Inbox {
     pub asked: Pressure,
 }
 
+/// The group's lease as a read saw it. Taking the lease is conditioned on
+/// it, so that what was read with it is what the tick decides on.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LeaseSeen {
+    /// The last tick to take the lease (`None`: never taken).
+    pub holder: Option<String>,
+    /// When that lease lapses (or lapsed: a released lease is at 0).
+    pub until: Option<OffsetDateTime>,
+}
+
+impl LeaseSeen {
+    /// Another tick holds the group at `now`.
+    pub fn is_live(&self, now: OffsetDateTime) -> bool {
+        self.until.is_some_and(|until| until >= now)
+    }
+}
+
+/// What a scaler tick starts from, read in one go: the group, every node
+/// of it, and its lease.
+#[derive(Debug, Clone)]
+pub struct TickView {
+    pub group: NodeGroup,
+    pub nodes: Vec<Node>,
+    pub lease: LeaseSeen,
+}
+
 /// The scaler's per-group item: its lease, its memory, and the scale-out
 /// pressure lookups and operators add to it.
 #[async_trait]
 pub trait ScalerStore: Send + Sync {
-    /// Takes the group's lease until `until` unless another holder has it;
-    /// returns the memory and the inbox, or `None` when held elsewhere.
+    /// The group, its nodes and its lease, read together (one consistent
+    /// query for a normal fleet). `None` when the group is gone.
+    async fn read_for_tick(&self, group: &GroupName) -> StoreResult<Option<TickView>>;
+
+    /// Takes the group's lease until `until` if it is still as `seen` and
+    /// has lapsed by `now`: no tick took it since the read, so the read is
+    /// what the tick acts on. Returns the memory and the inbox, or `None`
+    /// when another tick took it.
     async fn acquire_lease(
         &self,
         group: &GroupName,
         holder: &str,
+        seen: &LeaseSeen,
         now: OffsetDateTime,
         until: OffsetDateTime,
     ) -> StoreResult<Option<(ScalerMemory, Inbox)>>;

@@ -8,8 +8,6 @@ use streamfleet_core::names::{GroupName, NodeId, StreamKey};
 pub const GROUP_SK: &str = "GROUP";
 pub const GROUPS_INDEX_PK: &str = "GROUPS";
 pub const NODE_SK_PREFIX: &str = "NODE#";
-/// Sorts after every node key of a partition (`$` follows `#`).
-pub const NODES_END: &str = "NODE$";
 pub const CLAIM_SK: &str = "CLAIM";
 pub const ROUTE_SK: &str = "ROUTE";
 

@@ -8,7 +8,6 @@
 use async_trait::async_trait;
 use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::types::{Put, ReturnValue, TransactWriteItem, Update};
-use streamfleet_core::group::NodeGroup;
 use streamfleet_core::heartbeat::HeartbeatReport;
 use streamfleet_core::names::{GroupName, NodeId};
 use streamfleet_core::node::{Node, NodeState};
@@ -18,8 +17,8 @@ use time::OffsetDateTime;
 
 use crate::attr::{decode, encode, encode_value, epoch_millis, epoch_secs, key, n, rfc3339, s, Item};
 use crate::error::store_error;
-use crate::keys::{group_pk, instance_index_pk, node_sk, GROUP_SK, NODES_END, NODE_SK_PREFIX};
-use crate::schema::{GSI1, GSI1_PK, GSI1_SK, PK, SK, TTL};
+use crate::keys::{group_pk, instance_index_pk, node_sk, GROUP_SK, NODE_SK_PREFIX};
+use crate::schema::{GSI1, GSI1_PK, GSI1_SK, PK, TTL};
 use crate::DynamoStore;
 
 /// The node's timestamp of its last accepted heartbeat, in epoch ms: a
@@ -102,23 +101,6 @@ impl NodeStore for DynamoStore {
         // Consistent: the scaler decides on it, and a lookup re-reads it when
         // its cached view was contradicted.
         self.query_all("node", self.query_prefix(group_pk(group), NODE_SK_PREFIX).consistent_read(true)).await
-    }
-
-    async fn group_and_nodes(&self, group: &GroupName) -> StoreResult<Option<(NodeGroup, Vec<Node>)>> {
-        // The group's item sorts just before its nodes' (`GROUP` <
-        // `HOSTUSE#…` < `NODE#…` < `NODE$`): one consistent range holds
-        // both; the pool-host markers between them (one per node of a group
-        // on the simulated cloud) are read and skipped.
-        let query = self.query_between(group_pk(group), GROUP_SK, NODES_END).consistent_read(true);
-        let (mut found, mut nodes) = (None, Vec::new());
-        for item in self.query_items(query).await? {
-            match item.get(SK).and_then(|sk| sk.as_s().ok()) {
-                Some(sk) if sk == GROUP_SK => found = Some(decode::<NodeGroup>("group", item)?),
-                Some(sk) if sk.starts_with(NODE_SK_PREFIX) => nodes.push(decode("node", item)?),
-                _ => {}
-            }
-        }
-        Ok(found.map(|group| (group, nodes)))
     }
 
     async fn get_node(&self, group: &GroupName, node: &NodeId) -> StoreResult<Option<Node>> {

@@ -9,14 +9,17 @@ use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use streamfleet_core::group::Role;
 use streamfleet_core::names::{GroupName, Region};
 use streamfleet_core::page::{Page, PageSize};
-use streamfleet_core::ports::{Inbox, ScalerStore, StoreError, StoreResult, TickRequests};
+use streamfleet_core::ports::{
+    Inbox, LeaseSeen, ScalerStore, StoreError, StoreResult, TickRequests, TickView,
+};
 use streamfleet_core::scaling::{DecisionRecord, Pressure, ScalerMemory, SeriesPoint, SERIES_KEPT};
 use time::OffsetDateTime;
 
 use crate::attr::{decode, encode, encode_value, epoch_millis, epoch_secs, key, n, s, Item};
 use crate::error::store_error;
 use crate::keys::{
-    event_sk, group_pk, is_event_sk, series_sk, EVENT_SK_PREFIX, SCALER_SK, SERIES_SK_PREFIX, TICK_SK,
+    event_sk, group_pk, is_event_sk, series_sk, EVENT_SK_PREFIX, GROUP_SK, NODE_SK_PREFIX, SCALER_SK,
+    SERIES_SK_PREFIX, TICK_SK,
 };
 use crate::schema::{SK, TTL};
 use crate::DynamoStore;
@@ -28,12 +31,25 @@ struct SeriesItem {
 }
 
 const PRESSURE_PREFIX: &str = "pressure:";
+const LEASE_HOLDER: &str = "leaseHolder";
+const LEASE_UNTIL: &str = "leaseUntil";
 /// The scaler item's counters of launches operators asked for.
 const ASKED_PREFIX: &str = "asked:";
 
 /// The scaler item's counter of refused lookups for one role and region.
 pub fn pressure_attribute(role: Role, region: &Region) -> String {
     format!("{PRESSURE_PREFIX}{role}:{region}")
+}
+
+/// The lease a scaler item holds (never taken when there is no item).
+fn lease_of(item: &Item) -> LeaseSeen {
+    LeaseSeen {
+        holder: item.get(LEASE_HOLDER).and_then(|holder| holder.as_s().ok()).cloned(),
+        until: item
+            .get(LEASE_UNTIL)
+            .and_then(|until| until.as_n().ok()?.parse::<i128>().ok())
+            .and_then(|ms| OffsetDateTime::from_unix_timestamp_nanos(ms * 1_000_000).ok()),
+    }
 }
 
 fn counter_attribute(prefix: &str, role: Role, region: &Region) -> String {
@@ -125,28 +141,53 @@ impl TickRequests for DynamoStore {
 
 #[async_trait]
 impl ScalerStore for DynamoStore {
+    async fn read_for_tick(&self, group: &GroupName) -> StoreResult<Option<TickView>> {
+        // In the group's partition `GROUP` < `HOSTUSE#…` < `NODE#…` <
+        // `SCALER`: one consistent range holds the group, its nodes and
+        // its lease; the pool-host markers among them (one per node of a
+        // group on the simulated cloud) are read and skipped.
+        let query = self.query_between(group_pk(group), GROUP_SK, SCALER_SK).consistent_read(true);
+        let (mut found, mut nodes, mut lease) = (None, Vec::new(), LeaseSeen::default());
+        for item in self.query_items(query).await? {
+            match item.get(SK).and_then(|sk| sk.as_s().ok()).map(String::as_str) {
+                Some(GROUP_SK) => found = Some(decode("group", item)?),
+                Some(SCALER_SK) => lease = lease_of(&item),
+                Some(sk) if sk.starts_with(NODE_SK_PREFIX) => nodes.push(decode("node", item)?),
+                _ => {}
+            }
+        }
+        Ok(found.map(|group| TickView { group, nodes, lease }))
+    }
+
     async fn acquire_lease(
         &self,
         group: &GroupName,
         holder: &str,
+        seen: &LeaseSeen,
         now: OffsetDateTime,
         until: OffsetDateTime,
     ) -> StoreResult<Option<(ScalerMemory, Inbox)>> {
-        let taken = self
+        let request = self
             .client
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key(group_pk(group), SCALER_SK)))
             .update_expression("SET #holder = :me, #until = :until")
-            .condition_expression("attribute_not_exists(#until) OR #until < :now OR #holder = :me")
-            .expression_attribute_names("#holder", "leaseHolder")
-            .expression_attribute_names("#until", "leaseUntil")
+            .expression_attribute_names("#holder", LEASE_HOLDER)
+            .expression_attribute_names("#until", LEASE_UNTIL)
             .expression_attribute_values(":me", s(holder))
             .expression_attribute_values(":until", epoch_millis(until))
-            .expression_attribute_values(":now", epoch_millis(now))
-            .return_values(ReturnValue::AllNew)
-            .send()
-            .await;
+            .return_values(ReturnValue::AllNew);
+        // Still the lease the read saw, and lapsed: a tick that took it
+        // since the read (and maybe changed the nodes) makes this one fail.
+        let request = match &seen.holder {
+            None => request.condition_expression("attribute_not_exists(#holder)"),
+            Some(seen_holder) => request
+                .condition_expression("#holder = :seen AND #until < :now")
+                .expression_attribute_values(":seen", s(seen_holder))
+                .expression_attribute_values(":now", epoch_millis(now)),
+        };
+        let taken = request.send().await;
         let item = match taken {
             Ok(output) => output.attributes.unwrap_or_default(),
             Err(e) => {
@@ -177,8 +218,8 @@ impl ScalerStore for DynamoStore {
             .table_name(&self.table)
             .set_key(Some(key(group_pk(group), SCALER_SK)))
             .condition_expression("#holder = :me")
-            .expression_attribute_names("#holder", "leaseHolder")
-            .expression_attribute_names("#until", "leaseUntil")
+            .expression_attribute_names("#holder", LEASE_HOLDER)
+            .expression_attribute_names("#until", LEASE_UNTIL)
             .expression_attribute_names("#memory", "memory")
             .expression_attribute_values(":me", s(holder))
             .expression_attribute_values(":zero", n(0))

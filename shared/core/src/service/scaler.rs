@@ -18,7 +18,7 @@ use crate::group::{Cloud, GroupStatus, NodeGroup, Role};
 use crate::names::{GroupName, NodeId, Region};
 use crate::node::{DrainCause, Node, NodeState};
 use crate::page::PageSize;
-use crate::ports::{Fleet, Inbox, Instance, ReportGuard, StoreError, TickQueue};
+use crate::ports::{Fleet, Inbox, Instance, ReportGuard, StoreError, TickQueue, TickView};
 use crate::scaling::{
     held_by_pause, observed_load, pause_news, plan, series_due, slot_points, Action, Decider, Decision,
     DecisionRecord, PlanInput, PlanSettings, ScalerMemory,
@@ -283,11 +283,11 @@ impl Scaler {
         name: &GroupName,
         deadline: Option<OffsetDateTime>,
     ) -> Result<GroupTickOutcome, ScalerError> {
-        let Some((group, nodes)) = self.stores.nodes.group_and_nodes(name).await? else {
+        let Some(view) = self.stores.scaler.read_for_tick(name).await? else {
             return Ok(GroupTickOutcome::NoSuchGroup);
         };
         let ticked = self
-            .tick_leased(&group, nodes, self.lease_until(deadline))
+            .tick_leased(view, self.lease_until(deadline))
             .await
             .inspect_err(|_| telemetry::tick_failed(1))?;
         Ok(match ticked {
@@ -296,28 +296,28 @@ impl Scaler {
         })
     }
 
-    /// The tick of `group`, whose `nodes` were read with it just before the
-    /// lease is taken. A tick that released the lease in that round trip
-    /// may have changed nodes this tick sees as they were: its node writes
-    /// are conditional, so the worst is a record (an adoption, a hold
-    /// settled again) the next tick undoes. Reading the scaler item with
-    /// them and leasing on the holder seen would close it.
+    /// The tick of the group `view` read, `None` when another tick holds
+    /// it. The lease is taken only if it is still the one read with the
+    /// nodes: a tick that took it since may have changed them.
     async fn tick_leased(
         &self,
-        group: &NodeGroup,
-        nodes: Vec<Node>,
+        view: TickView,
         lease_until: OffsetDateTime,
     ) -> Result<Option<Vec<DecisionRecord>>, ScalerError> {
+        let TickView { group, nodes, lease } = view;
         let name = group.name();
         let now = self.clock.now();
+        if lease.is_live(now) {
+            return Ok(None);
+        }
         let tick = self.ticks.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let holder = format!("{}#{tick}", self.holder);
         let Some((mut memory, inbox)) =
-            self.stores.scaler.acquire_lease(name, &holder, now, lease_until).await?
+            self.stores.scaler.acquire_lease(name, &holder, &lease, now, lease_until).await?
         else {
             return Ok(None);
         };
-        let outcome = self.run(group, nodes, &mut memory, &inbox, now).await;
+        let outcome = self.run(&group, nodes, &mut memory, &inbox, now).await;
         let consumed = match &outcome {
             Ok((_, consumed)) => consumed.clone(),
             Err(_) => Inbox::default(),
@@ -352,11 +352,11 @@ impl Scaler {
         if self.out_of_time(deadline) {
             return Ok(GroupTick::Deferred);
         }
-        // Read again with its nodes, which costs no more than the nodes.
-        let Some((group, nodes)) = self.stores.nodes.group_and_nodes(group.name()).await? else {
+        // Read again with its nodes and lease, which costs no more than the nodes.
+        let Some(view) = self.stores.scaler.read_for_tick(group.name()).await? else {
             return Ok(GroupTick::Skipped);
         };
-        Ok(match self.tick_leased(&group, nodes, self.lease_until(deadline)).await? {
+        Ok(match self.tick_leased(view, self.lease_until(deadline)).await? {
             Some(records) => GroupTick::Done(records.len()),
             None => GroupTick::Skipped,
         })
