@@ -32,6 +32,8 @@ pub struct Report {
     pub subscribers: u32,
     pub streams: Vec<String>,
     pub capacity: Option<u32>,
+    /// Endpoint templates by protocol (by default RTMP and HLS).
+    pub endpoints: Value,
 }
 
 impl Report {
@@ -44,7 +46,17 @@ impl Report {
             subscribers: 0,
             streams: vec![],
             capacity: None,
+            endpoints: json!({
+                "rtmp": "rtmp://{host}:1935/{app}/{stream}",
+                "hls": "http://{host}:8080/hls/{stream}.m3u8"
+            }),
         }
+    }
+
+    /// The report with one more endpoint template.
+    pub fn serving(mut self, protocol: &str, template: &str) -> Self {
+        self.endpoints[protocol] = json!(template);
+        self
     }
 
     pub fn json(&self) -> Value {
@@ -53,10 +65,7 @@ impl Report {
             "role": self.role,
             "region": self.region,
             "host": self.host,
-            "endpoints": {
-                "rtmp": "rtmp://{host}:1935/{app}/{stream}",
-                "hls": "http://{host}:8080/hls/{stream}.m3u8"
-            },
+            "endpoints": self.endpoints,
             "publishers": self.publishers,
             "subscribers": self.subscribers,
             "streams": self.streams,

@@ -33,6 +33,8 @@ impl Operation {
             .replace("{app}", "live")
             .replace("{scope}", "live")
             .replace("{stream}", "cam1")
+            .replace("{nodeGroup}", "live-eu")
+            .replace("{playlist}", "cam1.m3u8")
     }
 }
 

@@ -18,8 +18,8 @@ fn fixture(name: &str) -> Value {
 /// Heartbeat fixtures carry a fixed `sentAt`, which the replay guard would
 /// refuse as too old: bring it to now, as a node's clock would.
 fn refreshed(mut event: Value) -> Value {
-    if let Some(body) = event["body"].as_str() {
-        let mut body: Value = serde_json::from_str(body).unwrap();
+    // Only JSON bodies carry a `sentAt` (a WHIP offer is SDP).
+    if let Some(Ok(mut body)) = event["body"].as_str().map(serde_json::from_str::<Value>) {
         if body.get("sentAt").is_some() {
             body["sentAt"] = Value::from(sent_at());
             event["body"] = Value::from(body.to_string());
@@ -105,6 +105,20 @@ async fn every_fixture_runs_through_its_function() {
     assert_eq!(body(&expect(&lookup, "lookup-subscribe", 200).await)["nodeId"], "i-0edge00000000001");
     assert_eq!(body(&expect(&lookup, "red5-broadcast", 200).await)["serverAddress"], "198.51.100.1");
     assert_eq!(body(&expect(&lookup, "red5-subscribe", 200).await)["serverAddress"], "203.0.113.1");
+    // The group is the deployment's only one: `default` names it.
+    let red5 = body(&expect(&lookup, "red5-v2-publish", 200).await);
+    assert_eq!(
+        (red5[0]["serverAddress"].as_str(), red5[0]["nodeRole"].as_str()),
+        (Some("198.51.100.1"), Some("origin"))
+    );
+    let red5 = body(&expect(&lookup, "red5-v2-subscribe", 200).await);
+    assert_eq!(red5[0]["streamGuid"], "live/cam1", "{red5}");
+    let whip = expect(&lookup, "whip", 307).await;
+    assert_eq!(whip["headers"]["location"], "http://198.51.100.1:8889/live/cam1/whip");
+    let whep = expect(&lookup, "whep", 307).await;
+    assert_eq!(whep["headers"]["location"], "http://203.0.113.1:8889/live/cam1/whep");
+    let hls = expect(&lookup, "hls", 302).await;
+    assert_eq!(hls["headers"]["location"], "http://203.0.113.1:8080/hls/cam1.m3u8");
     assert_eq!(
         body(&expect_as(&heartbeat, "edge-origin", &edge_token, 200).await)["nodeId"],
         "i-0origin000000001"

@@ -50,7 +50,13 @@ impl SimNode {
             "role": self.role,
             "region": region,
             "host": self.address,
-            "endpoints": {"rtmp": "rtmp://{host}:1935/{app}/{stream}", "hls": "http://{host}:8080/{app}/{stream}.m3u8"},
+            // MediaMTX's ports: what the redirect routes send clients to.
+            "endpoints": {
+                "rtmp": "rtmp://{host}:1935/{app}/{stream}",
+                "hls": "http://{host}:8888/{app}/{stream}/index.m3u8",
+                "whip": "http://{host}:8889/{app}/{stream}/whip",
+                "whep": "http://{host}:8889/{app}/{stream}/whep",
+            },
             "publishers": self.publishers,
             "subscribers": self.viewers.len(),
             "streams": self.streams,

@@ -111,7 +111,7 @@ export function declareParameters(scope: Construct): Parameters {
     lookupCorsOrigins: param('LookupCorsOrigins', {
       type: 'CommaDelimitedList',
       default: '*',
-      description: 'Origins allowed to call the API from a browser (web players).',
+      description: 'Origins allowed to call the API from a browser (web players, browser WHIP and WHEP clients, hls.js).',
     }),
     alarmTopicArn: param('AlarmTopicArn', {
       type: 'String',

@@ -309,7 +309,7 @@ export class StreamfleetStack extends Stack {
           apigw.CorsHttpMethod.DELETE,
         ],
         allowHeaders: ['authorization', 'content-type', 'if-match'],
-        exposeHeaders: ['etag', 'retry-after', 'x-request-id'],
+        exposeHeaders: ['etag', 'location', 'retry-after', 'x-request-id'],
         maxAge: Duration.seconds(600),
       },
     });

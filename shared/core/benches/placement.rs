@@ -52,6 +52,7 @@ fn placement(c: &mut Criterion) {
         role_capacity: 1000,
         stale_after: Duration::from_secs(15),
         seed: 42,
+        protocol: None,
     };
     assert!(place(&nodes, &placed, &want, now).is_some());
     c.bench_function("placement_1000_nodes", |b| {

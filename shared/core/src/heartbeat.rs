@@ -159,6 +159,15 @@ fn check_endpoints(v: &mut Violations, endpoints: &BTreeMap<String, String>) {
             "url_template",
             || format!("a URL template like rtmp://{{host}}:1935/{{app}}/{{stream}}, at most {MAX_TEMPLATE_LEN} characters"),
         );
+        // Clients are redirected to these: nothing but a web URL.
+        v.check(
+            !crate::node::protocols::REDIRECTED.contains(&protocol.as_str())
+                || template.starts_with("http://")
+                || template.starts_with("https://"),
+            at,
+            "http_url_template",
+            || format!("{protocol} endpoints are http:// or https:// URL templates"),
+        );
     }
 }
 
@@ -217,5 +226,17 @@ mod tests {
             fields(&r, now),
             ["zone", "host", "endpoints.RTMP", "endpoints.RTMP", "cpuPct", "capacity"]
         );
+    }
+
+    #[test]
+    fn clients_are_redirected_to_web_urls_only() {
+        let now = datetime!(2026-11-21 06:00 UTC);
+        let mut r = report(now);
+        r.endpoints = Some(BTreeMap::from([
+            ("whip".into(), "javascript://{host}/%0aalert(1)".into()),
+            ("hls".into(), "https://{host}/hls/{app}/{stream}.m3u8".into()),
+            ("srt".into(), "srt://{host}:8890?streamid={app}/{stream}".into()),
+        ]));
+        assert_eq!(fields(&r, now), ["endpoints.whip"]);
     }
 }

@@ -12,6 +12,16 @@ use crate::group::Role;
 use crate::hooks::LifecycleHold;
 use crate::names::{AppName, GroupName, NodeId, Region, StreamKey, StreamName, Zone};
 
+/// The endpoint names (`endpoints` in heartbeats) that streamfleet
+/// redirects clients to; their templates must be http(s) URLs.
+pub mod protocols {
+    pub const WHIP: &str = "whip";
+    pub const WHEP: &str = "whep";
+    pub const HLS: &str = "hls";
+    /// Followed by clients as HTTP redirects.
+    pub const REDIRECTED: [&str; 3] = [WHIP, WHEP, HLS];
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Node {
@@ -191,19 +201,32 @@ impl Node {
         self.streams.iter().any(|key| &key.app == app && &key.stream == stream)
     }
 
+    /// Whether the node reports an endpoint for `protocol` (any node, for
+    /// `None`): a node is never chosen for a protocol it does not serve.
+    pub fn serves(&self, protocol: Option<&str>) -> bool {
+        protocol.is_none_or(|protocol| self.endpoints.contains_key(protocol))
+    }
+
     /// The node's URLs for one stream, from its endpoint templates.
     pub fn urls(&self, app: &AppName, stream: &StreamName) -> BTreeMap<String, String> {
-        let host = self.host.as_deref().unwrap_or_default();
         self.endpoints
             .iter()
-            .map(|(protocol, template)| {
-                let url = template
-                    .replace("{host}", host)
-                    .replace("{app}", app.as_str())
-                    .replace("{stream}", stream.as_str());
-                (protocol.clone(), url)
-            })
+            .map(|(protocol, template)| (protocol.clone(), self.expand(template, app, stream)))
             .collect()
+    }
+
+    /// The node's URL for one stream over `protocol`, if it serves it.
+    pub fn url(&self, protocol: &str, app: &AppName, stream: &StreamName) -> Option<String> {
+        self.endpoints.get(protocol).map(|template| self.expand(template, app, stream))
+    }
+
+    /// A template with `{host}`, `{app}` and `{stream}` filled in: all three
+    /// validated names, so nothing a caller sends can change the URL's shape.
+    fn expand(&self, template: &str, app: &AppName, stream: &StreamName) -> String {
+        template
+            .replace("{host}", self.host.as_deref().unwrap_or_default())
+            .replace("{app}", app.as_str())
+            .replace("{stream}", stream.as_str())
     }
 }
 

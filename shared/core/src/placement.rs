@@ -52,6 +52,8 @@ pub struct Want<'a> {
     /// Nodes silent for longer are not available.
     pub stale_after: Duration,
     pub seed: u64,
+    /// Only nodes that report an endpoint for this protocol (`whip`, `hls`…).
+    pub protocol: Option<&'a str>,
 }
 
 /// The index in `nodes` of the node to use, or `None` when no node of the
@@ -64,7 +66,7 @@ pub fn place(nodes: &[Node], placed: &[u32], want: &Want<'_>, now: OffsetDateTim
     let area = want.region.map(Region::area);
     let mut best: Option<(Rank, usize)> = None;
     for (i, node) in nodes.iter().enumerate() {
-        if node.role != want.role || !node.is_available_since(heard_since) {
+        if node.role != want.role || !node.is_available_since(heard_since) || !node.serves(want.protocol) {
             continue;
         }
         let capacity = node.load.capacity_within(want.role_capacity);
@@ -93,6 +95,31 @@ pub fn place(nodes: &[Node], placed: &[u32], want: &Want<'_>, now: OffsetDateTim
         };
     }
     best.map(|(_, i)| i)
+}
+
+/// The next `count` choices after the nodes in `chosen`, best first: what
+/// `place` would pick were each chosen node full.
+pub fn place_next(
+    nodes: &[Node],
+    placed: &[u32],
+    want: &Want<'_>,
+    now: OffsetDateTime,
+    chosen: &[usize],
+    count: usize,
+) -> Vec<usize> {
+    let mut placed: Vec<u32> = (0..nodes.len()).map(|i| placed.get(i).copied().unwrap_or(0)).collect();
+    let mut next = Vec::with_capacity(count);
+    for &i in chosen {
+        if let Some(slot) = placed.get_mut(i) {
+            *slot = u32::MAX;
+        }
+    }
+    while next.len() < count {
+        let Some(i) = place(nodes, &placed, want, now) else { break };
+        placed[i] = u32::MAX;
+        next.push(i);
+    }
+    next
 }
 
 /// Smaller is better: region tier, then load in the direction the strategy
@@ -139,6 +166,7 @@ mod tests {
             role_capacity: 100,
             stale_after: STALE,
             seed: 7,
+            protocol: None,
         }
     }
 
@@ -201,6 +229,28 @@ mod tests {
         assert_eq!(place(&[cordoned, full, origin], &[], &want(PACK, None), NOW), None);
     }
 
+    #[test]
+    fn a_node_without_an_endpoint_for_the_protocol_is_never_chosen_for_it() {
+        let mut whep = edge("whep", "eu-west-1", 10);
+        whep.endpoints.insert("whep".into(), "http://{host}:8889/{app}/{stream}/whep".into());
+        let busier = edge("rtmp-only", "eu-west-1", 70);
+        let nodes = [whep, busier];
+        assert_eq!(place(&nodes, &[], &want(PACK, None), NOW), Some(1), "any protocol: packed on the busier");
+        let w = Want { protocol: Some("whep"), ..want(PACK, None) };
+        assert_eq!(place(&nodes, &[], &w, NOW), Some(0));
+        let w = Want { protocol: Some("hls"), ..want(PACK, None) };
+        assert_eq!(place(&nodes, &[], &w, NOW), None, "no node serves hls");
+    }
+
+    #[test]
+    fn the_next_choices_are_the_ones_place_would_make_were_the_first_full() {
+        let nodes = [edge("a", "eu-west-1", 10), edge("b", "eu-west-1", 70), edge("c", "eu-west-1", 40)];
+        let w = want(PACK, None);
+        assert_eq!(place_next(&nodes, &[], &w, NOW, &[1], 5), [2, 0]);
+        assert_eq!(place_next(&nodes, &[], &w, NOW, &[], 1), [1]);
+        assert_eq!(place_next(&nodes, &[], &w, NOW, &[0, 1, 2], 3), Vec::<usize>::new());
+    }
+
     fn arb_node() -> impl Strategy<Value = Node> {
         (
             0u32..120,
@@ -217,16 +267,22 @@ mod tests {
             0u64..30,
             any::<bool>(),
             "[a-z0-9]{1,8}",
+            any::<bool>(),
         )
-            .prop_map(|(subscribers, capacity, region, state, cordoned, age, edge_role, id)| {
-                let mut n = edge(&id, region, subscribers);
-                n.load.capacity = capacity;
-                n.state = state;
-                n.cordoned = cordoned && subscribers % 3 == 0;
-                n.last_heartbeat_at = Some(NOW - Duration::from_secs(age));
-                n.role = if edge_role { Role::Edge } else { Role::Origin };
-                n
-            })
+            .prop_map(
+                |(subscribers, capacity, region, state, cordoned, age, edge_role, id, whep)| {
+                    let mut n = edge(&id, region, subscribers);
+                    if whep {
+                        n.endpoints.insert("whep".into(), "http://{host}/{app}/{stream}/whep".into());
+                    }
+                    n.load.capacity = capacity;
+                    n.state = state;
+                    n.cordoned = cordoned && subscribers % 3 == 0;
+                    n.last_heartbeat_at = Some(NOW - Duration::from_secs(age));
+                    n.role = if edge_role { Role::Edge } else { Role::Origin };
+                    n
+                },
+            )
     }
 
     fn arb_want() -> impl Strategy<Value = (PlacementStrategy, u8)> {
@@ -239,22 +295,24 @@ mod tests {
 
     proptest! {
         #[test]
-        fn never_returns_an_unavailable_or_full_node_or_the_wrong_role(
+        fn never_returns_an_unavailable_or_full_node_or_the_wrong_role_or_protocol(
             nodes in prop::collection::vec(arb_node(), 0..40),
             placed in prop::collection::vec(0u32..20, 0..40),
             (strategy, ceiling) in arb_want(),
             seed in any::<u64>(),
+            protocol in prop::option::of(Just("whep")),
         ) {
-            let w = Want { seed, ceiling_pct: ceiling, ..want(strategy, None) };
+            let w = Want { seed, ceiling_pct: ceiling, protocol, ..want(strategy, None) };
             if let Some(i) = place(&nodes, &placed, &w, NOW) {
                 let n = &nodes[i];
                 prop_assert_eq!(n.role, Role::Edge);
                 prop_assert!(n.is_available(NOW, STALE));
+                prop_assert!(n.serves(protocol), "a node without the protocol's endpoint");
                 let load = n.load.sessions() + placed.get(i).copied().unwrap_or(0);
                 prop_assert!(load < limit(n, ceiling), "past the ceiling");
             } else {
                 let any_room = nodes.iter().enumerate().any(|(i, n)| {
-                    n.role == Role::Edge && n.is_available(NOW, STALE)
+                    n.role == Role::Edge && n.is_available(NOW, STALE) && n.serves(protocol)
                         && n.load.sessions() + placed.get(i).copied().unwrap_or(0) < limit(n, ceiling)
                 });
                 prop_assert!(!any_room, "a node had room but none was chosen");
@@ -275,6 +333,24 @@ mod tests {
             if local_room {
                 let i = place(&nodes, &[], &w, NOW).expect("a local node has room");
                 prop_assert_eq!(&nodes[i].region, &region);
+            }
+        }
+
+        #[test]
+        fn the_next_choices_are_distinct_have_room_and_leave_out_the_chosen(
+            nodes in prop::collection::vec(arb_node(), 0..40),
+            chosen in prop::collection::vec(0usize..40, 0..3),
+            count in 0usize..6,
+        ) {
+            let w = want(PACK, None);
+            let next = place_next(&nodes, &[], &w, NOW, &chosen, count);
+            prop_assert!(next.len() <= count);
+            let mut seen = std::collections::HashSet::new();
+            for &i in &next {
+                prop_assert!(seen.insert(i), "twice");
+                prop_assert!(!chosen.contains(&i), "already chosen");
+                let n = &nodes[i];
+                prop_assert!(n.role == Role::Edge && n.is_available(NOW, STALE) && n.load.sessions() < limit(n, CEILING));
             }
         }
 

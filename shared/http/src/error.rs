@@ -106,6 +106,14 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         self.status
     }
+
+    pub fn message(&self) -> &str {
+        &self.body.message
+    }
+
+    pub fn retry_after_secs(&self) -> Option<u32> {
+        self.retry_after_secs
+    }
 }
 
 impl From<InvalidInput> for ApiError {

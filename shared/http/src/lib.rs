@@ -24,7 +24,7 @@ pub use state::AppState;
 
 use routes::{
     console, enrollment, health, heartbeats, launches, lookups, nodegroups, nodes, openapi as openapi_route,
-    pool, scaler, series,
+    pool, red5, redirects, scaler, series,
 };
 
 /// Routes every function serves: health and the API document.
@@ -70,9 +70,20 @@ fn heartbeat_routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(heartbeats::heartbeat)).routes(routes!(heartbeats::origin_for_edge))
 }
 
-/// What publishers and players call (public).
+/// What publishers and players call (public): the JSON lookup, Red5 Pro
+/// SDKs' lookups, and the redirects protocol clients follow.
 fn lookup_routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(lookups::lookup)).routes(routes!(lookups::red5_lookup))
+    let redirects = OpenApiRouter::new()
+        .routes(routes!(redirects::whip, redirects::whip_preflight))
+        .routes(routes!(redirects::whep, redirects::whep_preflight))
+        .routes(routes!(redirects::hls))
+        .layer(redirects::cors());
+    OpenApiRouter::new()
+        .routes(routes!(lookups::lookup))
+        .routes(routes!(red5::red5_lookup))
+        .routes(routes!(red5::red5_publish))
+        .routes(routes!(red5::red5_subscribe))
+        .merge(redirects)
 }
 
 /// Every route of every function, and the local stack's ticks: what the

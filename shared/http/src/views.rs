@@ -133,17 +133,6 @@ impl From<streamfleet_core::service::Placement> for LookupAnswer {
     }
 }
 
-/// Red5 Pro Stream Manager 4.0's lookup answer, for existing Red5 SDK clients.
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct Red5Answer {
-    pub name: String,
-    /// `/<app>`.
-    pub scope: String,
-    pub server_address: String,
-    pub region: String,
-}
-
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DecisionPage {

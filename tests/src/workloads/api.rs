@@ -109,16 +109,18 @@ pub(super) async fn heartbeats(setup: &TestApp, app: &TestApp) {
     ok(asked, "origin of a stream").await;
 }
 
-/// Publish and play, by both lookup routes; a viewer turned away for want
+/// Publish and play, by every lookup route and redirect; a viewer turned away for want
 /// of room (the scaler is told); a stream moved off an origin gone out.
 pub(super) async fn lookups(setup: &TestApp, app: &TestApp) {
     let group = "live-eu";
     let mut spec = crate::group_spec(group);
     spec["apps"] = json!(["live"]);
     ok(setup.create_group(&spec).await, "create").await;
-    let origin = Report::new("origin", "eu-west-1", "198.51.100.1");
+    let origin = Report::new("origin", "eu-west-1", "198.51.100.1")
+        .serving("whip", "http://{host}/{app}/{stream}/whip");
     let token = setup.enroll(group, "o-1", &origin).await;
-    let edge = Report { capacity: Some(10), ..Report::new("edge", "eu-west-1", "203.0.113.1") };
+    let edge = Report { capacity: Some(10), ..Report::new("edge", "eu-west-1", "203.0.113.1") }
+        .serving("whep", "http://{host}/{app}/{stream}/whep");
     let edge_token = setup.enroll(group, "e-1", &edge).await;
     ok(app.lookup("/v1/streams/live/cam1?action=publish").await, "publish").await;
     let live = Report { publishers: 1, streams: vec!["live/cam1".into()], ..origin };
@@ -126,6 +128,19 @@ pub(super) async fn lookups(setup: &TestApp, app: &TestApp) {
     ok(app.lookup("/v1/streams/live/cam1?action=subscribe").await, "play").await;
     ok(app.lookup("/streammanager/api/4.0/event/live/cam2?action=broadcast").await, "broadcast").await;
     ok(app.lookup("/streammanager/api/4.0/event/live/cam1?action=subscribe").await, "subscribe").await;
+    ok(app.lookup("/as/v1/streams/stream/live-eu/publish/live/cam3").await, "2.0 publish").await;
+    // `default`: the only group, found by listing the groups.
+    ok(app.lookup("/as/v1/streams/stream/default/subscribe/live/cam1?endpoints=2").await, "2.0 subscribe")
+        .await;
+    let unfollowed = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    for (method, path) in [
+        (Method::POST, "/v1/whip/live/cam4"),
+        (Method::POST, "/v1/whep/live/cam1"),
+        (Method::GET, "/v1/hls/live/cam1.m3u8"),
+    ] {
+        let redirect = unfollowed.request(method, format!("{}{path}", app.url)).send().await.unwrap();
+        assert!(redirect.status().is_redirection(), "{path}: {}", redirect.status());
+    }
 
     setup.report(group, "e-1", &edge_token, &Report { subscribers: 10, ..edge }).await;
     let full = app.lookup("/v1/streams/live/cam1?action=subscribe").await;

@@ -104,7 +104,7 @@ async fn tick_queue(setup: &TestApp) -> String {
         .expect("the tick queue is created")
 }
 
-/// The route keys a router answered with a success.
+/// The route keys a router answered with a success (or a redirect).
 #[derive(Clone, Default)]
 struct Routes(Arc<Mutex<BTreeSet<String>>>);
 
@@ -117,7 +117,8 @@ impl Routes {
                 async move {
                     let key = format!("{} {}", request.method(), path.as_str());
                     let response = next.run(request).await;
-                    if response.status().is_success() {
+                    // A redirect is how the WHIP, WHEP and HLS routes succeed.
+                    if response.status().is_success() || response.status().is_redirection() {
                         seen.0.lock().expect("routes lock").insert(key);
                     }
                     response

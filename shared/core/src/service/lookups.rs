@@ -14,7 +14,8 @@ use crate::credentials::{NodeCredential, NodeCredentials};
 use crate::group::{Claim, GroupStatus, NodeGroup, Role};
 use crate::names::{AppName, GroupName, NodeId, Region, StreamKey, StreamName};
 use crate::node::Node;
-use crate::placement::{place, PlacementStrategy, Want};
+use crate::page::PageSize;
+use crate::placement::{place, place_next, PlacementStrategy, Want};
 use crate::ports::{GroupStore, NodeStore, RouteClaim, RouteStore, SeatStore, SeatTake, StoreError};
 use crate::route::StreamRoute;
 use crate::seats::SeatAsk;
@@ -67,6 +68,9 @@ pub struct StreamRequest {
     pub group: Option<GroupName>,
     /// The caller's preferred region.
     pub region: Option<Region>,
+    /// The protocol the caller will connect with (`whip`, `hls`…): only
+    /// nodes reporting an endpoint for it are chosen. `None`: any node.
+    pub protocol: Option<&'static str>,
 }
 
 /// The node a caller should connect to.
@@ -116,6 +120,8 @@ pub struct Lookups {
     leases: SeatLeases,
     specs: TtlCache<GroupName, Option<Arc<NodeGroup>>>,
     claims: TtlCache<Claim, Option<GroupName>>,
+    /// The deployment's only group, if it has one (the `default` alias).
+    sole_group: TtlCache<(), Option<GroupName>>,
     pressure: super::pressure::PressureGate,
     tick_calls: super::tick_calls::TickCalls,
 }
@@ -140,6 +146,7 @@ impl Lookups {
             credentials,
             specs: TtlCache::new(settings.group_cache_ttl),
             claims: TtlCache::new(settings.group_cache_ttl),
+            sole_group: TtlCache::new(settings.group_cache_ttl),
             pressure: super::pressure::PressureGate::default(),
             tick_calls: super::tick_calls::TickCalls::default(),
             settings,
@@ -166,8 +173,9 @@ impl Lookups {
         let mut route = self.routes.get_route(name, &stream, true).await?;
         let mut fleet = self.fleets.get(name, false).await?;
         let mut reloaded = false;
-        let want =
-            self.want(&group, Role::Origin, request.region.as_ref(), PlacementStrategy::LeastLoaded, &stream);
+        let want = self.want(&group, Role::Origin, request, PlacementStrategy::LeastLoaded, &stream);
+        let usable =
+            |node: &Node| node.is_available(now, self.settings.stale_after) && node.serves(want.protocol);
         // Each failed write teaches something: another lookup's route, or a
         // full origin this view did not know.
         for _ in 0..ROUTE_ATTEMPTS + SEAT_ATTEMPTS {
@@ -176,7 +184,7 @@ impl Lookups {
             if let Some(current) = route.as_ref().filter(|r| r.is_live(now)) {
                 match fleet.position(&current.origin) {
                     // Its publisher took its seat when the route was made.
-                    Some(i) if fleet.nodes[i].is_available(now, self.settings.stale_after) => {
+                    Some(i) if usable(&fleet.nodes[i]) => {
                         return Ok(self.placement(name, stream, &fleet, i));
                     }
                     // Recorded on a node that enrolled after this view loaded.
@@ -191,9 +199,7 @@ impl Lookups {
             // No usable route, but an origin already holds the stream (its
             // route expired, or its publisher bypassed the lookup): stay
             // there; the stream is in its report, so no seat is taken.
-            let holder = self
-                .live_origin(&fleet, None, &stream, now)
-                .filter(|&i| fleet.nodes[i].is_available(now, self.settings.stale_after));
+            let holder = self.live_origin(&fleet, None, &stream, now).filter(|&i| usable(&fleet.nodes[i]));
             let chosen = holder.or_else(|| place(&fleet.nodes, &fleet.seats_counted(), &want, now));
             let Some(i) = chosen else {
                 return Err(self.no_room(&group, Role::Origin, request.region.as_ref()).await);
@@ -258,21 +264,22 @@ impl Lookups {
         // viewer: the route is read only to play from the origin itself.
         let (mut fleet, _) = self.fleet_with_live_origin(name, None, &stream, now).await?;
 
-        let want = self.want(&group, Role::Edge, request.region.as_ref(), PlacementStrategy::Pack, &stream);
+        let want = self.want(&group, Role::Edge, request, PlacementStrategy::Pack, &stream);
         if let Some(i) = self.seat_anywhere(name, &mut fleet, &want, now).await? {
             self.seated(&group, &fleet, i, now).await;
             return Ok(self.placement(name, stream, &fleet, i));
         }
-        let edges_serving = fleet
-            .nodes
-            .iter()
-            .any(|n| n.role == Role::Edge && n.is_available(now, self.settings.stale_after));
+        let edges_serving = fleet.nodes.iter().any(|n| {
+            n.role == Role::Edge && n.is_available(now, self.settings.stale_after) && n.serves(want.protocol)
+        });
         if edges_serving {
             return Err(self.no_room(&group, Role::Edge, request.region.as_ref()).await);
         }
         // No edge at all: viewers play from the origin while it has seats.
         let route = self.routes.get_route(name, &stream, false).await?.filter(|r| r.is_live(now));
-        let origin = self.live_origin(&fleet, route.as_ref(), &stream, now);
+        let origin = self
+            .live_origin(&fleet, route.as_ref(), &stream, now)
+            .filter(|&i| fleet.nodes[i].serves(want.protocol));
         let want = Want { role: Role::Origin, role_capacity: self.capacity_of(&group, Role::Origin), ..want };
         if let Some(origin) = origin {
             if self.seat_on(name, &mut fleet, origin, &want, now).await? {
@@ -281,6 +288,34 @@ impl Lookups {
             }
         }
         Err(self.no_room(&group, Role::Origin, request.region.as_ref()).await)
+    }
+
+    /// Up to `count` more nodes `request` could play from after
+    /// `placement`'s, best first, without seats: where a client falls back
+    /// to if its node fails it (Red5 SDKs ask for a few). Best effort: a
+    /// failed read gives none.
+    pub async fn fallbacks(&self, request: &StreamRequest, placement: &Placement, count: usize) -> Vec<Node> {
+        let (group, fleet) =
+            match (self.resolve(request).await, self.fleets.get(&placement.group, false).await) {
+                (Ok(group), Ok(fleet)) => (group, fleet),
+                (Err(e), _) => {
+                    tracing::warn!(error = %e, "no fallback nodes");
+                    return Vec::new();
+                }
+                (_, Err(e)) => {
+                    tracing::warn!(error = %e, "no fallback nodes");
+                    return Vec::new();
+                }
+            };
+        let now = self.clock.now();
+        let want =
+            self.want(&group, placement.node.role, request, PlacementStrategy::Pack, &placement.stream);
+        let counted = self.counted(&placement.group, &fleet, now);
+        let chosen: Vec<usize> = fleet.position(&placement.node.node_id).into_iter().collect();
+        place_next(&fleet.nodes, &counted, &want, now, &chosen, count)
+            .into_iter()
+            .map(|i| fleet.nodes[i].clone())
+            .collect()
     }
 
     /// For an edge that must pull a stream: the origin holding it. Only a
@@ -483,13 +518,14 @@ impl Lookups {
         &self,
         group: &NodeGroup,
         role: Role,
-        region: Option<&'a Region>,
+        request: &'a StreamRequest,
         strategy: PlacementStrategy,
         stream: &StreamKey,
     ) -> Want<'a> {
         Want {
             role,
-            region,
+            region: request.region.as_ref(),
+            protocol: request.protocol,
             strategy,
             ceiling_pct: self.settings.pack_ceiling_pct,
             role_capacity: self.capacity_of(group, role),
@@ -568,6 +604,37 @@ impl Lookups {
             return Err(LookupError::GroupDeleting(group.name().clone()));
         }
         Ok(group)
+    }
+
+    /// The group a client names `default` (Red5 Pro SDKs do when set up
+    /// for one group): the group of that name, else the group claiming
+    /// the default, else the deployment's only group.
+    pub async fn default_alias(&self) -> Result<GroupName, LookupError> {
+        let named = GroupName::parse("default").expect("a valid group name");
+        let now = self.clock.now();
+        let exists = self
+            .specs
+            .get_or_load(&named, now, async {
+                Ok::<_, StoreError>(self.groups.get_group(&named).await?.map(Arc::new))
+            })
+            .await?;
+        if exists.is_some() {
+            return Ok(named);
+        }
+        if let Some(owner) = self.claim_owner(Claim::Default).await? {
+            return Ok(owner);
+        }
+        let sole = self
+            .sole_group
+            .get_or_load(&(), now, async {
+                let page = self.groups.list_groups(None, PageSize::parse(Some(2)).expect("in range")).await?;
+                Ok::<_, StoreError>(match page.items.as_slice() {
+                    [only] if page.next.is_none() => Some(only.name().clone()),
+                    _ => None,
+                })
+            })
+            .await?;
+        sole.ok_or(LookupError::GroupNotFound(named))
     }
 
     async fn claim_owner(&self, claim: Claim) -> Result<Option<GroupName>, LookupError> {

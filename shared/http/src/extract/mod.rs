@@ -7,6 +7,6 @@ mod precondition;
 mod query;
 
 pub use json::{JsonBody, RawJson, MAX_BODY_BYTES};
-pub use path::{GroupPath, NodePath, StreamPath};
+pub use path::{GroupPath, GroupStreamPath, NodePath, PlaylistPath, StreamPath, PLAYLIST_SUFFIX};
 pub use precondition::{etag, IfMatch};
 pub use query::{Cursor, QueryParams};

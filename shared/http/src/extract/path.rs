@@ -68,3 +68,50 @@ impl<S: Send + Sync> FromRequestParts<S> for StreamPath {
         ))
     }
 }
+
+/// HLS players ask for a playlist file: a path ending in `.m3u8`.
+pub const PLAYLIST_SUFFIX: &str = ".m3u8";
+
+/// `{app}` and `{playlist}`: the stream whose playlist is `<stream>.m3u8`.
+/// (API Gateway's path variables are whole segments, so the suffix is
+/// checked here rather than in the route.)
+#[derive(Debug, Clone)]
+pub struct PlaylistPath(pub AppName, pub StreamName);
+
+impl<S: Send + Sync> FromRequestParts<S> for PlaylistPath {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let segments = segments(parts, state).await?;
+        let app = segment(&segments, "app", AppName::parse)?;
+        let playlist = segments.get("playlist").map(String::as_str).unwrap_or_default();
+        let stream = playlist.strip_suffix(PLAYLIST_SUFFIX).ok_or_else(|| {
+            ApiError::invalid(InvalidInput::one(
+                "playlist",
+                "playlist_name",
+                format!("the playlist is the stream's name followed by {PLAYLIST_SUFFIX}"),
+            ))
+        })?;
+        let stream = StreamName::parse(stream)
+            .map_err(|e| ApiError::invalid(InvalidInput::one("playlist", "format", e.to_string())))?;
+        Ok(Self(app, stream))
+    }
+}
+
+/// `{nodeGroup}`, `{app}` and `{stream}`: Red5 Pro Stream Manager 2.0's
+/// stream paths (its `streamGuid` is `<app>/<stream>`).
+#[derive(Debug, Clone)]
+pub struct GroupStreamPath(pub GroupName, pub AppName, pub StreamName);
+
+impl<S: Send + Sync> FromRequestParts<S> for GroupStreamPath {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let segments = segments(parts, state).await?;
+        Ok(Self(
+            segment(&segments, "nodeGroup", GroupName::parse)?,
+            segment(&segments, "app", AppName::parse)?,
+            segment(&segments, "stream", StreamName::parse)?,
+        ))
+    }
+}

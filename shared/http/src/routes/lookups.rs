@@ -10,7 +10,7 @@ use streamfleet_core::telemetry::{self, LookupOutcome};
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{QueryParams, StreamPath};
 use crate::state::AppState;
-use crate::views::{LookupAnswer, Red5Answer};
+use crate::views::LookupAnswer;
 
 const TAG: &str = "streams";
 
@@ -51,53 +51,17 @@ pub async fn lookup(
     StreamPath(app, stream): StreamPath,
     QueryParams(params): QueryParams<LookupParams>,
 ) -> Result<Json<LookupAnswer>, ApiError> {
-    let request = StreamRequest { app, stream, group: params.group, region: params.region };
+    let request = StreamRequest { app, stream, group: params.group, region: params.region, protocol: None };
     let placement = place(&state, params.action == Action::Publish, &request).await?;
     Ok(Json(placement.into()))
 }
 
-#[derive(Debug, Clone, Copy, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Red5Action {
-    Broadcast,
-    Subscribe,
-}
-
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct Red5Params {
-    #[param(inline)]
-    pub action: Red5Action,
-    /// Optional, as in `?action=subscribe&region=…`.
-    #[param(value_type = Option<String>)]
-    pub region: Option<Region>,
-}
-
-/// Red5 Pro Stream Manager 4.0 compatible lookup, so that existing Red5 SDK
-/// clients work unchanged (`scope` is the app).
-#[utoipa::path(get, path = "/streammanager/api/4.0/event/{scope}/{stream}", tag = TAG,
-    params(("scope" = String, Path), ("stream" = String, Path), Red5Params),
-    responses(
-        (status = 200, body = Red5Answer),
-        (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 503, body = ErrorBody),
-    ))]
-pub async fn red5_lookup(
-    State(state): State<AppState>,
-    StreamPath(app, stream): StreamPath,
-    QueryParams(params): QueryParams<Red5Params>,
-) -> Result<Json<Red5Answer>, ApiError> {
-    let request = StreamRequest { app, stream, group: None, region: params.region };
-    let placement = place(&state, matches!(params.action, Red5Action::Broadcast), &request).await?;
-    Ok(Json(Red5Answer {
-        name: placement.stream.stream.to_string(),
-        scope: format!("/{}", placement.stream.app),
-        server_address: placement.node.host.clone().unwrap_or_default(),
-        region: placement.node.region.to_string(),
-    }))
-}
-
 /// A lookup, counted by outcome (and where it placed) and timed.
-async fn place(state: &AppState, publish: bool, request: &StreamRequest) -> Result<Placement, LookupError> {
+pub(crate) async fn place(
+    state: &AppState,
+    publish: bool,
+    request: &StreamRequest,
+) -> Result<Placement, LookupError> {
     let started = std::time::Instant::now();
     let result =
         if publish { state.lookups.publish(request).await } else { state.lookups.subscribe(request).await };

@@ -10,6 +10,8 @@ pub mod nodegroups;
 pub mod nodes;
 pub mod openapi;
 pub mod pool;
+pub mod red5;
+pub mod redirects;
 pub mod scaler;
 pub mod series;
 

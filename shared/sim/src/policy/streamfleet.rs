@@ -239,6 +239,7 @@ impl Policy for StreamfleetPolicy {
             role_capacity: view.config.capacity,
             stale_after: self.settings.stale_after,
             seed: view.config.seed,
+            protocol: None,
         };
         place(&self.nodes, &[], &want, now).map(|index| self.ids[index])
     }
