@@ -7,6 +7,7 @@ cd "$root"
 "$root/scripts/ensure-emulator.sh"
 "$root/scripts/ensure-media.sh"
 "$root/scripts/ensure-browser.sh"
+"$root/scripts/ensure-webrtc.sh"
 
 step() { printf '\n==> %s\n' "$*"; }
 

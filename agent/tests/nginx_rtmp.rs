@@ -41,20 +41,19 @@ fn scratch(name: &str) -> PathBuf {
     dir
 }
 
-/// An nginx with an RTMP application `live` (pulling from `pull` if
-/// given) and its `/stat` page.
-fn nginx(dir: &Path, rtmp: u16, http: u16, pull: Option<u16>) -> Process {
-    let pull = pull.map_or(String::new(), |port| format!("pull rtmp://127.0.0.1:{port}/live;"));
+/// An nginx with an RTMP application `live` (with `live_extra` in it: a
+/// pull, a push, HLS) and its `/stat` page (with `http_extra` beside it).
+fn nginx(dir: &Path, rtmp: u16, http: u16, live_extra: &str, http_extra: &str) -> Process {
     let d = dir.display();
     let conf = format!(
         "load_module {MODULE};\n\
          daemon off; master_process off; worker_processes 1;\n\
          error_log {d}/error.log warn; pid {d}/nginx.pid;\n\
          events {{ worker_connections 128; }}\n\
-         rtmp {{ server {{ listen 127.0.0.1:{rtmp}; application live {{ live on; {pull} }} }} }}\n\
+         rtmp {{ server {{ listen 127.0.0.1:{rtmp}; application live {{ live on; {live_extra} }} }} }}\n\
          http {{ access_log off; client_body_temp_path {d}/b; proxy_temp_path {d}/p; fastcgi_temp_path {d}/f;\n\
                  uwsgi_temp_path {d}/u; scgi_temp_path {d}/s;\n\
-                 server {{ listen 127.0.0.1:{http}; location /stat {{ rtmp_stat all; }} }} }}\n"
+                 server {{ listen 127.0.0.1:{http}; location /stat {{ rtmp_stat all; }} {http_extra} }} }}\n"
     );
     std::fs::write(dir.join("nginx.conf"), conf).unwrap();
     let child = Command::new("nginx")
@@ -66,7 +65,17 @@ fn nginx(dir: &Path, rtmp: u16, http: u16, pull: Option<u16>) -> Process {
     Process(child)
 }
 
-fn agent(dir: &Path, app: &TestApp, key: &str, node: &str, role: &str, rtmp: u16, http: u16) -> Process {
+/// A streamfleet agent for the nginx at `rtmp`/`http`, reporting RTMP
+/// (and `more_endpoints`, TOML lines) as its endpoints.
+fn agent(
+    dir: &Path,
+    app: &TestApp,
+    key: &str,
+    node: (&str, &str),
+    ports: (u16, u16),
+    more_endpoints: &str,
+) -> Process {
+    let ((node, role), (rtmp, http)) = (node, ports);
     let conf = format!(
         r#"api_url = "{url}"
 group = "{GROUP}"
@@ -81,6 +90,7 @@ interval_secs = {interval}
 
 [endpoints]
 rtmp = "rtmp://{{host}}:{rtmp}/{{app}}/{{stream}}"
+{more_endpoints}
 
 [stats]
 kind = "nginx_rtmp"
@@ -113,6 +123,68 @@ fn ffmpeg(args: &[&str]) -> Process {
     Process(child)
 }
 
+/// The API, and a group of self-managed nodes serving `live`; its key.
+async fn media_group() -> (TestApp, String) {
+    assert!(Path::new(MODULE).exists(), "{MODULE} is missing: run scripts/ensure-media.sh");
+    let app = spawn_app_with(Tuning {
+        heartbeat_interval: INTERVAL,
+        stale_after: INTERVAL * 5,
+        ..Tuning::default()
+    })
+    .await;
+    let mut spec = simulated_group(GROUP, 4);
+    spec["apps"] = json!(["live"]);
+    // The nginx hosts run beside the test, not from the group's pool.
+    spec["selfManagedNodes"] = json!(true);
+    assert_eq!(app.create_group(&spec).await.status(), StatusCode::CREATED);
+    let key = app.enrollment_key(GROUP).await;
+    (app, key)
+}
+
+/// ffmpeg sending two minutes of test pattern and tone to `url` over RTMP.
+fn publish(url: &str) -> Process {
+    ffmpeg(&[
+        "-re",
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc=size=320x240:rate=25",
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=frequency=440",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-tune",
+        "zerolatency",
+        "-g",
+        "25",
+        "-c:a",
+        "aac",
+        "-t",
+        "120",
+        "-f",
+        "flv",
+        url,
+    ])
+}
+
+/// Each node in service and reading its nginx (the first beats may come
+/// before nginx listens).
+async fn in_service(app: &TestApp, ids: &[&str]) {
+    for id in ids {
+        eventually(
+            Duration::from_secs(20),
+            "enrolled and reading nginx",
+            || node(app, id),
+            |n| n["state"] == "inService" && n["load"]["degraded"].is_null(),
+        )
+        .await;
+    }
+}
+
 async fn node(app: &TestApp, id: &str) -> Value {
     body(app.admin(Method::GET, &format!("/v1/nodegroups/{GROUP}/nodes/{id}")).send().await.unwrap()).await
 }
@@ -141,69 +213,25 @@ where
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nginx_rtmp_nodes_report_real_publishers_and_players() {
-    assert!(Path::new(MODULE).exists(), "{MODULE} is missing: run scripts/ensure-media.sh");
-    let app = spawn_app_with(Tuning {
-        heartbeat_interval: INTERVAL,
-        stale_after: INTERVAL * 5,
-        ..Tuning::default()
-    })
-    .await;
-    let mut spec = simulated_group(GROUP, 4);
-    spec["apps"] = json!(["live"]);
-    // The nginx hosts run beside the test, not from the group's pool.
-    spec["selfManagedNodes"] = json!(true);
-    assert_eq!(app.create_group(&spec).await.status(), StatusCode::CREATED);
-    let key = app.enrollment_key(GROUP).await;
+    let (app, key) = media_group().await;
 
     let (origin_rtmp, origin_http, edge_rtmp, edge_http) =
         (free_port(), free_port(), free_port(), free_port());
     let (origin_dir, edge_dir) = (scratch("origin"), scratch("edge"));
-    let _origin = nginx(&origin_dir, origin_rtmp, origin_http, None);
-    let _edge = nginx(&edge_dir, edge_rtmp, edge_http, Some(origin_rtmp));
-    let _origin_agent = agent(&origin_dir, &app, &key, "nginx-origin", "origin", origin_rtmp, origin_http);
-    let _edge_agent = agent(&edge_dir, &app, &key, "nginx-edge", "edge", edge_rtmp, edge_http);
-    for id in ["nginx-origin", "nginx-edge"] {
-        // In service and reading its nginx (the first beats may come before nginx listens).
-        eventually(
-            Duration::from_secs(20),
-            "enrolled and reading nginx",
-            || node(&app, id),
-            |n| n["state"] == "inService" && n["load"]["degraded"].is_null(),
-        )
-        .await;
-    }
+    let _origin = nginx(&origin_dir, origin_rtmp, origin_http, "", "");
+    let pull = format!("pull rtmp://127.0.0.1:{origin_rtmp}/live;");
+    let _edge = nginx(&edge_dir, edge_rtmp, edge_http, &pull, "");
+    let _origin_agent =
+        agent(&origin_dir, &app, &key, ("nginx-origin", "origin"), (origin_rtmp, origin_http), "");
+    let _edge_agent = agent(&edge_dir, &app, &key, ("nginx-edge", "edge"), (edge_rtmp, edge_http), "");
+    in_service(&app, &["nginx-origin", "nginx-edge"]).await;
 
     // Publish where the lookup says.
     let published = body(app.lookup("/v1/streams/live/cam1?action=publish").await).await;
     assert_eq!(published["nodeId"], "nginx-origin", "{published}");
     let publish_url = published["urls"]["rtmp"].as_str().unwrap().to_owned();
     assert_eq!(publish_url, format!("rtmp://127.0.0.1:{origin_rtmp}/live/cam1"));
-    let publisher = ffmpeg(&[
-        "-re",
-        "-f",
-        "lavfi",
-        "-i",
-        "testsrc=size=320x240:rate=25",
-        "-f",
-        "lavfi",
-        "-i",
-        "sine=frequency=440",
-        "-c:v",
-        "libx264",
-        "-preset",
-        "ultrafast",
-        "-tune",
-        "zerolatency",
-        "-g",
-        "25",
-        "-c:a",
-        "aac",
-        "-t",
-        "120",
-        "-f",
-        "flv",
-        &publish_url,
-    ]);
+    let publisher = publish(&publish_url);
     // ffmpeg connects within a few seconds; then two heartbeat intervals.
     let origin = eventually(
         Duration::from_secs(10),
@@ -262,4 +290,71 @@ async fn nginx_rtmp_nodes_report_real_publishers_and_players() {
     )
     .await;
     drop(player);
+}
+
+/// An HLS player given only streamfleet's URL: ffmpeg GETs
+/// `/v1/hls/live/cam1.m3u8`, follows the 302 to a real nginx-rtmp edge
+/// (fed by its origin's push, `hls on`, served over HTTP) and plays the
+/// segments, which it resolves against the edge's URL.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_hls_player_follows_the_redirect_to_a_real_nginx_edge_and_plays() {
+    let (app, key) = media_group().await;
+    let (origin_rtmp, origin_http, edge_rtmp, edge_http) =
+        (free_port(), free_port(), free_port(), free_port());
+    let (origin_dir, edge_dir) = (scratch("hls-origin"), scratch("hls-edge"));
+    let push = format!("push rtmp://127.0.0.1:{edge_rtmp}/live;");
+    let _origin = nginx(&origin_dir, origin_rtmp, origin_http, &push, "");
+    let hls =
+        format!("hls on; hls_path {}/hls; hls_fragment 1s; hls_playlist_length 6s;", edge_dir.display());
+    let serve_hls = format!(
+        "location /hls {{ root {}; types {{ application/vnd.apple.mpegurl m3u8; video/mp2t ts; }} }}",
+        edge_dir.display()
+    );
+    let _edge = nginx(&edge_dir, edge_rtmp, edge_http, &hls, &serve_hls);
+    let _origin_agent =
+        agent(&origin_dir, &app, &key, ("hls-origin", "origin"), (origin_rtmp, origin_http), "");
+    let edge_hls = format!(r#"hls = "http://{{host}}:{edge_http}/hls/{{stream}}.m3u8""#);
+    let _edge_agent = agent(&edge_dir, &app, &key, ("hls-edge", "edge"), (edge_rtmp, edge_http), &edge_hls);
+    in_service(&app, &["hls-origin", "hls-edge"]).await;
+
+    let published = body(app.lookup("/v1/streams/live/cam1?action=publish").await).await;
+    let _publisher = publish(published["urls"]["rtmp"].as_str().unwrap());
+    eventually(
+        Duration::from_secs(10),
+        "the origin reports the stream",
+        || node(&app, "hls-origin"),
+        |n| n["streams"].as_array().is_some_and(|s| s.iter().any(|k| k == "live/cam1")),
+    )
+    .await;
+
+    // The player: streamfleet's URL only. Its log says where it went.
+    let entry = format!("{}/v1/hls/live/cam1.m3u8", app.url);
+    let played = eventually(
+        Duration::from_secs(30),
+        "ffmpeg plays 25 frames through the redirect",
+        || play_hls(&entry),
+        |p| p["frames"].as_u64().is_some_and(|f| f >= 25),
+    )
+    .await;
+    let log = played["log"].as_str().unwrap();
+    let edge = format!("http://127.0.0.1:{edge_http}/hls/");
+    assert!(log.contains(&format!("{edge}cam1.m3u8")), "the playlist from the edge: {log}");
+    assert!(log.contains(&edge) && log.contains(".ts"), "segments from the edge, resolved there: {log}");
+}
+
+/// ffmpeg reading 25 video frames of `url` (at most 20 s): the frames it
+/// decoded and its log.
+async fn play_hls(url: &str) -> Value {
+    let url = url.to_owned();
+    tokio::task::spawn_blocking(move || {
+        let output = Command::new("timeout")
+            .args(["20", "ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "verbose", "-i", &url])
+            .args(["-map", "0:v:0", "-frames:v", "25", "-f", "framemd5", "-"])
+            .output()
+            .expect("ffmpeg runs");
+        let frames = String::from_utf8_lossy(&output.stdout).lines().filter(|l| !l.starts_with('#')).count();
+        json!({"frames": frames, "log": String::from_utf8_lossy(&output.stderr)})
+    })
+    .await
+    .unwrap()
 }
