@@ -39,6 +39,11 @@ pub struct Agent {
     pub state: Option<String>,
     /// The metadata session the warm-pool check reuses from beat to beat.
     imds: Option<crate::imds::Imds>,
+    /// The server's byte counter at its last read, for a rate.
+    last_counter: Option<(u64, std::time::Instant)>,
+    /// What the media server's auth callbacks are answered by: taught by
+    /// each heartbeat answer and stats read.
+    pub gate: crate::admission::Gate,
 }
 
 /// What one heartbeat came to.
@@ -59,7 +64,9 @@ pub enum Beat {
 }
 
 impl Agent {
-    pub fn new(identity: Identity, config: crate::config::Config) -> Self {
+    pub fn new(identity: Identity, config: crate::config::Config) -> anyhow::Result<Self> {
+        let node = streamfleet_core::names::NodeId::parse(identity.node_id.as_str())
+            .map_err(|e| anyhow::anyhow!("node_id: {e}"))?;
         let token = std::fs::read_to_string(&config.token_file)
             .ok()
             .map(|t| t.trim().to_owned())
@@ -68,7 +75,8 @@ impl Agent {
         // cutoff takes the node out of service.
         let timeout = Duration::from_secs(config.interval_secs.clamp(2, 10));
         let http = reqwest::Client::builder().timeout(timeout).build().expect("the HTTP client builds");
-        Self {
+        Ok(Self {
+            gate: crate::admission::Gate::new(node),
             source: Source::new(config.stats.clone()),
             identity,
             config,
@@ -79,7 +87,8 @@ impl Agent {
             drained: false,
             state: None,
             imds: None,
-        }
+            last_counter: None,
+        })
     }
 
     /// Runs until the process is stopped.
@@ -163,7 +172,15 @@ impl Agent {
     /// One heartbeat: read, report, act on the answer.
     pub async fn beat(&mut self) -> Beat {
         let degraded = match self.source.read().await {
-            Ok(stats) => {
+            Ok(mut stats) => {
+                if let Some(counter) = stats.byte_counter {
+                    let now = std::time::Instant::now();
+                    let earlier = self.last_counter.map(|(bytes, _)| bytes);
+                    let elapsed = self.last_counter.map_or(Duration::ZERO, |(_, at)| now - at);
+                    stats.bandwidth_kbps = crate::stats::rate_kbps(earlier, counter, elapsed).unwrap_or(0);
+                    self.last_counter = Some((counter, now));
+                }
+                self.gate.load(stats.publishers.saturating_add(stats.subscribers));
                 self.last_good = stats;
                 false
             }
@@ -208,6 +225,7 @@ impl Agent {
         if let Some(token) = body["nodeToken"].as_str() {
             self.keep_token(token).await;
         }
+        self.gate.learn(&body);
         self.state = body["state"].as_str().map(str::to_owned);
         if self.state.as_deref() == Some("draining") && !self.drained {
             self.drained = true;

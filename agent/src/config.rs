@@ -52,6 +52,11 @@ pub struct Config {
     pub imds: bool,
     #[serde(default = "default_imds_url")]
     pub imds_url: String,
+    /// Where the agent answers the media server's auth callbacks
+    /// (nginx-rtmp `on_publish`/`on_play`, SRS `http_hooks`, MediaMTX
+    /// `authHTTPAddress`), e.g. `127.0.0.1:8086`. Unset: no callbacks.
+    #[serde(default)]
+    pub admission_listen: Option<std::net::SocketAddr>,
 }
 
 fn default_token_file() -> PathBuf {

@@ -23,7 +23,20 @@ async fn main() -> anyhow::Result<()> {
     let config = config::Config::load(&args.config)?;
     let identity = identity(&config).await?;
     tracing::info!(node = %identity.node_id, role = %identity.role, region = %identity.region, host = %identity.host, "streamfleet agent starting");
-    agent::Agent::new(identity, config).run().await;
+    let agent = agent::Agent::new(identity, config)?;
+    if let Some(listen) = agent.config.admission_listen {
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .with_context(|| format!("admission_listen {listen}"))?;
+        let callbacks = streamfleet_agent::admission::router(agent.gate.clone());
+        tracing::info!(%listen, "answering the media server's auth callbacks");
+        tokio::spawn(async move {
+            if let Err(e) = axum::serve(listener, callbacks).await {
+                tracing::error!(error = %e, "the admission callbacks stopped");
+            }
+        });
+    }
+    agent.run().await;
     Ok(())
 }
 

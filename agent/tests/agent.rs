@@ -98,7 +98,7 @@ async fn setting(name: &str) -> Setting {
 async fn a_broken_stats_page_is_reported_degraded_and_a_drain_runs_the_drain_command_once() {
     let Setting { app, key, dir, page, url } = setting("sf-agent").await;
 
-    let mut agent = Agent::new(identity(), config(&app, &key, &url, &dir));
+    let mut agent = Agent::new(identity(), config(&app, &key, &url, &dir)).expect("the agent starts");
     assert!(matches!(agent.beat().await, Beat::Accepted));
     let token = std::fs::read_to_string(dir.join("token")).expect("the node token is kept");
     assert!(token.starts_with("sfn."));
@@ -118,7 +118,8 @@ async fn a_broken_stats_page_is_reported_degraded_and_a_drain_runs_the_drain_com
 
     // A restarted agent reports with its kept token (the key would be refused).
     *page.lock().unwrap() = include_str!("fixtures/nginx_rtmp_idle.xml").into();
-    let mut restarted = Agent::new(identity(), config(&app, "sfe.not-the-key", &url, &dir));
+    let mut restarted =
+        Agent::new(identity(), config(&app, "sfe.not-the-key", &url, &dir)).expect("the agent starts");
     assert!(matches!(restarted.beat().await, Beat::Accepted));
     assert!(node(&app).await["load"]["degraded"].is_null());
 
@@ -143,7 +144,7 @@ async fn a_broken_stats_page_is_reported_degraded_and_a_drain_runs_the_drain_com
 #[tokio::test]
 async fn a_node_the_api_forgot_enrolls_again_with_the_groups_key_at_once() {
     let Setting { app, key, dir, url, .. } = setting("sf-agent-forgot").await;
-    let mut agent = Agent::new(identity(), config(&app, &key, &url, &dir));
+    let mut agent = Agent::new(identity(), config(&app, &key, &url, &dir)).expect("the agent starts");
     assert!(matches!(agent.beat().await, Beat::Accepted));
 
     app.forget_node(GROUP, "origin-1").await;
@@ -167,7 +168,8 @@ async fn an_unreachable_api_is_an_outcome_not_a_crash() {
         dir.display()
     );
     std::fs::write(dir.join("a.toml"), text).unwrap();
-    let mut agent = Agent::new(identity(), Config::load(&dir.join("a.toml")).unwrap());
+    let mut agent =
+        Agent::new(identity(), Config::load(&dir.join("a.toml")).unwrap()).expect("the agent starts");
     assert!(matches!(agent.beat().await, Beat::Unreachable(_)));
 }
 
@@ -222,7 +224,8 @@ fn an_instance_in_its_warm_pool_stays_quiet_unless_it_still_serves_viewers() {
         dir.display()
     );
     std::fs::write(dir.join("a.toml"), text).unwrap();
-    let mut agent = Agent::new(identity(), Config::load(&dir.join("a.toml")).unwrap());
+    let mut agent =
+        Agent::new(identity(), Config::load(&dir.join("a.toml")).unwrap()).expect("the agent starts");
     for state in [None, Some("InService"), Some("Terminated")] {
         assert!(!agent.quiet_in_pool(state), "{state:?}: not in a pool, or no Auto Scaling group");
     }

@@ -66,14 +66,15 @@ fn nginx(dir: &Path, rtmp: u16, http: u16, live_extra: &str, http_extra: &str) -
 }
 
 /// A streamfleet agent for the nginx at `rtmp`/`http`, reporting RTMP
-/// (and `more_endpoints`, TOML lines) as its endpoints.
+/// (and `more_endpoints`, TOML lines) as its endpoints, with `settings`
+/// (TOML lines) besides.
 fn agent(
     dir: &Path,
     app: &TestApp,
     key: &str,
     node: (&str, &str),
     ports: (u16, u16),
-    more_endpoints: &str,
+    (settings, more_endpoints): (&str, &str),
 ) -> Process {
     let ((node, role), (rtmp, http)) = (node, ports);
     let conf = format!(
@@ -87,6 +88,7 @@ region = "eu-west-1"
 host = "127.0.0.1"
 imds = false
 interval_secs = {interval}
+{settings}
 
 [endpoints]
 rtmp = "rtmp://{{host}}:{rtmp}/{{app}}/{{stream}}"
@@ -125,6 +127,11 @@ fn ffmpeg(args: &[&str]) -> Process {
 
 /// The API, and a group of self-managed nodes serving `live`; its key.
 async fn media_group() -> (TestApp, String) {
+    media_group_with(json!({})).await
+}
+
+/// `media_group`, with `spec`'s fields set on the group.
+async fn media_group_with(more: Value) -> (TestApp, String) {
     assert!(Path::new(MODULE).exists(), "{MODULE} is missing: run scripts/ensure-media.sh");
     let app = spawn_app_with(Tuning {
         heartbeat_interval: INTERVAL,
@@ -136,6 +143,9 @@ async fn media_group() -> (TestApp, String) {
     spec["apps"] = json!(["live"]);
     // The nginx hosts run beside the test, not from the group's pool.
     spec["selfManagedNodes"] = json!(true);
+    for (field, value) in more.as_object().unwrap() {
+        spec[field] = value.clone();
+    }
     assert_eq!(app.create_group(&spec).await.status(), StatusCode::CREATED);
     let key = app.enrollment_key(GROUP).await;
     (app, key)
@@ -222,8 +232,8 @@ async fn nginx_rtmp_nodes_report_real_publishers_and_players() {
     let pull = format!("pull rtmp://127.0.0.1:{origin_rtmp}/live;");
     let _edge = nginx(&edge_dir, edge_rtmp, edge_http, &pull, "");
     let _origin_agent =
-        agent(&origin_dir, &app, &key, ("nginx-origin", "origin"), (origin_rtmp, origin_http), "");
-    let _edge_agent = agent(&edge_dir, &app, &key, ("nginx-edge", "edge"), (edge_rtmp, edge_http), "");
+        agent(&origin_dir, &app, &key, ("nginx-origin", "origin"), (origin_rtmp, origin_http), ("", ""));
+    let _edge_agent = agent(&edge_dir, &app, &key, ("nginx-edge", "edge"), (edge_rtmp, edge_http), ("", ""));
     in_service(&app, &["nginx-origin", "nginx-edge"]).await;
 
     // Publish where the lookup says.
@@ -312,9 +322,10 @@ async fn an_hls_player_follows_the_redirect_to_a_real_nginx_edge_and_plays() {
     );
     let _edge = nginx(&edge_dir, edge_rtmp, edge_http, &hls, &serve_hls);
     let _origin_agent =
-        agent(&origin_dir, &app, &key, ("hls-origin", "origin"), (origin_rtmp, origin_http), "");
+        agent(&origin_dir, &app, &key, ("hls-origin", "origin"), (origin_rtmp, origin_http), ("", ""));
     let edge_hls = format!(r#"hls = "http://{{host}}:{edge_http}/hls/{{stream}}.m3u8""#);
-    let _edge_agent = agent(&edge_dir, &app, &key, ("hls-edge", "edge"), (edge_rtmp, edge_http), &edge_hls);
+    let _edge_agent =
+        agent(&edge_dir, &app, &key, ("hls-edge", "edge"), (edge_rtmp, edge_http), ("", &edge_hls));
     in_service(&app, &["hls-origin", "hls-edge"]).await;
 
     let published = body(app.lookup("/v1/streams/live/cam1?action=publish").await).await;
@@ -354,6 +365,74 @@ async fn play_hls(url: &str) -> Value {
             .expect("ffmpeg runs");
         let frames = String::from_utf8_lossy(&output.stdout).lines().filter(|l| !l.starts_with('#')).count();
         json!({"frames": frames, "log": String::from_utf8_lossy(&output.stderr)})
+    })
+    .await
+    .unwrap()
+}
+
+/// A group that requires admission tokens: the origin's nginx-rtmp asks its
+/// agent (`on_publish`) before it admits a publisher, and ffmpeg gets in
+/// only with the token its lookup answered, for that stream.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nginx_rtmp_admits_a_publisher_only_with_the_token_of_its_lookup() {
+    let (app, key) = media_group_with(json!({"requireAdmissionTokens": true})).await;
+    let (rtmp, http, callbacks) = (free_port(), free_port(), free_port());
+    let dir = scratch("admission-origin");
+    let on_publish = format!("on_publish http://127.0.0.1:{callbacks}/nginx-rtmp/on_publish;");
+    let _origin = nginx(&dir, rtmp, http, &on_publish, "");
+    let listen = format!(r#"admission_listen = "127.0.0.1:{callbacks}""#);
+    let _agent = agent(&dir, &app, &key, ("gated-origin", "origin"), (rtmp, http), (&listen, ""));
+    in_service(&app, &["gated-origin"]).await;
+
+    let lookup = body(app.lookup("/v1/streams/live/cam1?action=publish").await).await;
+    let token = lookup["token"].as_str().expect("a token: the group requires them").to_owned();
+    let with_token = lookup["urls"]["rtmp"].as_str().unwrap().to_owned();
+    assert_eq!(with_token, format!("rtmp://127.0.0.1:{rtmp}/live/cam1?token={token}"));
+    let other = body(app.lookup("/v1/streams/live/cam2?action=publish").await).await;
+    let others_token = other["token"].as_str().unwrap();
+
+    let bare = format!("rtmp://127.0.0.1:{rtmp}/live/cam1");
+    for (url, why) in [(bare.clone(), "no token"), (format!("{bare}?token={others_token}"), "cam2's token")] {
+        assert!(!publish_for(&url, 3).await, "refused with {why}");
+    }
+    assert_eq!(node(&app, "gated-origin").await["load"]["publishers"], 0);
+
+    let _publisher = publish(&with_token);
+    eventually(
+        Duration::from_secs(15),
+        "the origin reports the admitted publisher",
+        || node(&app, "gated-origin"),
+        |n| {
+            n["load"]["publishers"] == 1
+                && n["streams"].as_array().is_some_and(|s| s.iter().any(|k| k == "live/cam1"))
+        },
+    )
+    .await;
+}
+
+/// Whether ffmpeg could publish `secs` seconds to `url` (a refused
+/// publisher fails at once).
+async fn publish_for(url: &str, secs: u32) -> bool {
+    let (url, secs) = (url.to_owned(), secs.to_string());
+    tokio::task::spawn_blocking(move || {
+        Command::new("timeout")
+            .args(["20", "ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-re"])
+            .args([
+                "-f",
+                "lavfi",
+                "-i",
+                "testsrc=size=160x120:rate=10",
+                "-c:v",
+                "libx264",
+                "-preset",
+                "ultrafast",
+            ])
+            .args(["-t", &secs, "-f", "flv", &url])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .expect("ffmpeg runs")
+            .success()
     })
     .await
     .unwrap()

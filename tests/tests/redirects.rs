@@ -208,3 +208,40 @@ async fn bad_names_are_400s_naming_the_field_and_players_own_parameters_are_igno
     let ll_hls = get(&app, "/v1/hls/live/cam1.m3u8?_HLS_msn=12&_HLS_part=1").await;
     assert_eq!(ll_hls.status(), StatusCode::FOUND);
 }
+
+#[tokio::test]
+async fn a_group_requiring_admission_tokens_sends_each_client_with_one_for_the_node_chosen() {
+    use streamfleet_core::admission::Action;
+    use streamfleet_core::credentials::NodeCredentials;
+    use streamfleet_core::names::{AppName, GroupName, NodeId, StreamName};
+
+    let app = app().await;
+    let patched = app
+        .admin(Method::PATCH, &format!("/v1/nodegroups/{GROUP}"))
+        .json(&json!({"requireAdmissionTokens": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(patched.status(), StatusCode::OK);
+    app.enroll(GROUP, "o-1", &origin("198.51.100.1").serving("whip", WHIP)).await;
+
+    let response = post_offer(&app, "/v1/whip/live/cam1").await;
+    let url = location(&response).to_owned();
+    let (bare, token) = url.split_once("?token=").expect("the Location carries a token");
+    assert_eq!(bare, "http://198.51.100.1:8889/live/cam1/whip");
+    // The node checks it offline with its key, for this stream and action only.
+    let credentials = NodeCredentials::new(streamfleet_scenarios::NODE_SECRET.to_owned().into()).unwrap();
+    let node = NodeId::parse("o-1").unwrap();
+    let key = credentials.admission_key(&GroupName::parse(GROUP).unwrap(), &node);
+    let (live, cam1) = (AppName::parse("live").unwrap(), StreamName::parse("cam1").unwrap());
+    let now = time::OffsetDateTime::now_utc();
+    assert_eq!(key.check(Some(token), &node, &live, &cam1, Action::Publish, now), Ok(()));
+    assert!(key.check(Some(token), &node, &live, &cam1, Action::Play, now).is_err());
+
+    // The node learns its key from its heartbeat answers.
+    let o2_token = app.enroll(GROUP, "o-2", &origin("198.51.100.2")).await;
+    let answer = app.report(GROUP, "o-2", &o2_token, &origin("198.51.100.2")).await;
+    assert_eq!(answer["admissionRequired"], true, "{answer}");
+    let o2 = credentials.admission_key(&GroupName::parse(GROUP).unwrap(), &NodeId::parse("o-2").unwrap());
+    assert_eq!(answer["admissionKey"], o2.encoded());
+}

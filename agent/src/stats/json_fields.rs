@@ -43,6 +43,7 @@ impl FieldPaths {
             subscribers: u32::try_from(count(&page, &self.subscribers)?).map_err(malformed)?,
             streams,
             bandwidth_kbps: self.bandwidth_kbps.as_deref().map(|p| count(&page, p)).transpose()?.unwrap_or(0),
+            byte_counter: None,
         })
     }
 }
@@ -65,7 +66,13 @@ mod tests {
         let stats = paths().parse(include_str!("../../tests/fixtures/generic.json")).unwrap();
         assert_eq!(
             stats,
-            Stats { publishers: 1, subscribers: 42, streams: vec!["live/cam1".into()], bandwidth_kbps: 9000 }
+            Stats {
+                publishers: 1,
+                subscribers: 42,
+                streams: vec!["live/cam1".into()],
+                bandwidth_kbps: 9000,
+                byte_counter: None
+            }
         );
     }
 

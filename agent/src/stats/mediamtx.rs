@@ -33,11 +33,14 @@ pub fn parse(json: &str) -> Result<Stats, StatsError> {
         let published = path.ready && path.source.as_ref().is_some_and(|s| !s.is_null());
         // Saturating: a page is outside input, and its figures may be anything.
         stats.publishers = stats.publishers.saturating_add(u32::from(published));
-        stats.subscribers =
-            stats.subscribers.saturating_add(path.readers.len().try_into().unwrap_or(u32::MAX));
-        // Totals since start, not rates: only a hint, in kB.
+        // An `hlsMuxer` reader is MediaMTX's own muxer, there while any HLS
+        // client reads the path: not a viewer. HLS viewers are not listed
+        // one by one anywhere in its API, so they are not counted.
+        let viewers = path.readers.iter().filter(|r| r["type"] != "hlsMuxer").count();
+        stats.subscribers = stats.subscribers.saturating_add(viewers.try_into().unwrap_or(u32::MAX));
+        // Totals since start: the agent makes a rate of their change.
         let bytes = path.bytes_received.saturating_add(path.bytes_sent);
-        stats.bandwidth_kbps = stats.bandwidth_kbps.saturating_add(bytes / 1000 / 1000);
+        stats.byte_counter = Some(stats.byte_counter.unwrap_or(0).saturating_add(bytes));
         if published {
             // `app/stream` paths map as they are; a one-segment path is `live/<name>`.
             let key = if path.name.contains('/') { path.name } else { format!("live/{}", path.name) };
@@ -52,10 +55,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn ready_paths_are_published_and_readers_play() {
+    fn ready_paths_are_published_and_readers_play_but_the_hls_muxer_is_no_viewer() {
         let stats = parse(include_str!("../../tests/fixtures/mediamtx_paths.json")).unwrap();
-        assert_eq!((stats.publishers, stats.subscribers), (1, 2));
+        // Readers: an hlsMuxer (MediaMTX's own) and a WebRTC session.
+        assert_eq!((stats.publishers, stats.subscribers), (1, 1));
         assert_eq!(stats.streams, ["live/cam1"]);
+        assert_eq!((stats.byte_counter, stats.bandwidth_kbps), (Some(52_428_800 + 104_857_600), 0));
     }
 
     #[test]
@@ -72,6 +77,6 @@ mod tests {
             r#"{{"items":[{{"name":"a","bytesReceived":{max},"bytesSent":{max},"readers":[]}}]}}"#,
             max = u64::MAX
         );
-        assert_eq!(parse(&page).unwrap().bandwidth_kbps, u64::MAX / 1000 / 1000);
+        assert_eq!(parse(&page).unwrap().byte_counter, Some(u64::MAX));
     }
 }

@@ -20,7 +20,22 @@ pub struct Stats {
     pub subscribers: u32,
     /// `app/stream` of the streams it holds.
     pub streams: Vec<String>,
+    /// A rate: kilobits per second in and out.
     pub bandwidth_kbps: u64,
+    /// Bytes in and out since the server started, for a server that gives
+    /// totals rather than a rate (MediaMTX): the agent turns the change
+    /// between two reads into `bandwidth_kbps` ([`rate_kbps`]).
+    pub byte_counter: Option<u64>,
+}
+
+/// Kilobits per second from a byte counter read `elapsed` apart: `None`
+/// without an earlier read, or when the counter went back (the server
+/// restarted) or no time passed.
+pub fn rate_kbps(earlier: Option<u64>, now: u64, elapsed: Duration) -> Option<u64> {
+    let bytes = now.checked_sub(earlier?)?;
+    let millis = u64::try_from(elapsed.as_millis()).ok().filter(|&ms| ms > 0)?;
+    // bytes × 8 bits ÷ 1000 ÷ (ms ÷ 1000) = bytes × 8 ÷ ms
+    Some(bytes.saturating_mul(8) / millis)
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -95,4 +110,19 @@ pub fn parse_page(config: &SourceConfig, page: &str) -> Result<Stats, StatsError
 
 fn malformed(e: impl std::fmt::Display) -> StatsError {
     StatsError::Malformed(e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_byte_counter_read_twice_gives_a_rate_and_a_restart_none() {
+        let second = Duration::from_secs(1);
+        assert_eq!(rate_kbps(Some(1_000_000), 1_625_000, 5 * second), Some(1000), "625 kB in 5 s");
+        assert_eq!(rate_kbps(None, 1_625_000, 5 * second), None, "the first read");
+        assert_eq!(rate_kbps(Some(1_625_000), 10, 5 * second), None, "restarted");
+        assert_eq!(rate_kbps(Some(0), u64::MAX, Duration::from_millis(1)), Some(u64::MAX), "saturates");
+        assert_eq!(rate_kbps(Some(0), 10, Duration::ZERO), None);
+    }
 }

@@ -92,7 +92,12 @@ impl NodeCredentials {
     }
 
     fn tag(&self, purpose: &str, parts: &[&str]) -> String {
-        URL_SAFE_NO_PAD.encode(self.mac(purpose, parts).finalize().into_bytes())
+        URL_SAFE_NO_PAD.encode(self.raw_tag(purpose, parts))
+    }
+
+    /// The MAC of `parts` for `purpose`: a key derived from the secret.
+    pub(crate) fn raw_tag(&self, purpose: &str, parts: &[&str]) -> Vec<u8> {
+        self.mac(purpose, parts).finalize().into_bytes().to_vec()
     }
 
     fn verify(&self, purpose: &str, parts: &[&str], tag: &str) -> bool {

@@ -2,6 +2,7 @@
 //! the outside world must implement, and the use cases (services) built on
 //! them. Nothing here knows about AWS SDKs, Lambda or HTTP.
 
+pub mod admission;
 pub mod cache;
 pub mod clock;
 pub mod credentials;

@@ -107,6 +107,10 @@ impl ApiError {
         self.status
     }
 
+    pub fn code(&self) -> &'static str {
+        self.body.code
+    }
+
     pub fn message(&self) -> &str {
         &self.body.message
     }

@@ -96,6 +96,18 @@ pub struct HeartbeatAnswer {
     /// now on (the enrollment key no longer works for it).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub node_token: Option<String>,
+    /// Whether the node's group requires admission tokens of its clients;
+    /// absent when it could not be told (keep what you last learned).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub admission_required: Option<bool>,
+    /// When required: the key this node checks its clients' tokens with
+    /// (base64url). A secret: keep it out of logs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub admission_key: Option<String>,
+    /// The most sessions this node may hold (its own figure within its
+    /// role's): refuse clients past it, whoever sent them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub capacity: Option<u32>,
 }
 
 /// Where to connect for a stream.
@@ -112,15 +124,23 @@ pub struct LookupAnswer {
     pub zone: Option<String>,
     /// The node's host (DNS name or IP).
     pub server_address: String,
-    /// A URL per protocol the node serves (`rtmp`, `webrtc`, `hls`, `srt`, …).
+    /// A URL per protocol the node serves (`rtmp`, `webrtc`, `hls`, `srt`, …),
+    /// each carrying `token` in its query when there is one.
     pub urls: std::collections::BTreeMap<String, String>,
+    /// The admission token to present to the node (`?token=`), when the
+    /// group requires them; it admits this action on this stream at this
+    /// node for two minutes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
 }
 
 impl From<streamfleet_core::service::Placement> for LookupAnswer {
     fn from(placement: streamfleet_core::service::Placement) -> Self {
+        let urls = placement.urls();
         let node = placement.node;
         Self {
-            urls: node.urls(&placement.stream.app, &placement.stream.stream),
+            urls,
+            token: placement.token,
             group: placement.group.to_string(),
             app: placement.stream.app.to_string(),
             stream: placement.stream.stream.to_string(),

@@ -42,5 +42,6 @@ pub fn example_spec(name: &str) -> NodeGroupSpec {
         recycle_dead_nodes: true,
         self_managed_nodes: false,
         scaling_paused: false,
+        require_admission_tokens: false,
     }
 }

@@ -45,6 +45,11 @@ pub struct NodeGroupSpec {
     /// operator's launches and drains.
     #[serde(default)]
     pub scaling_paused: bool,
+    /// Clients must present an admission token to the node: every lookup
+    /// and redirect answer carries one, bound to the node, the stream and
+    /// the action, and the nodes' agents check it (`admission`).
+    #[serde(default)]
+    pub require_admission_tokens: bool,
 }
 
 fn yes() -> bool {

@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use time::OffsetDateTime;
 
+use crate::admission::AdmissionKey;
+use crate::cache::TtlCache;
 use crate::clock::Clock;
 use crate::credentials::{fresh_nonce, NodeCredential, NodeCredentials};
 use crate::group::{GroupStatus, NodeGroup};
@@ -73,6 +75,25 @@ pub struct HeartbeatAck {
     /// Set when this heartbeat enrolled the node: its credential from now on.
     pub node_token: Option<String>,
     pub interval: Duration,
+    /// What the node admits its clients on.
+    pub admission: Admission,
+    /// The most sessions the node may hold: its own figure within its
+    /// role's (`None` when the group could not be read). Its agent refuses
+    /// clients past it, whoever sent them.
+    pub capacity: Option<u32>,
+}
+
+/// What a node's agent holds its media server's clients to.
+#[derive(Debug, Clone, Default)]
+pub enum Admission {
+    /// The group requires no tokens.
+    Open,
+    /// The group requires tokens: this node checks them with its key.
+    Tokens(AdmissionKey),
+    /// The group could not be read: the node keeps what it last learned
+    /// (never fails open on a store error).
+    #[default]
+    Unknown,
 }
 
 #[derive(Clone)]
@@ -83,7 +104,16 @@ pub struct Heartbeats {
     clock: Arc<dyn Clock>,
     credentials: NodeCredentials,
     settings: HeartbeatSettings,
+    /// Each group's spec, for what its nodes admit: read at most once a
+    /// `SPEC_CACHE_TTL` per warm instance (a heartbeat otherwise reads no
+    /// group).
+    specs: Arc<TtlCache<GroupName, Option<Arc<NodeGroup>>>>,
 }
+
+/// How soon nodes learn that their group started or stopped requiring
+/// admission tokens (or changed their role's capacity), beyond their next
+/// heartbeat.
+const SPEC_CACHE_TTL: Duration = Duration::from_secs(10);
 
 impl Heartbeats {
     pub fn new(
@@ -94,7 +124,8 @@ impl Heartbeats {
         credentials: NodeCredentials,
         settings: HeartbeatSettings,
     ) -> Self {
-        Self { groups, nodes, lifecycle, clock, credentials, settings }
+        let specs = Arc::new(TtlCache::new(SPEC_CACHE_TTL));
+        Self { groups, nodes, lifecycle, clock, credentials, settings, specs }
     }
 
     pub fn settings(&self) -> HeartbeatSettings {
@@ -123,12 +154,29 @@ impl Heartbeats {
     ) -> Result<HeartbeatAck, HeartbeatError> {
         let now = self.clock.now();
         report.validate(now)?;
-        match proof {
+        let mut ack = match proof {
             NodeCredential::Node { nonce } => self.record(group, node, &nonce, &report, now).await,
             NodeCredential::Enrollment { incarnation, generation } => {
                 self.enroll(group, node, report, (&incarnation, generation), now).await
             }
+        }?;
+        let spec = self
+            .specs
+            .get_or_load(group, now, async { Ok::<_, StoreError>(self.groups.get_group(group).await?.map(Arc::new)) })
+            .await
+            .inspect_err(|e| tracing::warn!(group = %group, error = %e, "the group could not be read for what its node admits"));
+        // A group deleted meanwhile (its nodes are being let go), or a
+        // failed read: the node keeps what it last learned.
+        if let Ok(Some(spec)) = spec {
+            ack.admission = if spec.spec.require_admission_tokens {
+                Admission::Tokens(self.credentials.admission_key(group, node))
+            } else {
+                Admission::Open
+            };
+            let role_capacity = spec.spec.roles.get(&ack.node.role).map(|r| r.launch.connection_capacity);
+            ack.capacity = role_capacity.map(|role| ack.node.load.capacity_within(role));
         }
+        Ok(ack)
     }
 
     async fn record(
@@ -156,7 +204,13 @@ impl Heartbeats {
                 Err(e) => return Err(e.into()),
             };
         }
-        Ok(HeartbeatAck { node: stored, node_token: None, interval: self.settings.interval })
+        Ok(HeartbeatAck {
+            node: stored,
+            node_token: None,
+            interval: self.settings.interval,
+            admission: Admission::Unknown,
+            capacity: None,
+        })
     }
 
     async fn explain(&self, group: &GroupName, node: &NodeId, report: &HeartbeatReport) -> HeartbeatError {
@@ -279,7 +333,13 @@ impl Heartbeats {
     fn enrolled(&self, node: Node, nonce: &str) -> HeartbeatAck {
         tracing::info!(group = %node.group, node = %node.node_id, role = %node.role, region = %node.region, "node enrolled");
         let node_token = Some(self.credentials.node_token(&node.group, &node.node_id, nonce));
-        HeartbeatAck { node, node_token, interval: self.settings.interval }
+        HeartbeatAck {
+            node,
+            node_token,
+            interval: self.settings.interval,
+            admission: Admission::Unknown,
+            capacity: None,
+        }
     }
 }
 

@@ -8,6 +8,7 @@ use time::OffsetDateTime;
 
 use super::fleet_cache::{Fleet, FleetCache};
 use super::seat_leases::SeatLeases;
+use crate::admission::{Action, TOKEN_TTL};
 use crate::cache::TtlCache;
 use crate::clock::Clock;
 use crate::credentials::{NodeCredential, NodeCredentials};
@@ -79,6 +80,35 @@ pub struct Placement {
     pub group: GroupName,
     pub stream: StreamKey,
     pub node: Node,
+    /// The admission token to present to the node, when its group requires them.
+    pub token: Option<String>,
+}
+
+impl Placement {
+    /// The node's URL for the stream over `protocol`, carrying the
+    /// admission token if there is one.
+    pub fn url(&self, protocol: &str) -> Option<String> {
+        self.node.url(protocol, &self.stream.app, &self.stream.stream).map(|url| self.with_token(url))
+    }
+
+    /// The node's URL for the stream per protocol, each carrying the token.
+    pub fn urls(&self) -> std::collections::BTreeMap<String, String> {
+        let urls = self.node.urls(&self.stream.app, &self.stream.stream);
+        urls.into_iter().map(|(protocol, url)| (protocol, self.with_token(url))).collect()
+    }
+
+    /// `url` with `token=<token>` in its query: where media servers hand it
+    /// to their auth callbacks (nginx-rtmp's `on_publish`, SRS's hooks,
+    /// MediaMTX's `authHTTPAddress`).
+    fn with_token(&self, url: String) -> String {
+        match &self.token {
+            None => url,
+            Some(token) => {
+                let join = if url.contains('?') { '&' } else { '?' };
+                format!("{url}{join}token={token}")
+            }
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -167,13 +197,18 @@ impl Lookups {
     /// publishers all get the same origin and only the winner holds a seat.
     pub async fn publish(&self, request: &StreamRequest) -> Result<Placement, LookupError> {
         let group = self.resolve(request).await?;
+        let placement = self.publish_in(&group, request).await?;
+        Ok(self.admitted(&group, placement, Action::Publish))
+    }
+
+    async fn publish_in(&self, group: &NodeGroup, request: &StreamRequest) -> Result<Placement, LookupError> {
         let name = group.name();
         let stream = StreamKey::new(request.app.clone(), request.stream.clone());
         let now = self.clock.now();
         let mut route = self.routes.get_route(name, &stream, true).await?;
         let mut fleet = self.fleets.get(name, false).await?;
         let mut reloaded = false;
-        let want = self.want(&group, Role::Origin, request, PlacementStrategy::LeastLoaded, &stream);
+        let want = self.want(group, Role::Origin, request, PlacementStrategy::LeastLoaded, &stream);
         let usable =
             |node: &Node| node.is_available(now, self.settings.stale_after) && node.serves(want.protocol);
         // Each failed write teaches something: another lookup's route, or a
@@ -202,7 +237,7 @@ impl Lookups {
             let holder = self.live_origin(&fleet, None, &stream, now).filter(|&i| usable(&fleet.nodes[i]));
             let chosen = holder.or_else(|| place(&fleet.nodes, &fleet.seats_counted(), &want, now));
             let Some(i) = chosen else {
-                return Err(self.no_room(&group, Role::Origin, request.region.as_ref()).await);
+                return Err(self.no_room(group, Role::Origin, request.region.as_ref()).await);
             };
             let expires = now + self.settings.route_ttl;
             let chosen = StreamRoute {
@@ -257,6 +292,27 @@ impl Lookups {
     /// stream, 503 when no edge has a seat left.
     pub async fn subscribe(&self, request: &StreamRequest) -> Result<Placement, LookupError> {
         let group = self.resolve(request).await?;
+        let placement = self.subscribe_in(&group, request).await?;
+        Ok(self.admitted(&group, placement, Action::Play))
+    }
+
+    /// `placement` with the token its client presents to the node, when
+    /// the group requires them.
+    fn admitted(&self, group: &NodeGroup, mut placement: Placement, action: Action) -> Placement {
+        if group.spec.require_admission_tokens {
+            let key = self.credentials.admission_key(&placement.group, &placement.node.node_id);
+            let expires = self.clock.now() + TOKEN_TTL;
+            let (app, stream) = (&placement.stream.app, &placement.stream.stream);
+            placement.token = Some(key.mint(&placement.node.node_id, app, stream, action, expires));
+        }
+        placement
+    }
+
+    async fn subscribe_in(
+        &self,
+        group: &NodeGroup,
+        request: &StreamRequest,
+    ) -> Result<Placement, LookupError> {
         let name = group.name();
         let stream = StreamKey::new(request.app.clone(), request.stream.clone());
         let now = self.clock.now();
@@ -264,30 +320,30 @@ impl Lookups {
         // viewer: the route is read only to play from the origin itself.
         let (mut fleet, _) = self.fleet_with_live_origin(name, None, &stream, now).await?;
 
-        let want = self.want(&group, Role::Edge, request, PlacementStrategy::Pack, &stream);
+        let want = self.want(group, Role::Edge, request, PlacementStrategy::Pack, &stream);
         if let Some(i) = self.seat_anywhere(name, &mut fleet, &want, now).await? {
-            self.seated(&group, &fleet, i, now).await;
+            self.seated(group, &fleet, i, now).await;
             return Ok(self.placement(name, stream, &fleet, i));
         }
         let edges_serving = fleet.nodes.iter().any(|n| {
             n.role == Role::Edge && n.is_available(now, self.settings.stale_after) && n.serves(want.protocol)
         });
         if edges_serving {
-            return Err(self.no_room(&group, Role::Edge, request.region.as_ref()).await);
+            return Err(self.no_room(group, Role::Edge, request.region.as_ref()).await);
         }
         // No edge at all: viewers play from the origin while it has seats.
         let route = self.routes.get_route(name, &stream, false).await?.filter(|r| r.is_live(now));
         let origin = self
             .live_origin(&fleet, route.as_ref(), &stream, now)
             .filter(|&i| fleet.nodes[i].serves(want.protocol));
-        let want = Want { role: Role::Origin, role_capacity: self.capacity_of(&group, Role::Origin), ..want };
+        let want = Want { role: Role::Origin, role_capacity: self.capacity_of(group, Role::Origin), ..want };
         if let Some(origin) = origin {
             if self.seat_on(name, &mut fleet, origin, &want, now).await? {
-                self.seated(&group, &fleet, origin, now).await;
+                self.seated(group, &fleet, origin, now).await;
                 return Ok(self.placement(name, stream, &fleet, origin));
             }
         }
-        Err(self.no_room(&group, Role::Origin, request.region.as_ref()).await)
+        Err(self.no_room(group, Role::Origin, request.region.as_ref()).await)
     }
 
     /// Up to `count` more nodes `request` could play from after
@@ -338,7 +394,7 @@ impl Lookups {
         if !fleet.nodes.iter().any(|n| &n.node_id == node) {
             return Err(LookupError::Forbidden);
         }
-        Ok(Placement { group: group.clone(), stream, node: fleet.nodes[origin].clone() })
+        Ok(Placement { group: group.clone(), stream, node: fleet.nodes[origin].clone(), token: None })
     }
 
     /// The group's fleet and the index of the origin holding the stream. A
@@ -384,7 +440,7 @@ impl Lookups {
     }
 
     fn placement(&self, group: &GroupName, stream: StreamKey, fleet: &Fleet, index: usize) -> Placement {
-        Placement { group: group.clone(), stream, node: fleet.nodes[index].clone() }
+        Placement { group: group.clone(), stream, node: fleet.nodes[index].clone(), token: None }
     }
 
     /// A seat on the node `want` prefers: the chosen node is asked; refused,

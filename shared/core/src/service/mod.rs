@@ -21,7 +21,7 @@ mod tick_order;
 pub use backends::{Fleets, ScalerError, ScalerStores};
 pub use cadence::tick_times;
 pub use fan_out::{is_stale, tick_orders, DispatchReport, OrderOutcome};
-pub use heartbeats::{HeartbeatAck, HeartbeatError, HeartbeatSettings, Heartbeats};
+pub use heartbeats::{Admission, HeartbeatAck, HeartbeatError, HeartbeatSettings, Heartbeats};
 pub use hooks::{HookOutcome, HookSettings, LifecycleHooks};
 pub use lookups::{LookupError, LookupSettings, Lookups, Placement, StreamRequest};
 pub use node_groups::{Deletion, EnrollmentKey, GroupError, NodeGroups};

@@ -5,6 +5,7 @@ use axum::http::StatusCode;
 use axum::Json;
 use streamfleet_core::heartbeat::HeartbeatReport;
 use streamfleet_core::names::StreamKey;
+use streamfleet_core::service::Admission;
 
 use crate::auth::NodeCredentialHeader;
 use crate::error::{ApiError, ErrorBody};
@@ -44,6 +45,11 @@ pub async fn heartbeat(
     let report: HeartbeatReport = RawJson::from_request(request, &state).await?.decode()?;
     let ack = state.heartbeats.beat(&group, &node, proof, report).await?;
     let status = if ack.node_token.is_some() { StatusCode::CREATED } else { StatusCode::OK };
+    let (admission_required, admission_key) = match ack.admission {
+        Admission::Open => (Some(false), None),
+        Admission::Tokens(key) => (Some(true), Some(key.encoded())),
+        Admission::Unknown => (None, None),
+    };
     Ok((
         status,
         Json(HeartbeatAnswer {
@@ -52,6 +58,9 @@ pub async fn heartbeat(
             cordoned: ack.node.cordoned,
             heartbeat_interval_secs: ack.interval.as_secs(),
             node_token: ack.node_token,
+            admission_required,
+            admission_key,
+            capacity: ack.capacity,
         }),
     ))
 }

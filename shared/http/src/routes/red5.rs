@@ -31,33 +31,42 @@ pub enum Red5Error {
     V4(ApiError),
 }
 
-/// Stream Manager 2.0's error body.
+/// Stream Manager 2.0's error body, with our stable `code` beside it (Red5
+/// SDKs read `error` and ignore the rest).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Red5V2ErrorBody {
     pub error: String,
+    /// Our machine-readable code, as on every other error (`not_live`…).
+    pub code: &'static str,
 }
 
-/// Stream Manager 4.0's error body.
+/// Stream Manager 4.0's error body, with our stable `code` beside it.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Red5V4ErrorBody {
     pub error_message: String,
     /// When it failed, in epoch milliseconds.
     pub timestamp: i64,
+    /// Our machine-readable code, as on every other error (`not_live`…).
+    pub code: &'static str,
 }
 
 impl IntoResponse for Red5Error {
     fn into_response(self) -> Response {
         let (error, mut response) = match self {
             Self::V2(error) => {
-                let body = Red5V2ErrorBody { error: error.message().to_owned() };
+                let body = Red5V2ErrorBody { error: error.message().to_owned(), code: error.code() };
                 let response = (error.status(), Json(body)).into_response();
                 (error, response)
             }
             Self::V4(error) => {
                 let now = time::OffsetDateTime::now_utc();
                 let timestamp = i64::try_from(now.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX);
-                let body = Red5V4ErrorBody { error_message: error.message().to_owned(), timestamp };
+                let body = Red5V4ErrorBody {
+                    error_message: error.message().to_owned(),
+                    timestamp,
+                    code: error.code(),
+                };
                 let response = (error.status(), Json(body)).into_response();
                 (error, response)
             }
@@ -86,11 +95,16 @@ pub struct Red5StreamNode {
     pub node_state: &'static str,
     /// The viewers the node last reported.
     pub subscribers: u32,
+    /// The admission token to present to this node (the first entry's
+    /// only), when the group requires them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
 }
 
 impl Red5StreamNode {
     fn of(app: &AppName, stream: &StreamName, node: &streamfleet_core::node::Node) -> Self {
         Self {
+            token: None,
             stream_guid: format!("{app}/{stream}"),
             server_address: node.host.clone().unwrap_or_default(),
             node_role: node.role,
@@ -165,7 +179,11 @@ async fn red5_v2(
     let group = if group.as_str() == "default" { state.lookups.default_alias().await? } else { group };
     let request = StreamRequest { app, stream, group: Some(group), region: params.region, protocol: None };
     let placement = place(state, publish, &request).await?;
-    let mut nodes = vec![Red5StreamNode::of(&request.app, &request.stream, &placement.node)];
+    let chosen = Red5StreamNode {
+        token: placement.token.clone(),
+        ..Red5StreamNode::of(&request.app, &request.stream, &placement.node)
+    };
+    let mut nodes = vec![chosen];
     if !publish && wanted > 1 {
         let fallbacks = state.lookups.fallbacks(&request, &placement, wanted as usize - 1).await;
         nodes.extend(fallbacks.iter().map(|node| Red5StreamNode::of(&request.app, &request.stream, node)));
@@ -199,11 +217,15 @@ pub struct Red5Answer {
     pub scope: String,
     pub server_address: String,
     pub region: String,
+    /// The admission token, when the group requires them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
 }
 
 impl From<Placement> for Red5Answer {
     fn from(placement: Placement) -> Self {
         Self {
+            token: placement.token.clone(),
             name: placement.stream.stream.to_string(),
             scope: format!("/{}", placement.stream.app),
             server_address: placement.node.host.clone().unwrap_or_default(),

@@ -128,7 +128,7 @@ async fn redirect(
         StreamRequest { app, stream, group: params.group, region: params.region, protocol: Some(protocol) };
     let placement = place(state, publish, &request).await?;
     // The node was chosen for serving the protocol, so it has the endpoint.
-    let url = placement.node.url(protocol, &placement.stream.app, &placement.stream.stream).ok_or_else(|| {
+    let url = placement.url(protocol).ok_or_else(|| {
         tracing::error!(node = %placement.node.node_id, protocol, "a node chosen for a protocol has no endpoint for it");
         ApiError::internal()
     })?;
