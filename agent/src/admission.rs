@@ -89,6 +89,13 @@ impl Gate {
         }
     }
 
+    /// The API no longer knows this node (forgotten, its token revoked):
+    /// nobody is admitted until it is enrolled and answered again.
+    pub fn forget(&self) {
+        let mut known = self.known.lock().expect("gate lock");
+        known.state = None;
+    }
+
     /// The sessions the media server holds now (its last stats read).
     pub fn load(&self, sessions: u32) {
         self.known.lock().expect("gate lock").sessions = sessions;
@@ -140,9 +147,17 @@ fn token_in_query(query: &str) -> Option<String> {
 }
 
 /// nginx-rtmp's `on_publish` / `on_play`: a form with `call`, `app`,
-/// `name` and the stream name's query arguments (`token`).
+/// `name` and, appended raw, the client's own query (`token`). A client can
+/// thus add fields of any name: a form naming `call`, `app`, `name` or
+/// `token` twice is refused, so that no client rewrites what is checked.
 pub fn nginx_rtmp_ask(form: &str) -> Option<Ask> {
-    let fields: HashMap<String, String> = form_urlencoded::parse(form.as_bytes()).into_owned().collect();
+    let mut fields: HashMap<String, String> = HashMap::new();
+    for (key, value) in form_urlencoded::parse(form.as_bytes()).into_owned() {
+        let checked = matches!(key.as_str(), "call" | "app" | "name" | "token");
+        if fields.insert(key, value).is_some() && checked {
+            return None;
+        }
+    }
     let action = match fields.get("call")?.as_str() {
         "publish" => Action::Publish,
         "play" => Action::Play,
@@ -313,6 +328,9 @@ mod tests {
         gate.learn(&json!({"cordoned": false, "state": "draining"}));
         assert!(matches!(gate.decide(&valid, NOW), Err(Refused::NotServing(_))));
         gate.learn(&json!({"state": "inService"}));
+        gate.forget();
+        assert_eq!(gate.decide(&valid, NOW), Err(Refused::NotYet), "forgotten by the API");
+        gate.learn(&json!({"state": "inService"}));
         gate.load(10);
         assert_eq!(gate.decide(&valid, NOW), Err(Refused::Full { sessions: 10, capacity: 10 }));
         gate.load(9);
@@ -352,5 +370,11 @@ mod tests {
         assert_eq!(mediamtx_ask(&json!({"action": "api", "ip": "127.0.0.1"})), MediaMtxAsk::LocalControl);
         assert_eq!(mediamtx_ask(&json!({"action": "api", "ip": "203.0.113.9"})), MediaMtxAsk::Refused);
         assert_eq!(nginx_rtmp_ask("call=update&app=live&name=cam1"), None);
+        // nginx-rtmp appends the client's query raw: its own `call` or
+        // `name` must not replace nginx's (a play passed off as a publish
+        // of the stream the token is for).
+        let rewritten = format!("app=live&call=play&name=cam1&type=live&token={t}&call=publish&name=other");
+        assert_eq!(nginx_rtmp_ask(&rewritten), None);
+        assert_eq!(nginx_rtmp_ask(&format!("app=live&call=publish&name=cam1&token={t}&token=x")), None);
     }
 }

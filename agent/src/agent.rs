@@ -216,6 +216,7 @@ impl Agent {
             // revokes its token): the token names an enrollment that is no
             // more; the key enrolls the node anew.
             self.token = None;
+            self.gate.forget();
             let _ = tokio::fs::remove_file(&self.config.token_file).await;
             return Beat::Forgotten;
         }

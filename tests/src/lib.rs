@@ -177,6 +177,21 @@ pub fn group_spec(name: &str) -> Value {
     spec
 }
 
+/// The stack without caches (every request sees the store as it is), with
+/// one group, `group`, serving app `live`.
+pub async fn spawn_app_serving_live(group: &str) -> TestApp {
+    let tuning = Tuning {
+        fleet_cache_ttl: std::time::Duration::ZERO,
+        group_cache_ttl: std::time::Duration::ZERO,
+        ..Tuning::default()
+    };
+    let app = spawn_app_with(tuning).await;
+    let mut spec = group_spec(group);
+    spec["apps"] = serde_json::json!(["live"]);
+    assert_eq!(app.create_group(&spec).await.status(), reqwest::StatusCode::CREATED);
+    app
+}
+
 /// `events/examples/nodegroup.json` as it is, under another name.
 pub fn example_group_spec(name: &str) -> Value {
     let text =

@@ -2,24 +2,15 @@
 //! current SDKs call) and 4.0's event route, answering and failing in the
 //! shapes each version's SDK reads.
 
-use std::time::Duration;
-
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use streamfleet_runtime::Tuning;
 use streamfleet_scenarios::nodes::Report;
-use streamfleet_scenarios::{body, group_spec, spawn_app_with, TestApp};
+use streamfleet_scenarios::{body, group_spec, spawn_app_serving_live, TestApp};
 
 const GROUP: &str = "live-eu";
 
 async fn app_with_group() -> TestApp {
-    let tuning =
-        Tuning { fleet_cache_ttl: Duration::ZERO, group_cache_ttl: Duration::ZERO, ..Tuning::default() };
-    let app = spawn_app_with(tuning).await;
-    let mut spec = group_spec(GROUP);
-    spec["apps"] = json!(["live"]);
-    assert_eq!(app.create_group(&spec).await.status(), StatusCode::CREATED);
-    app
+    spawn_app_serving_live(GROUP).await
 }
 
 /// An origin holding `live/cam1` and three edges, the busiest first.

@@ -11,9 +11,8 @@ use reqwest::header::{
 };
 use reqwest::{Method, StatusCode};
 use serde_json::json;
-use streamfleet_runtime::Tuning;
 use streamfleet_scenarios::nodes::Report;
-use streamfleet_scenarios::{another_process, body, group_spec, spawn_app_with, TestApp};
+use streamfleet_scenarios::{another_process, body, spawn_app_serving_live, TestApp};
 
 const GROUP: &str = "live-eu";
 const WHIP: &str = "http://{host}:8889/{app}/{stream}/whip";
@@ -21,13 +20,7 @@ const WHEP: &str = "http://{host}:8889/{app}/{stream}/whep";
 const OFFER: &str = "v=0\r\no=- 0 0 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n";
 
 async fn app() -> TestApp {
-    let tuning =
-        Tuning { fleet_cache_ttl: Duration::ZERO, group_cache_ttl: Duration::ZERO, ..Tuning::default() };
-    let app = spawn_app_with(tuning).await;
-    let mut spec = group_spec(GROUP);
-    spec["apps"] = json!(["live"]);
-    assert_eq!(app.create_group(&spec).await.status(), StatusCode::CREATED);
-    app
+    spawn_app_serving_live(GROUP).await
 }
 
 /// Redirects are what is tested: not followed.
@@ -109,17 +102,51 @@ async fn players_are_sent_to_an_edge_serving_their_protocol() {
 }
 
 #[tokio::test]
-async fn with_no_node_serving_the_protocol_the_answer_is_503_with_retry_after() {
+async fn a_protocol_no_node_serves_is_a_404_that_asks_the_scaler_for_nothing() {
     let app = app().await;
     app.enroll(GROUP, "o-1", &live_origin("198.51.100.1")).await;
     app.enroll(GROUP, "e-1", &edge("203.0.113.1", 0)).await;
     for response in
         [post_offer(&app, "/v1/whep/live/cam1").await, post_offer(&app, "/v1/whip/live/cam2").await]
     {
-        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
-        assert!(response.headers()[RETRY_AFTER].to_str().unwrap().parse::<u32>().unwrap() >= 1);
-        assert_eq!(body(response).await["code"], "no_room");
+        assert_eq!(response.status(), StatusCode::NOT_FOUND);
+        assert_eq!(body(response).await["code"], "protocol_not_served");
     }
+    // More nodes from the same template would not serve it either: no
+    // pressure for the scaler's next tick.
+    use streamfleet_core::ports::ScalerStore;
+    let store = streamfleet_dynamo::DynamoStore::new(app.dynamodb().await, app.config.table.clone());
+    let group = streamfleet_core::names::GroupName::parse(GROUP).unwrap();
+    let view = store.read_for_tick(&group).await.unwrap().unwrap();
+    let now = time::OffsetDateTime::now_utc();
+    let until = now + Duration::from_secs(30);
+    let (_, inbox) = store.acquire_lease(&group, "test#0", &view.lease, now, until).await.unwrap().unwrap();
+    assert!(inbox.pressure.is_empty(), "{inbox:?}");
+}
+
+#[tokio::test]
+async fn when_the_only_edges_serving_the_protocol_are_full_the_answer_is_503_with_retry_after() {
+    let app = app().await;
+    app.enroll(GROUP, "o-1", &live_origin("198.51.100.1")).await;
+    app.enroll(GROUP, "e-idle", &edge("203.0.113.1", 0)).await;
+    let full = Report { capacity: Some(10), ..edge("203.0.113.2", 10).serving("whep", WHEP) };
+    app.enroll(GROUP, "e-full", &full).await;
+    let response = post_offer(&app, "/v1/whep/live/cam1").await;
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(response.headers()[RETRY_AFTER].to_str().unwrap().parse::<u32>().unwrap() >= 1);
+    assert_eq!(body(response).await["code"], "no_room");
+}
+
+#[tokio::test]
+async fn a_whip_publisher_cannot_move_a_stream_live_on_an_origin_without_whip() {
+    let app = app().await;
+    app.enroll(GROUP, "o-rtmp", &live_origin("198.51.100.1")).await;
+    app.enroll(GROUP, "o-whip", &origin("198.51.100.2").serving("whip", WHIP)).await;
+    let response = post_offer(&app, "/v1/whip/live/cam1").await;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    assert_eq!(body(response).await["code"], "protocol_not_served");
+    let answer = body(app.lookup("/v1/streams/live/cam1?action=publish").await).await;
+    assert_eq!(answer["nodeId"], "o-rtmp", "the stream stays where it is live: {answer}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

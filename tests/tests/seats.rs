@@ -9,7 +9,9 @@ use serde_json::json;
 use streamfleet_runtime::Tuning;
 use streamfleet_scenarios::crowd::{self, Crowd};
 use streamfleet_scenarios::nodes::Report;
-use streamfleet_scenarios::{another_process, body, group_spec, spawn_app_with, TestApp};
+use streamfleet_scenarios::{
+    another_process, body, group_spec, spawn_app_serving_live, spawn_app_with, TestApp,
+};
 
 const GROUP: &str = "live-eu";
 
@@ -68,12 +70,7 @@ async fn concurrent_subscribes_in_one_process_spread_over_the_edges_instead_of_q
 
 /// A group whose origin takes at most one publisher (capacity 2, ceiling 90 %).
 async fn tiny_origin() -> (TestApp, String, Report) {
-    let tuning =
-        Tuning { fleet_cache_ttl: Duration::ZERO, group_cache_ttl: Duration::ZERO, ..Tuning::default() };
-    let app = spawn_app_with(tuning).await;
-    let mut spec = group_spec(GROUP);
-    spec["apps"] = json!(["live"]);
-    assert_eq!(app.create_group(&spec).await.status(), StatusCode::CREATED);
+    let app = spawn_app_serving_live(GROUP).await;
     let origin = Report { capacity: Some(2), ..Report::new("origin", "eu-west-1", "198.51.100.1") };
     let token = app.enroll(GROUP, "o-1", &origin).await;
     (app, token, origin)

@@ -145,8 +145,14 @@ impl ScalerStore for DynamoStore {
         // In the group's partition `GROUP` < `HOSTUSE#…` < `NODE#…` <
         // `SCALER`: one consistent range holds the group, its nodes and
         // its lease; the pool-host markers among them (one per node of a
-        // group on the simulated cloud) are read and skipped.
-        let query = self.query_between(group_pk(group), GROUP_SK, SCALER_SK).consistent_read(true);
+        // group on the simulated cloud) are read and skipped. Backwards,
+        // so that the lease is read first: a Query is no snapshot, and a
+        // tick that releases the lease has written its nodes before, so
+        // nodes read after its release show its writes.
+        let query = self
+            .query_between(group_pk(group), GROUP_SK, SCALER_SK)
+            .consistent_read(true)
+            .scan_index_forward(false);
         let (mut found, mut nodes, mut lease) = (None, Vec::new(), LeaseSeen::default());
         for item in self.query_items(query).await? {
             match item.get(SK).and_then(|sk| sk.as_s().ok()).map(String::as_str) {
@@ -156,6 +162,8 @@ impl ScalerStore for DynamoStore {
                 _ => {}
             }
         }
+        // Node id order, as every other read of them gives.
+        nodes.reverse();
         Ok(found.map(|group| TickView { group, nodes, lease }))
     }
 
@@ -183,7 +191,7 @@ impl ScalerStore for DynamoStore {
         let request = match &seen.holder {
             None => request.condition_expression("attribute_not_exists(#holder)"),
             Some(seen_holder) => request
-                .condition_expression("#holder = :seen AND #until < :now")
+                .condition_expression("#holder = :seen AND (attribute_not_exists(#until) OR #until < :now)")
                 .expression_attribute_values(":seen", s(seen_holder))
                 .expression_attribute_values(":now", epoch_millis(now)),
         };

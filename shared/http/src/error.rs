@@ -207,6 +207,7 @@ impl From<LookupError> for ApiError {
             LookupError::GroupNotFound(_) => Self::new(StatusCode::NOT_FOUND, "not_found", message),
             LookupError::GroupDeleting(_) => Self::new(StatusCode::CONFLICT, "deleting", message),
             LookupError::NotLive(_) => Self::new(StatusCode::NOT_FOUND, "not_live", message),
+            LookupError::NotServed(_) => Self::new(StatusCode::NOT_FOUND, "protocol_not_served", message),
             LookupError::NoRoom { retry_after, .. } => {
                 Self::new(StatusCode::SERVICE_UNAVAILABLE, "no_room", message)
                     .with_retry_after(u32::try_from(retry_after.as_secs().max(1)).unwrap_or(u32::MAX))

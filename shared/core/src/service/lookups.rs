@@ -101,12 +101,13 @@ impl Placement {
     /// to their auth callbacks (nginx-rtmp's `on_publish`, SRS's hooks,
     /// MediaMTX's `authHTTPAddress`).
     fn with_token(&self, url: String) -> String {
-        match &self.token {
-            None => url,
-            Some(token) => {
-                let join = if url.contains('?') { '&' } else { '?' };
-                format!("{url}{join}token={token}")
-            }
+        let Some(token) = &self.token else { return url };
+        // In the query, before any fragment.
+        let (base, fragment) = url.split_once('#').map_or((url.as_str(), None), |(b, f)| (b, Some(f)));
+        let join = if base.contains('?') { '&' } else { '?' };
+        match fragment {
+            Some(fragment) => format!("{base}{join}token={token}#{fragment}"),
+            None => format!("{base}{join}token={token}"),
         }
     }
 }
@@ -121,6 +122,10 @@ pub enum LookupError {
     GroupDeleting(GroupName),
     #[error("stream {0} is not live")]
     NotLive(StreamKey),
+    /// No node serves the protocol asked for (or the stream is live on an
+    /// origin that does not): no scale-out would help, so no pressure.
+    #[error("{0}")]
+    NotServed(String),
     #[error("no {role} of node group {group} has room; retry in a few seconds")]
     NoRoom { group: GroupName, role: Role, retry_after: Duration },
     #[error("the credential is not valid for this node of this group")]
@@ -209,8 +214,8 @@ impl Lookups {
         let mut fleet = self.fleets.get(name, false).await?;
         let mut reloaded = false;
         let want = self.want(group, Role::Origin, request, PlacementStrategy::LeastLoaded, &stream);
-        let usable =
-            |node: &Node| node.is_available(now, self.settings.stale_after) && node.serves(want.protocol);
+        let available = |node: &Node| node.is_available(now, self.settings.stale_after);
+        let usable = |node: &Node| available(node) && node.serves(want.protocol);
         // Each failed write teaches something: another lookup's route, or a
         // full origin this view did not know.
         for _ in 0..ROUTE_ATTEMPTS + SEAT_ATTEMPTS {
@@ -234,10 +239,19 @@ impl Lookups {
             // No usable route, but an origin already holds the stream (its
             // route expired, or its publisher bypassed the lookup): stay
             // there; the stream is in its report, so no seat is taken.
-            let holder = self.live_origin(&fleet, None, &stream, now).filter(|&i| usable(&fleet.nodes[i]));
+            let holder = self.live_origin(&fleet, None, &stream, now).filter(|&i| available(&fleet.nodes[i]));
+            if let (Some(i), Some(protocol)) = (holder, want.protocol) {
+                // Live there: a publisher over a protocol that origin does
+                // not take must not move the stream (and its viewers) away.
+                if !fleet.nodes[i].serves(Some(protocol)) {
+                    return Err(LookupError::NotServed(format!(
+                        "stream {stream} is live on an origin that takes no {protocol}"
+                    )));
+                }
+            }
             let chosen = holder.or_else(|| place(&fleet.nodes, &fleet.seats_counted(), &want, now));
             let Some(i) = chosen else {
-                return Err(self.no_room(group, Role::Origin, request.region.as_ref()).await);
+                return Err(self.refusal(group, &fleet, &want, request, now).await);
             };
             let expires = now + self.settings.route_ttl;
             let chosen = StreamRoute {
@@ -333,24 +347,39 @@ impl Lookups {
         }
         // No edge at all: viewers play from the origin while it has seats.
         let route = self.routes.get_route(name, &stream, false).await?.filter(|r| r.is_live(now));
-        let origin = self
-            .live_origin(&fleet, route.as_ref(), &stream, now)
-            .filter(|&i| fleet.nodes[i].serves(want.protocol));
+        let live = self.live_origin(&fleet, route.as_ref(), &stream, now);
+        let edge_want = want.clone();
         let want = Want { role: Role::Origin, role_capacity: self.capacity_of(group, Role::Origin), ..want };
-        if let Some(origin) = origin {
-            if self.seat_on(name, &mut fleet, origin, &want, now).await? {
-                self.seated(group, &fleet, origin, now).await;
-                return Ok(self.placement(name, stream, &fleet, origin));
+        match live.filter(|&i| fleet.nodes[i].serves(want.protocol)) {
+            Some(origin) => {
+                if self.seat_on(name, &mut fleet, origin, &want, now).await? {
+                    self.seated(group, &fleet, origin, now).await;
+                    return Ok(self.placement(name, stream, &fleet, origin));
+                }
+                Err(self.no_room(group, Role::Origin, request.region.as_ref()).await)
             }
+            // Neither an edge nor the stream's origin serves the protocol.
+            None if want.protocol.is_some() => {
+                Err(self.refusal(group, &fleet, &edge_want, request, now).await)
+            }
+            None => Err(self.no_room(group, Role::Origin, request.region.as_ref()).await),
         }
-        Err(self.no_room(group, Role::Origin, request.region.as_ref()).await)
     }
 
     /// Up to `count` more nodes `request` could play from after
     /// `placement`'s, best first, without seats: where a client falls back
     /// to if its node fails it (Red5 SDKs ask for a few). Best effort: a
     /// failed read gives none.
-    pub async fn fallbacks(&self, request: &StreamRequest, placement: &Placement, count: usize) -> Vec<Node> {
+    pub async fn fallbacks(
+        &self,
+        request: &StreamRequest,
+        placement: &Placement,
+        count: usize,
+    ) -> Vec<Placement> {
+        // Viewers on an origin play the one that holds the stream: no other.
+        if placement.node.role == Role::Origin {
+            return Vec::new();
+        }
         let (group, fleet) =
             match (self.resolve(request).await, self.fleets.get(&placement.group, false).await) {
                 (Ok(group), Ok(fleet)) => (group, fleet),
@@ -370,8 +399,38 @@ impl Lookups {
         let chosen: Vec<usize> = fleet.position(&placement.node.node_id).into_iter().collect();
         place_next(&fleet.nodes, &counted, &want, now, &chosen, count)
             .into_iter()
-            .map(|i| fleet.nodes[i].clone())
+            .map(|i| {
+                let fallback = self.placement(&placement.group, placement.stream.clone(), &fleet, i);
+                self.admitted(&group, fallback, Action::Play)
+            })
             .collect()
+    }
+
+    /// Why no node of `want`'s role could be given: none serves the
+    /// protocol asked for (nothing the scaler could fix), or none has room.
+    async fn refusal(
+        &self,
+        group: &NodeGroup,
+        fleet: &Fleet,
+        want: &Want<'_>,
+        request: &StreamRequest,
+        now: OffsetDateTime,
+    ) -> LookupError {
+        if let Some(protocol) = want.protocol {
+            let serving = fleet.nodes.iter().any(|n| {
+                n.role == want.role
+                    && n.is_available(now, self.settings.stale_after)
+                    && n.serves(Some(protocol))
+            });
+            if !serving {
+                return LookupError::NotServed(format!(
+                    "no {} of node group {} serves {protocol}",
+                    want.role,
+                    group.name()
+                ));
+            }
+        }
+        self.no_room(group, want.role, request.region.as_ref()).await
     }
 
     /// For an edge that must pull a stream: the origin holding it. Only a
@@ -648,14 +707,7 @@ impl Lookups {
                     .ok_or_else(|| LookupError::NoGroupForApp(request.app.clone()))?,
             },
         };
-        let now = self.clock.now();
-        let group = self
-            .specs
-            .get_or_load(&name, now, async {
-                Ok::<_, StoreError>(self.groups.get_group(&name).await?.map(Arc::new))
-            })
-            .await?;
-        let group = group.ok_or(LookupError::GroupNotFound(name))?;
+        let group = self.spec(&name).await?.ok_or(LookupError::GroupNotFound(name))?;
         if group.status == GroupStatus::Deleting {
             return Err(LookupError::GroupDeleting(group.name().clone()));
         }
@@ -667,16 +719,10 @@ impl Lookups {
     /// the default, else the deployment's only group.
     pub async fn default_alias(&self) -> Result<GroupName, LookupError> {
         let named = GroupName::parse("default").expect("a valid group name");
-        let now = self.clock.now();
-        let exists = self
-            .specs
-            .get_or_load(&named, now, async {
-                Ok::<_, StoreError>(self.groups.get_group(&named).await?.map(Arc::new))
-            })
-            .await?;
-        if exists.is_some() {
+        if self.spec(&named).await?.is_some() {
             return Ok(named);
         }
+        let now = self.clock.now();
         if let Some(owner) = self.claim_owner(Claim::Default).await? {
             return Ok(owner);
         }
@@ -691,6 +737,14 @@ impl Lookups {
             })
             .await?;
         sole.ok_or(LookupError::GroupNotFound(named))
+    }
+
+    /// The group's spec, as this warm instance last read it.
+    async fn spec(&self, name: &GroupName) -> Result<Option<Arc<NodeGroup>>, StoreError> {
+        let now = self.clock.now();
+        self.specs
+            .get_or_load(name, now, async { Ok(self.groups.get_group(name).await?.map(Arc::new)) })
+            .await
     }
 
     async fn claim_owner(&self, claim: Claim) -> Result<Option<GroupName>, LookupError> {

@@ -72,7 +72,8 @@ pub(crate) async fn place(
             LookupError::NoGroupForApp(_)
             | LookupError::GroupNotFound(_)
             | LookupError::GroupDeleting(_)
-            | LookupError::NotLive(_),
+            | LookupError::NotLive(_)
+            | LookupError::NotServed(_),
         ) => LookupOutcome::NotFound,
         Err(_) => LookupOutcome::Failed,
     };

@@ -95,8 +95,8 @@ pub struct Red5StreamNode {
     pub node_state: &'static str,
     /// The viewers the node last reported.
     pub subscribers: u32,
-    /// The admission token to present to this node (the first entry's
-    /// only), when the group requires them.
+    /// The admission token to present to this node, when the group
+    /// requires them.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub token: Option<String>,
 }
@@ -186,7 +186,10 @@ async fn red5_v2(
     let mut nodes = vec![chosen];
     if !publish && wanted > 1 {
         let fallbacks = state.lookups.fallbacks(&request, &placement, wanted as usize - 1).await;
-        nodes.extend(fallbacks.iter().map(|node| Red5StreamNode::of(&request.app, &request.stream, node)));
+        nodes.extend(fallbacks.into_iter().map(|fallback| Red5StreamNode {
+            token: fallback.token.clone(),
+            ..Red5StreamNode::of(&request.app, &request.stream, &fallback.node)
+        }));
     }
     Ok(Json(nodes))
 }

@@ -42,7 +42,7 @@ pub struct RedirectParams {
         (status = 307, description = "Send the offer to the origin's WHIP endpoint",
             headers(("location" = String, description = "The origin's WHIP URL for the stream (absolute)"))),
         (status = 400, body = ErrorBody, description = "A name or parameter breaks its rule"),
-        (status = 404, body = ErrorBody, description = "No group serves the app"),
+        (status = 404, body = ErrorBody, description = "No group serves the app (`no_group`), or no origin serves WHIP, or the stream is live on one that does not (`protocol_not_served`)"),
         (status = 503, body = ErrorBody, description = "No origin serving WHIP has room; retry after Retry-After seconds",
             headers(("retry-after" = u32))),
     ))]
@@ -81,7 +81,7 @@ pub async fn whep_preflight() -> StatusCode {
         (status = 307, description = "Send the offer to the edge's WHEP endpoint",
             headers(("location" = String, description = "The edge's WHEP URL for the stream (absolute)"))),
         (status = 400, body = ErrorBody, description = "A name or parameter breaks its rule"),
-        (status = 404, body = ErrorBody, description = "No group serves the app, or the stream is not live"),
+        (status = 404, body = ErrorBody, description = "No group serves the app, the stream is not live, or no node serves WHEP (`protocol_not_served`)"),
         (status = 503, body = ErrorBody, description = "No node serving WHEP has room; retry after Retry-After seconds",
             headers(("retry-after" = u32))),
     ))]
@@ -103,7 +103,7 @@ pub async fn whep(
         (status = 302, description = "Load the playlist from the edge",
             headers(("location" = String, description = "The edge's HLS URL for the stream (absolute)"))),
         (status = 400, body = ErrorBody, description = "A name or parameter breaks its rule"),
-        (status = 404, body = ErrorBody, description = "No group serves the app, or the stream is not live"),
+        (status = 404, body = ErrorBody, description = "No group serves the app, the stream is not live, or no node serves HLS (`protocol_not_served`)"),
         (status = 503, body = ErrorBody, description = "No node serving HLS has room; retry after Retry-After seconds",
             headers(("retry-after" = u32))),
     ))]
