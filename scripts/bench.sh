@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `make bench`: every benchmark, one `name: value` line per figure on stdout
-# (details on stderr). The scaler's tick takes 2 to 4 minutes of it on 2
+# (details on stderr). The scaler's ticks take about 10 minutes of it on 2
 # cores; the functions' x86-64 release build for the cold starts takes about
 # 12 more the first time.
 set -euo pipefail
@@ -31,9 +31,9 @@ RUST_LOG="${RUST_LOG:-error}" cargo run --locked -q --profile bench -p streamfle
 # the scaler at once; no scheduled tick).
 RUST_LOG="${RUST_LOG:-error}" cargo run --locked -q --profile bench -p streamfleet-scenarios --bin bench_scaleout
 
-# One scaler tick over 1,000 groups × 20 nodes through the tick queue, beside
-# its requests replayed bare (about 4 minutes on the emulator; 10,000 groups:
-# STREAMFLEET_BENCH_GROUPS="1000 10000", half an hour more).
+# One scaler tick over 1,000 groups × 20 nodes through the tick queue, then
+# one over 10,000, each beside its requests replayed bare (about 1.5 and 8
+# minutes on the emulator, loading included).
 RUST_LOG="${RUST_LOG:-error}" cargo run --locked -q --profile bench -p streamfleet-scenarios --bin bench_scaler
 
 # The scaling simulator on the shipped traces: per trace and policy, sessions

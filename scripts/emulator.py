@@ -18,7 +18,7 @@ import threading
 
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
-import moto_speedups  # noqa: F401  (patches moto's Query; see the module)
+import moto_speedups  # noqa: F401  (speeds up moto, same answers; see the module)
 from werkzeug.serving import BaseWSGIServer
 
 # werkzeug listens with a queue of 128: a burst of a thousand connections

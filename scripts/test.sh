@@ -41,6 +41,9 @@ cargo fmt --all -- --check
 step "cargo clippy (all targets, warnings are errors)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
+step "the emulator's patches give moto's answers"
+"$root/.tools/venv/bin/python" "$root/scripts/test_moto_speedups.py"
+
 # One emulator for the whole run; the test harness would otherwise start
 # one per test binary. It stops with this script (its stdin is our pipe).
 step "starting the AWS emulator"

@@ -4,10 +4,9 @@
 //! `ScalerConcurrency`), each with its own clients and leases, consume it
 //! ten messages a batch and ten ticks at once, against the emulator.
 //!
-//! - `tick_1000_groups_s`: from the scheduled invocation's start to the
-//!   last group ticked, over that many groups of 20 nodes;
-//!   `STREAMFLEET_BENCH_GROUPS="1000 10000"` adds `tick_10000_groups_s`
-//!   (half an hour on the emulator: not in `make bench`, docs/scale.md);
+//! - `tick_1000_groups_s` and `tick_10000_groups_s`: from the scheduled
+//!   invocation's start to the last group ticked, over that many groups of
+//!   20 nodes (`STREAMFLEET_BENCH_GROUPS` sets other sizes, e.g. "200");
 //! - `ddb_calls_per_group_tick`: the store's DynamoDB requests per group
 //!   (the listing included; the simulated cloud's reads, which stand for
 //!   Auto Scaling's calls on AWS, apart), which must not grow with the
@@ -449,7 +448,7 @@ fn store_calls(calls: &BTreeMap<String, u64>) -> u64 {
 #[tokio::main]
 async fn main() {
     let sizes: Vec<usize> = std::env::var("STREAMFLEET_BENCH_GROUPS")
-        .unwrap_or_else(|_| "1000".to_owned())
+        .unwrap_or_else(|_| "1000 10000".to_owned())
         .split_whitespace()
         .map(|size| size.parse().expect("group counts"))
         .collect();
