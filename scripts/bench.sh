@@ -32,7 +32,7 @@ RUST_LOG="${RUST_LOG:-error}" cargo run --locked -q --profile bench -p streamfle
 RUST_LOG="${RUST_LOG:-error}" cargo run --locked -q --profile bench -p streamfleet-scenarios --bin bench_scaleout
 
 # One scaler tick over 1,000 groups × 20 nodes through the tick queue, then
-# one over 10,000, each beside its requests replayed bare (about 1.5 and 8
+# one over 10,000, each beside its requests replayed bare (about 1 and 7
 # minutes on the emulator, loading included).
 RUST_LOG="${RUST_LOG:-error}" cargo run --locked -q --profile bench -p streamfleet-scenarios --bin bench_scaler
 

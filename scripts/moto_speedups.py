@@ -1,7 +1,10 @@
-"""Patches of moto: speed (same answers), and the atomicity of DynamoDB writes.
+"""Patches of moto: speed (same answers), and atomicity where it loses writes.
 
 scripts/test_moto_speedups.py plays the same calls on moto as released and
-as patched and checks that they answer the same.
+as patched and checks that they answer the same. The answers differ only
+where moto as released fails (a Query on a partition whose binary keys it
+holds both as text and as bytes, a map with an empty key) or loses a change
+under concurrent calls (see the SQS patches).
 
 moto answers every Query by building a sorted list of *all* the table's items
 and filtering it by partition key, so a Query costs O(table) and a scaler tick
@@ -24,7 +27,13 @@ def _partition_items(self):
     hash_key = getattr(_scope, "hash_key", None)
     if hash_key is None:
         return _all_items(self)
-    bucket = self.items.get(hash_key)
+    try:
+        bucket = self.items.get(hash_key)
+    except Exception:
+        # A key no item can have (a set, a map, a number that is none):
+        # moto compares it with every item, and finds none or fails; so
+        # do we, the same way.
+        return _all_items(self)
     if bucket is None:
         return []
     items = list(bucket.values()) if self.range_key_attr else [bucket]
@@ -79,6 +88,12 @@ for _name in ("put_item", "update_item", "delete_item", "transact_write_items"):
 # fanned out to one order per group is quadratic in the groups. Here the
 # clock is read once per listing or count, the retention period is read as
 # the attribute it is, and a delete stops at the message it deletes.
+#
+# A delete also takes the queue's lock, which moto takes to add a message:
+# moto's delete rebuilds the message list unlocked, so that two deletes at
+# once, or a delete and a send, could each lose the other's change (a
+# deleted order delivered again, a sent one gone). It still replaces the
+# list rather than changing it in place, as a receive may be reading it.
 from moto.sqs import models as _sqs
 from moto.sqs.exceptions import ReceiptHandleIsInvalid
 
@@ -103,16 +118,23 @@ def _retention_ok(self, queue_name, message):
     return retention_period + message.sent_timestamp / 1000 > _sqs.unix_time()
 
 
+_released_delete = _sqs.Queue.delete_message
+
+
 def _delete_message(self, receipt_handle):
-    if receipt_handle in self.deleted_messages:
-        return  # deleting a message twice is no error, as on SQS
-    for at, message in enumerate(self._messages):
-        if message.had_receipt_handle(receipt_handle):
-            self.pending_messages.discard(message)
-            self.deleted_messages.update(message.all_receipt_handles)
-            del self._messages[at]
-            return
-    raise ReceiptHandleIsInvalid()
+    with self._messages_lock:
+        if receipt_handle is None:
+            # Every message never received "had" no handle: moto deletes them all.
+            return _released_delete(self, receipt_handle)
+        if receipt_handle in self.deleted_messages:
+            return  # deleting a message twice is no error, as on SQS
+        for at, message in enumerate(self._messages):
+            if message.had_receipt_handle(receipt_handle):
+                self.pending_messages.discard(message)
+                self.deleted_messages.update(message.all_receipt_handles)
+                self._messages = self._messages[:at] + self._messages[at + 1 :]
+                return
+        raise ReceiptHandleIsInvalid()
 
 
 _sqs.Queue.messages = property(_ready)
@@ -152,8 +174,10 @@ def _plain_attribute_value(serializer, value):
         raise _NotPlain
     written = {}
     for kind, member in value.items():
-        if member is None or kind not in _ATTRIBUTE_VALUE_MEMBERS:
-            continue  # the walk leaves out absent members and unknown keys
+        if member is None:
+            continue  # the walk leaves out absent members
+        if kind not in _ATTRIBUTE_VALUE_MEMBERS:
+            raise _NotPlain  # the walk tries other spellings (`s`, `bool`…)
         if kind in ("S", "N"):
             written[kind] = _string(member)
         elif kind in ("SS", "NS"):
@@ -186,3 +210,13 @@ def _structure(self, serialized, value, shape, key):
 
 
 _serialize.BaseJSONSerializer._serialize_type_structure = _structure
+
+
+# Routing, speed (same routes). moto server finds each request's service by
+# listing its own package's directory and checking every entry (~150) for a
+# directory, under a lock all requests take. The package does not change
+# while the server runs: it is listed once.
+from moto import backends as _backends
+
+_moto_modules = tuple(_backends.list_of_moto_modules())
+_backends.list_of_moto_modules = lambda: _moto_modules

@@ -76,6 +76,11 @@ def play(patched: bool) -> dict:
             KeyConditionExpression="pk = :p",
             ExpressionAttributeValues={":p": {"S": "GROUP#9"}},
         )["Items"]
+        seen["query_no_such_key"] = ddb.query(
+            TableName="t",
+            KeyConditionExpression="pk = :p",
+            ExpressionAttributeValues={":p": {"SS": ["GROUP#1"]}},
+        )["Items"]
         seen["index"] = ddb.query(
             TableName="t",
             IndexName="groups",
@@ -157,8 +162,65 @@ class PatchedEmulatorAnswersAsReleased(unittest.TestCase):
         self.assertEqual(released["deleted"][1], [["3", "ReceiptHandleIsInvalid"]])
 
 
+class PatchedQueueLosesNothingUnderConcurrentCalls(unittest.TestCase):
+    """Where moto as released loses a change (two deletes, or a delete and
+    a send, at once), the patched queue keeps both."""
+
+    def test_concurrent_deletes_and_sends_all_take_effect(self):
+        out = subprocess.run([sys.executable, __file__, "race"], check=True, capture_output=True, text=True)
+        self.assertEqual(json.loads(out.stdout), {"invalid": 0, "left": 0, "sent": 200})
+
+
+def race() -> dict:
+    """Two threads delete disjoint received messages while a third sends."""
+    import threading
+
+    sys.path.insert(0, str(SCRIPTS))
+    import moto_speedups  # noqa: F401
+    from moto.sqs import models
+    from moto.sqs.exceptions import ReceiptHandleIsInvalid
+    from moto import mock_aws
+    import boto3
+
+    sys.setswitchinterval(1e-6)  # switch threads as often as possible
+    invalid = []
+    with mock_aws():
+        boto3.client("sqs", region_name="eu-west-1").create_queue(QueueName="q")
+        backend = models.sqs_backends["123456789012"]["eu-west-1"]
+        for i in range(300):
+            backend.send_message("q", f"old {i}")
+        handles = [m.receipt_handle for m in backend.receive_message("q", 300, 0, 900)]
+
+        def delete(some):
+            for handle in some:
+                try:
+                    backend.delete_message("q", handle)
+                except ReceiptHandleIsInvalid:
+                    invalid.append(handle)
+
+        def send():
+            for i in range(200):
+                backend.send_message("q", f"new {i}")
+
+        threads = [threading.Thread(target=delete, args=(handles[k::2],)) for k in range(2)]
+        threads.append(threading.Thread(target=send))
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        bodies = [m.body for m in backend.get_queue("q")._messages]
+    return {
+        "invalid": len(invalid),
+        "left": sum(b.startswith("old") for b in bodies),
+        "sent": sum(b.startswith("new") for b in bodies),
+    }
+
+
 if __name__ == "__main__":
-    if len(sys.argv) == 2 and sys.argv[1] in ("released", "patched"):
+    if sys.argv[1:] == ["race"]:
+        print(json.dumps(race()))
+        sys.exit(0)
+    elif len(sys.argv) == 2 and sys.argv[1] in ("released", "patched"):
         print(json.dumps(play(sys.argv[1] == "patched"), default=lambda b: {"bytes": b.hex()}))
     else:
         unittest.main()
