@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make bench`: every benchmark, one `name: value` line per figure on stdout
-# (details on stderr). The scaler's ticks take about 10 minutes of it on 2
-# cores; the functions' x86-64 release build for the cold starts takes about
+# (details on stderr). The scaler's ticks take about 8 of its 12 minutes on 2
+# cores (warm); the functions' x86-64 release build for the cold starts takes about
 # 12 more the first time.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"

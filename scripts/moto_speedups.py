@@ -29,7 +29,7 @@ def _partition_items(self):
         return _all_items(self)
     try:
         bucket = self.items.get(hash_key)
-    except Exception:
+    except (TypeError, ArithmeticError):
         # A key no item can have (a set, a map, a number that is none):
         # moto compares it with every item, and finds none or fails; so
         # do we, the same way.

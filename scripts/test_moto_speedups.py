@@ -1,4 +1,5 @@
-"""The emulator's patches (scripts/moto_speedups.py) change no answer.
+"""The emulator's patches (scripts/moto_speedups.py) change no answer, and
+its patched queue loses no change under concurrent calls.
 
 Plays the same DynamoDB and SQS calls on moto as released and on moto with
 the patches, each in its own process (the patches apply on import, to the
@@ -17,14 +18,18 @@ from pathlib import Path
 SCRIPTS = Path(__file__).resolve().parent
 
 
+def load_patches() -> None:
+    sys.path.insert(0, str(SCRIPTS))
+    import moto_speedups  # noqa: F401
+
+
 def play(patched: bool) -> dict:
     """What a fixed sequence of calls answers (in a fresh process)."""
     import boto3
     from moto import mock_aws
 
     if patched:
-        sys.path.insert(0, str(SCRIPTS))
-        import moto_speedups  # noqa: F401
+        load_patches()
 
     seen = {}
     with mock_aws():
@@ -175,8 +180,7 @@ def race() -> dict:
     """Two threads delete disjoint received messages while a third sends."""
     import threading
 
-    sys.path.insert(0, str(SCRIPTS))
-    import moto_speedups  # noqa: F401
+    load_patches()
     from moto.sqs import models
     from moto.sqs.exceptions import ReceiptHandleIsInvalid
     from moto import mock_aws
